@@ -1,0 +1,50 @@
+package namespace
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+)
+
+// RunDir is where named namespaces are bind-mounted, as by iproute2.
+const RunDir = "/run/netns"
+
+// Manager creates and removes the named namespaces carrying one node prefix.
+// The zero Manager has no prefix and manages every name it is given; give it
+// a prefix (NewManager) to share a machine with other nodes or software.
+type Manager struct {
+	prefix string
+	dir    string
+}
+
+// NewManager returns a Manager for namespaces named prefix+name under RunDir.
+func NewManager(prefix string) *Manager { return &Manager{prefix: prefix, dir: RunDir} }
+
+// Prefix is the node prefix every namespace of this Manager carries.
+func (m *Manager) Prefix() string { return m.prefix }
+
+// FullName is the on-disk name of the namespace called name on this node.
+func (m *Manager) FullName(name string) string { return m.prefix + name }
+
+// Path is the bind-mount path of the namespace called name.
+func (m *Manager) Path(name string) string { return m.runDir() + "/" + m.FullName(name) }
+
+func (m *Manager) runDir() string {
+	if m.dir == "" {
+		return RunDir
+	}
+	return m.dir
+}
+
+func checkName(name string) error {
+	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
+		return errdefs.Invalid("namespace", "%q is not a valid namespace name", name)
+	}
+	return nil
+}
+
+// Error wraps a namespace operation error with the namespace's name.
+func wrap(op, name string, err error) error {
+	return fmt.Errorf("namespace %s %q: %w", op, name, err)
+}

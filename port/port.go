@@ -1,0 +1,85 @@
+package port
+
+import (
+	"net/netip"
+)
+
+// Device owners Neutrino acts on (Neutron's device_owner values).
+const (
+	OwnerComputePrefix   = "compute:"
+	OwnerRouterInterface = "network:router_interface"
+	OwnerRouterGateway   = "network:router_gateway"
+	OwnerDHCP            = "network:dhcp"
+	OwnerFloatingIP      = "network:floatingip"
+)
+
+// Port is a Neutron port: an attachment point on a network with its MAC,
+// fixed IPs, binding and security.
+type Port struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name,omitempty"`
+	ProjectID   string    `json:"project_id,omitempty"`
+	NetworkID   string    `json:"network_id"`
+	MACAddress  MAC       `json:"mac_address"`
+	FixedIPs    []FixedIP `json:"fixed_ips,omitempty"`
+	DeviceOwner string    `json:"device_owner,omitempty"`
+	DeviceID    string    `json:"device_id,omitempty"`
+	HostID      string    `json:"binding:host_id,omitempty"`
+	Profile     Profile   `json:"binding:profile,omitempty"`
+	// AdminStateUp defaults to true when nil.
+	AdminStateUp   *bool    `json:"admin_state_up,omitempty"`
+	SecurityGroups []string `json:"security_groups,omitempty"`
+	// PortSecurityEnabled defaults to true when nil.
+	PortSecurityEnabled *bool          `json:"port_security_enabled,omitempty"`
+	AllowedAddressPairs []AddressPair  `json:"allowed_address_pairs,omitempty"`
+	ExtraDHCPOpts       []ExtraDHCPOpt `json:"extra_dhcp_opts,omitempty"`
+	// DNSName is the host name DHCP hands out (Neutron's dns_name extension).
+	DNSName string `json:"dns_name,omitempty"`
+}
+
+// FixedIP is one address of a port on one of its network's subnets.
+type FixedIP struct {
+	SubnetID  string     `json:"subnet_id"`
+	IPAddress netip.Addr `json:"ip_address"`
+}
+
+// Profile is the part of Neutron's free-form binding:profile that Neutrino
+// reads (our extension; other keys are ignored). With NetNS set the port is a
+// veth pair whose instance end moves into that namespace; without it the port
+// is a tap device for a hypervisor to open.
+type Profile struct {
+	// NetNS is the instance's network namespace: a path such as
+	// /run/netns/vm1, or a bare name looked up under /run/netns.
+	NetNS string `json:"netns,omitempty"`
+	// IfName is the instance-side interface name (default eth0).
+	IfName string `json:"ifname,omitempty"`
+	// ConfigureIPs asks the port realizer to put the fixed IPs (and the
+	// subnet's default route) on the instance interface, for containers that
+	// do not run a DHCP client.
+	ConfigureIPs bool `json:"configure_ips,omitempty"`
+}
+
+// AddressPair is an allowed address pair: an extra address or CIDR (and
+// optionally another MAC) that port security lets the port use.
+type AddressPair struct {
+	IPAddress  netip.Prefix `json:"ip_address"`
+	MACAddress MAC          `json:"mac_address,omitempty"`
+}
+
+// ExtraDHCPOpt is a per-port DHCP option (Neutron's extra_dhcp_opt extension).
+type ExtraDHCPOpt struct {
+	OptName   string `json:"opt_name"`
+	OptValue  string `json:"opt_value"`
+	IPVersion int    `json:"ip_version,omitempty"`
+}
+
+// Up reports admin_state_up with Neutron's default (true).
+func (p *Port) Up() bool { return p.AdminStateUp == nil || *p.AdminStateUp }
+
+// SecurityEnabled reports port_security_enabled with Neutron's default (true).
+func (p *Port) SecurityEnabled() bool { return p.PortSecurityEnabled == nil || *p.PortSecurityEnabled }
+
+// IsInstance reports whether the port belongs to an instance (compute:*).
+func (p *Port) IsInstance() bool {
+	return len(p.DeviceOwner) >= len(OwnerComputePrefix) && p.DeviceOwner[:len(OwnerComputePrefix)] == OwnerComputePrefix
+}

@@ -1,0 +1,56 @@
+package router
+
+import (
+	"net/netip"
+
+	"github.com/neutrino-net/neutrino/port"
+)
+
+// Router is a Neutron router: it connects tenant networks (through ports with
+// device_owner network:router_interface and device_id = the router ID) and,
+// through its gateway, an external network.
+type Router struct {
+	ID        string `json:"id"`
+	Name      string `json:"name,omitempty"`
+	ProjectID string `json:"project_id,omitempty"`
+	// AdminStateUp defaults to true when nil.
+	AdminStateUp        *bool        `json:"admin_state_up,omitempty"`
+	ExternalGatewayInfo *GatewayInfo `json:"external_gateway_info,omitempty"`
+	Routes              []Route      `json:"routes,omitempty"`
+}
+
+// GatewayInfo is the router's external gateway.
+type GatewayInfo struct {
+	NetworkID string `json:"network_id"`
+	// EnableSNAT defaults to true when nil, as in Neutron.
+	EnableSNAT       *bool          `json:"enable_snat,omitempty"`
+	ExternalFixedIPs []port.FixedIP `json:"external_fixed_ips,omitempty"`
+}
+
+// SNAT reports enable_snat with Neutron's default (true).
+func (g *GatewayInfo) SNAT() bool { return g.EnableSNAT == nil || *g.EnableSNAT }
+
+// Route is an extra route of the router (Neutron's extraroute extension).
+type Route struct {
+	Destination netip.Prefix `json:"destination"`
+	NextHop     netip.Addr   `json:"nexthop"`
+}
+
+// Up reports admin_state_up with Neutron's default (true).
+func (r *Router) Up() bool { return r.AdminStateUp == nil || *r.AdminStateUp }
+
+// FloatingIP is a Neutron floating IP: a public address on an external
+// network translated 1:1 to a port's fixed IP by the router that connects them.
+type FloatingIP struct {
+	ID                string     `json:"id"`
+	ProjectID         string     `json:"project_id,omitempty"`
+	FloatingIPAddress netip.Addr `json:"floating_ip_address"`
+	FloatingNetworkID string     `json:"floating_network_id"`
+	// PortID, FixedIPAddress and RouterID are empty for an unassociated FIP.
+	PortID         string     `json:"port_id,omitempty"`
+	FixedIPAddress netip.Addr `json:"fixed_ip_address,omitzero"`
+	RouterID       string     `json:"router_id,omitempty"`
+}
+
+// Associated reports whether the FIP points at a port.
+func (f *FloatingIP) Associated() bool { return f.PortID != "" }

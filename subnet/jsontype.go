@@ -1,0 +1,8 @@
+package subnet
+
+import (
+	"net/netip"
+	"reflect"
+)
+
+var jsonAddrType = reflect.TypeOf(netip.Addr{})
