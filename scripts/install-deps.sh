@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what Neutrino's tests, demo and benchmarks use on a Debian machine:
+# the third-party peers of the interop tests (DHCP clients, a BGP daemon, the
+# nft tool, socat, ping) and, with --bench, the baselines (dnsmasq, perfdhcp).
+# Idempotent: packages already present are skipped, `apt-get update` runs at
+# most once. Needs root.
+set -euo pipefail
+
+want=(
+  nftables:nft iproute2:ip iputils-ping:ping isc-dhcp-client:dhclient
+  udhcpc:udhcpc busybox:busybox gobgpd:gobgpd socat:socat conntrack:conntrack
+  tcpdump:tcpdump
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  want+=(dnsmasq-base:dnsmasq kea-admin:perfdhcp)
+fi
+
+missing=()
+for pair in "${want[@]}"; do
+  pkg=${pair%%:*} cmd=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd || -x /sbin/$cmd ]] || missing+=("$pkg")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing ${missing[*]}; run as root to install them (privileged tests skip without them)" >&2
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
