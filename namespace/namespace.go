@@ -2,6 +2,7 @@ package namespace
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
@@ -44,7 +45,23 @@ func checkName(name string) error {
 	return nil
 }
 
-// Error wraps a namespace operation error with the namespace's name.
+// sysctlPath maps a net sysctl key to its file under /proc/sys. Dots
+// separate the components only in a key without a slash.
+func sysctlPath(key string) (string, error) {
+	k := key
+	if !strings.Contains(k, "/") {
+		k = strings.ReplaceAll(k, ".", "/")
+	}
+	parts := strings.Split(k, "/")
+	if len(parts) < 2 || parts[0] != "net" || slices.ContainsFunc(parts, func(p string) bool {
+		return p == "" || p == "." || p == ".."
+	}) {
+		return "", errdefs.Invalid("sysctl", "%q is not a per-namespace net sysctl", key)
+	}
+	return "/proc/sys/" + k, nil
+}
+
+// wrap adds the operation and the namespace's name to err.
 func wrap(op, name string, err error) error {
 	return fmt.Errorf("namespace %s %q: %w", op, name, err)
 }

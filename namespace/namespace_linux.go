@@ -125,8 +125,10 @@ func bigBuffers(c *mnl.Conn) error {
 }
 
 // Do runs fn on a thread switched into the namespace. See the package
-// documentation for what must (and must not) run inside Do.
-func (h *Handle) Do(fn func() error) error {
+// documentation for what must (and must not) run inside Do. The thread is
+// switched back also when fn panics or calls runtime.Goexit, so a caller
+// that recovers goes on in its own namespace.
+func (h *Handle) Do(fn func() error) (err error) {
 	runtime.LockOSThread()
 	origin, err := netns.Get()
 	if err != nil {
@@ -138,19 +140,23 @@ func (h *Handle) Do(fn func() error) error {
 		runtime.UnlockOSThread()
 		return wrap("enter", h.path, err)
 	}
-	fnErr := fn()
-	if err := netns.Set(origin); err != nil {
-		// The thread is stuck in h's namespace: keep it locked so Go
-		// terminates it with this goroutine instead of reusing it.
-		return errors.Join(fnErr, wrap("leave", h.path, err))
-	}
-	runtime.UnlockOSThread()
-	return fnErr
+	defer func() {
+		if serr := netns.Set(origin); serr != nil {
+			// The thread is stuck in h's namespace: keep it locked so Go
+			// terminates it with this goroutine instead of reusing it.
+			err = errors.Join(err, wrap("leave", h.path, serr))
+			return
+		}
+		runtime.UnlockOSThread()
+	}()
+	return fn()
 }
 
 // Sysctl writes value to the namespaced sysctl key, given with slashes or
-// dots ("net/ipv4/ip_forward" or "net.ipv4.ip_forward"). Only keys under
-// net/ are per-namespace.
+// dots ("net/ipv4/ip_forward" or "net.ipv4.ip_forward"). As with sysctl(8),
+// a key with a slash keeps its dots, which device names may contain
+// ("net/ipv4/conf/eth0.100/rp_filter"). Only keys under net/ are
+// per-namespace.
 func (h *Handle) Sysctl(key, value string) error {
 	p, err := sysctlPath(key)
 	if err != nil {
@@ -179,14 +185,6 @@ func (h *Handle) ReadSysctl(key string) (string, error) {
 	return out, err
 }
 
-func sysctlPath(key string) (string, error) {
-	k := strings.ReplaceAll(key, ".", "/")
-	if !strings.HasPrefix(k, "net/") || strings.Contains(k, "..") {
-		return "", errdefs.Invalid("sysctl", "%q is not a per-namespace net sysctl", key)
-	}
-	return "/proc/sys/" + k, nil
-}
-
 // Close releases the netlink and nftables sockets and the namespace fd.
 func (h *Handle) Close() error {
 	h.mu.Lock()
@@ -206,25 +204,24 @@ func (h *Handle) Close() error {
 	return err
 }
 
-// Ensure opens the namespace called name on this node, creating it if absent.
+// Ensure opens the namespace called name on this node, creating it if
+// absent. Concurrent calls, from this process or another, create it once;
+// an unmounted file left at its path (a crash mid-creation) is reused.
 func (m *Manager) Ensure(name string) (h *Handle, created bool, err error) {
 	if err := checkName(name); err != nil {
 		return nil, false, err
 	}
 	path := m.Path(name)
-	if h, err := OpenPath(path); err == nil {
-		h.name = m.FullName(name)
-		return h, false, nil
+	if !isNS(path) {
+		if created, err = m.create(path); err != nil {
+			return nil, false, wrap("create", m.FullName(name), err)
+		}
 	}
-	if err := m.create(path); err != nil {
-		return nil, false, wrap("create", m.FullName(name), err)
-	}
-	h, err = OpenPath(path)
-	if err != nil {
+	if h, err = OpenPath(path); err != nil {
 		return nil, false, err
 	}
 	h.name = m.FullName(name)
-	return h, true, nil
+	return h, created, nil
 }
 
 // Open opens the existing namespace called name; ErrNotFound if absent.
@@ -241,25 +238,35 @@ func (m *Manager) Open(name string) (*Handle, error) {
 }
 
 // Exists reports whether the namespace called name is bind-mounted.
-func (m *Manager) Exists(name string) bool {
+func (m *Manager) Exists(name string) bool { return isNS(m.Path(name)) }
+
+func isNS(path string) bool {
 	var st unix.Statfs_t
-	if err := unix.Statfs(m.Path(name), &st); err != nil {
-		return false
-	}
-	return st.Type == unix.NSFS_MAGIC
+	return unix.Statfs(path, &st) == nil && st.Type == unix.NSFS_MAGIC
 }
 
 // create makes a namespace bind-mounted at path, as `ip netns add` does,
-// without leaving any thread in it.
-func (m *Manager) create(path string) error {
+// without leaving any thread in it. It reports false if another caller
+// mounted one there first: creators serialize on a lock of the mount point
+// file, which stays open under the mount.
+func (m *Manager) create(path string) (bool, error) {
 	if err := ensureRunDir(m.runDir()); err != nil {
-		return err
+		return false, err
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o444)
 	if err != nil {
-		return mapErr(err)
+		return false, mapErr(err)
 	}
-	f.Close()
+	defer f.Close() // releases the lock
+	if isNS(path) {
+		return false, nil
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return false, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if isNS(path) {
+		return false, nil
+	}
 
 	errc := make(chan error, 1)
 	// A fresh goroutine so that a thread that cannot switch back dies with it.
@@ -288,9 +295,9 @@ func (m *Manager) create(path string) error {
 	}()
 	if err := <-errc; err != nil {
 		os.Remove(path)
-		return err
+		return false, err
 	}
-	return nil
+	return true, nil
 }
 
 var runDirOnce sync.Map // dir -> struct{}: made a shared mount point once per process
