@@ -32,6 +32,15 @@
 // one transaction: a reader never sees half a set. Tests verify the stored
 // count (VerifyCount).
 //
+// # Cost
+//
+// Measured on kernel 6.18: committing 20,000 interval elements takes ~30 ms,
+// but any commit touching an interval set also costs time in proportion to
+// the set's size (adding then deleting one /32 in a set of 10,000 intervals
+// takes ~0.55 ms, ~20 µs in a hash set of 10,000 addresses). Gather the
+// changes to a big interval set into one Flush; use a plain set where
+// elements are single addresses (AddrElements).
+//
 // The kernel types (elements, connections) exist only on Linux; the interval
 // arithmetic, comments and error mapping build everywhere.
 package nft
