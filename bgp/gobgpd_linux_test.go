@@ -1,0 +1,169 @@
+package bgp
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	api "github.com/osrg/gobgp/v3/api"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/neutrino-net/neutrino/internal/lab"
+	"github.com/neutrino-net/neutrino/namespace"
+)
+
+// daemon is a real gobgpd (Debian's) in a lab namespace, the peer our
+// speaker must convince. The test talks to its gRPC API over a unix socket:
+// a path socket is reachable from any network namespace.
+type daemon struct {
+	t    *testing.T
+	l    *lab.Lab
+	h    *namespace.Handle
+	conf string
+	sock string
+	cmd  *exec.Cmd
+	out  *lab.SafeBuffer
+	conn *grpc.ClientConn
+	api  api.GobgpApiClient
+}
+
+type daemonNeighbor struct {
+	Address  netip.Addr
+	AS       uint32
+	Password string
+}
+
+// startDaemon writes a gobgpd configuration (passive neighbors, IPv4 and
+// IPv6 unicast) and starts it in h.
+func startDaemon(t *testing.T, l *lab.Lab, h *namespace.Handle, as uint32, routerID netip.Addr, neighbors ...daemonNeighbor) *daemon {
+	t.Helper()
+	lab.RequireCmd(t, "gobgpd")
+	dir := t.TempDir()
+	var b strings.Builder
+	fmt.Fprintf(&b, "[global.config]\n  as = %d\n  router-id = %q\n  port = 179\n", as, routerID)
+	for _, n := range neighbors {
+		fmt.Fprintf(&b, "\n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = %q\n    peer-as = %d\n", n.Address, n.AS)
+		if n.Password != "" {
+			fmt.Fprintf(&b, "    auth-password = %q\n", n.Password)
+		}
+		b.WriteString("  [neighbors.transport.config]\n    passive-mode = true\n")
+		for _, f := range []string{"ipv4-unicast", "ipv6-unicast"} {
+			fmt.Fprintf(&b, "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = %q\n", f)
+		}
+	}
+	d := &daemon{t: t, l: l, h: h, conf: filepath.Join(dir, "gobgpd.toml"), sock: filepath.Join(dir, "api.sock")}
+	if err := os.WriteFile(d.conf, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.Dial("unix://"+d.sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Close()
+		if t.Failed() && d.out != nil {
+			t.Logf("gobgpd log:\n%s", d.out.String())
+		}
+	})
+	d.conn, d.api = conn, api.NewGobgpApiClient(conn)
+	d.start()
+	return d
+}
+
+func (d *daemon) start() {
+	d.t.Helper()
+	_ = os.Remove(d.sock)
+	d.cmd, d.out = d.l.Start(d.h, "gobgpd", "-f", d.conf, "--api-hosts", "unix://"+d.sock, "--pprof-disable", "-p", "-l", "info")
+	ok := waitFor(20*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := d.api.GetBgp(ctx, &api.GetBgpRequest{})
+		return err == nil
+	})
+	if !ok {
+		d.t.Fatalf("gobgpd did not come up:\n%s", d.out.String())
+	}
+}
+
+// stop stops gobgpd (SIGTERM, by PID).
+func (d *daemon) stop() { lab.Stop(d.cmd) }
+
+// rib returns the daemon's global RIB (best paths, both families), sorted.
+func (d *daemon) rib() []Route {
+	d.t.Helper()
+	var out []Route
+	for _, f := range families {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		stream, err := d.api.ListPath(ctx, &api.ListPathRequest{TableType: api.TableType_GLOBAL, Family: f})
+		if err != nil {
+			cancel()
+			d.t.Fatalf("gobgpd ListPath: %v", err)
+		}
+		for {
+			r, err := stream.Recv()
+			if err != nil {
+				break
+			}
+			for _, p := range r.Destination.Paths {
+				if p.Best {
+					out = append(out, pathRoute(d.t, p))
+				}
+			}
+		}
+		cancel()
+	}
+	SortRoutes(out)
+	return out
+}
+
+// count is the number of destinations in the daemon's table of one family:
+// cheap enough to poll while 10,000 routes arrive.
+func (d *daemon) count(f *api.Family) uint64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := d.api.GetTable(ctx, &api.GetTableRequest{TableType: api.TableType_GLOBAL, Family: f})
+	if err != nil {
+		return 0
+	}
+	return r.NumDestination
+}
+
+// has reports whether the daemon has a best path for prefix.
+func (d *daemon) has(prefix netip.Prefix) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	f := families[0]
+	if prefix.Addr().Is6() {
+		f = families[1]
+	}
+	stream, err := d.api.ListPath(ctx, &api.ListPathRequest{TableType: api.TableType_GLOBAL, Family: f,
+		Prefixes: []*api.TableLookupPrefix{{Prefix: prefix.String()}}})
+	if err != nil {
+		return false
+	}
+	r, err := stream.Recv()
+	return err == nil && r.Destination != nil && len(r.Destination.Paths) > 0
+}
+
+// neighbor returns the daemon's view of one neighbor.
+func (d *daemon) neighbor(addr netip.Addr) *api.Peer {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stream, err := d.api.ListPeer(ctx, &api.ListPeerRequest{Address: addr.String()})
+	if err != nil {
+		d.t.Fatalf("gobgpd ListPeer: %v", err)
+	}
+	r, err := stream.Recv()
+	if err != nil {
+		d.t.Fatalf("gobgpd ListPeer %s: %v", addr, err)
+	}
+	return r.Peer
+}

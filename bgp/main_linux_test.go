@@ -1,0 +1,9 @@
+package bgp
+
+import (
+	"testing"
+
+	"github.com/neutrino-net/neutrino/internal/lab"
+)
+
+func TestMain(m *testing.M) { lab.Main(m) }

@@ -1,0 +1,229 @@
+package bgp
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	api "github.com/osrg/gobgp/v3/api"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+)
+
+// Default BGP timers (RFC 4271), used when a Peer leaves them at 0.
+const (
+	DefaultHoldTime          = 90
+	DefaultKeepaliveInterval = 30
+)
+
+// families are the AFI/SAFIs enabled on every session, as Neutron's os-ken
+// driver does (enable_ipv4 and enable_ipv6): IPv6 prefixes can ride an IPv4
+// session and the other way round (MP-BGP).
+var families = []*api.Family{
+	{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST},
+	{Afi: api.Family_AFI_IP6, Safi: api.Family_SAFI_UNICAST},
+}
+
+// peerConfig is the part of a gobgp peer this package sets; comparing it is
+// how SetPeers decides that a peer changed.
+type peerConfig struct {
+	AS        uint32
+	Password  string
+	Hold      uint64
+	Keepalive uint64
+	Retry     uint64
+	IdleHold  uint64
+	Passive   bool
+}
+
+func (s *Server) desiredPeerConfig(p Peer) peerConfig {
+	c := peerConfig{
+		AS:        p.RemoteAS,
+		Hold:      uint64(p.HoldTime),
+		Keepalive: uint64(p.KeepaliveInterval),
+		Retry:     uint64(s.cfg.connectRetry.Seconds()),
+		IdleHold:  uint64(s.cfg.idleHold.Seconds()),
+		Passive:   s.global.Passive,
+	}
+	if p.AuthType == AuthMD5 {
+		c.Password = p.Password
+	}
+	if c.Hold == 0 {
+		c.Hold = DefaultHoldTime
+	}
+	if c.Keepalive == 0 {
+		c.Keepalive = c.Hold / 3
+	}
+	return c
+}
+
+func listedPeerConfig(p *api.Peer) peerConfig {
+	c := peerConfig{AS: p.GetConf().GetPeerAsn(), Password: p.GetConf().GetAuthPassword()}
+	if t := p.GetTimers().GetConfig(); t != nil {
+		c.Hold, c.Keepalive, c.Retry, c.IdleHold = t.HoldTime, t.KeepaliveInterval, t.ConnectRetry, t.IdleHoldTimeAfterReset
+	}
+	c.Passive = p.GetTransport().GetPassiveMode()
+	return c
+}
+
+func apiPeer(addr netip.Addr, c peerConfig) *api.Peer {
+	afs := make([]*api.AfiSafi, 0, len(families))
+	for _, f := range families {
+		afs = append(afs, &api.AfiSafi{Config: &api.AfiSafiConfig{Family: f, Enabled: true}})
+	}
+	return &api.Peer{
+		Conf: &api.PeerConf{NeighborAddress: addr.String(), PeerAsn: c.AS, AuthPassword: c.Password},
+		Timers: &api.Timers{Config: &api.TimersConfig{
+			HoldTime: c.Hold, KeepaliveInterval: c.Keepalive, ConnectRetry: c.Retry, IdleHoldTimeAfterReset: c.IdleHold,
+		}},
+		Transport: &api.Transport{PassiveMode: c.Passive},
+		AfiSafis:  afs,
+	}
+}
+
+// validatePeers checks each peer (Peer.Validate) and that no two share an
+// address: a session is keyed by the peer's address.
+func validatePeers(peers []Peer) error {
+	var errs []error
+	seen := map[netip.Addr]string{}
+	for i, p := range peers {
+		path := errdefs.Index("bgp_peers", i)
+		if err := p.Validate(); err != nil {
+			errs = append(errs, errdefs.Prefix(path, err))
+		}
+		if !p.PeerIP.IsValid() {
+			continue
+		}
+		if other, dup := seen[p.PeerIP]; dup {
+			errs = append(errs, errdefs.Conflict(path+".peer_ip", "peer %s: %s is also peer %s", p.ID, p.PeerIP, other))
+		}
+		seen[p.PeerIP] = p.ID
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("bgp peers: %w", joinErrs(errs))
+	}
+	return nil
+}
+
+// SetPeers makes the server's peers exactly peers: adds the missing ones,
+// re-creates the changed ones (a new AS, password or timers needs a new
+// session anyway) and removes the others. It diffs against gobgp's own peer
+// list, so it converges whatever was configured before.
+func (s *Server) SetPeers(ctx context.Context, peers []Peer) (Report, error) {
+	return s.syncPeers(ctx, peers, false)
+}
+
+// PlanPeers reports what SetPeers would change, changing nothing.
+func (s *Server) PlanPeers(ctx context.Context, peers []Peer) (Report, error) {
+	return s.syncPeers(ctx, peers, true)
+}
+
+func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (Report, error) {
+	var rep Report
+	if err := validatePeers(peers); err != nil {
+		return rep, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.requireRunning(); err != nil {
+		return rep, err
+	}
+	current, err := s.listPeerConfigs(ctx)
+	if err != nil {
+		return rep, err
+	}
+	var errs []error
+	desired := map[netip.Addr]bool{}
+	for _, p := range peers {
+		addr := p.PeerIP
+		desired[addr] = true
+		want := s.desiredPeerConfig(p)
+		have, exists := current[addr]
+		switch {
+		case !exists:
+			rep.created("peer", "add peer %s %s AS %d", p.ID, addr, p.RemoteAS)
+			if !dry {
+				errs = appendErr(errs, s.addPeer(ctx, p, want))
+			}
+		case have != want:
+			rep.updated("peer", "update peer %s %s AS %d", p.ID, addr, p.RemoteAS)
+			if !dry {
+				err := s.deletePeer(ctx, addr)
+				if err == nil {
+					err = s.addPeer(ctx, p, want)
+				}
+				errs = appendErr(errs, err)
+			}
+		default:
+			if !dry {
+				s.peers.setID(addr, p.ID)
+			}
+		}
+	}
+	stale := make([]netip.Addr, 0)
+	for addr := range current {
+		if !desired[addr] {
+			stale = append(stale, addr)
+		}
+	}
+	slices.SortFunc(stale, netip.Addr.Compare)
+	for _, addr := range stale {
+		rep.deleted("peer", "remove peer %s %s", s.peers.id(addr), addr)
+		if !dry {
+			errs = appendErr(errs, s.deletePeer(ctx, addr))
+		}
+	}
+	if len(errs) > 0 {
+		return rep, fmt.Errorf("bgp peers: %w", joinErrs(errs))
+	}
+	return rep, nil
+}
+
+func (s *Server) listPeerConfigs(ctx context.Context) (map[netip.Addr]peerConfig, error) {
+	out := map[netip.Addr]peerConfig{}
+	var bad []string
+	err := s.bgp.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
+		a, err := netip.ParseAddr(p.GetConf().GetNeighborAddress())
+		if err != nil {
+			bad = append(bad, p.GetConf().GetNeighborAddress())
+			return
+		}
+		out[a.Unmap()] = listedPeerConfig(p)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bgp: list peers: %w", err)
+	}
+	if len(bad) > 0 {
+		// Only this package configures the server, and always by address.
+		return nil, fmt.Errorf("bgp: peers configured by interface name: %v", bad)
+	}
+	return out, nil
+}
+
+func (s *Server) addPeer(ctx context.Context, p Peer, c peerConfig) error {
+	s.peers.forget(p.PeerIP)
+	if err := s.bgp.AddPeer(ctx, &api.AddPeerRequest{Peer: apiPeer(p.PeerIP, c)}); err != nil {
+		return fmt.Errorf("add peer %s %s: %w", p.ID, p.PeerIP, err)
+	}
+	s.peers.setID(p.PeerIP, p.ID)
+	s.log.Info("bgp peer added", "peer", p.ID, "address", p.PeerIP, "remote_as", p.RemoteAS)
+	return nil
+}
+
+func (s *Server) deletePeer(ctx context.Context, addr netip.Addr) error {
+	id := s.peers.id(addr)
+	if err := s.bgp.DeletePeer(ctx, &api.DeletePeerRequest{Address: addr.String()}); err != nil {
+		return fmt.Errorf("remove peer %s %s: %w", id, addr, err)
+	}
+	s.log.Info("bgp peer removed", "peer", id, "address", addr)
+	s.peers.forget(addr)
+	return nil
+}
+
+func appendErr(errs []error, err error) []error {
+	if err != nil {
+		return append(errs, err)
+	}
+	return errs
+}

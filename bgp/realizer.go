@@ -1,0 +1,207 @@
+package bgp
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+)
+
+// Desired is what a node's BGP speaker should do: one Neutron BGP speaker
+// (Neutron's os-ken driver also runs one per agent; a dual-stack node runs
+// an IPv4 and an IPv6 speaker, i.e. two processes, see the package doc), the
+// peers it may reference, and the objects its routes are computed from.
+// The zero Desired (no speaker ID) stops BGP.
+type Desired struct {
+	Speaker Speaker
+	// Peers are candidates, e.g. a topology's whole bgp_peers: the speaker's
+	// Peers IDs select among them.
+	Peers []Peer
+	Inputs
+	// RouterID is used when Speaker.RouterID is unset, e.g. the host's
+	// tunnel IP. Without either, the source address the process's namespace
+	// would use towards the first IPv4 peer is taken.
+	RouterID netip.Addr
+}
+
+// Realizer realizes Desired on the process's Server. It follows Neutrino's
+// realizer contract, except that it takes the Server instead of a namespace
+// handle: gobgp opens its sockets in the namespace of the process.
+type Realizer struct {
+	srv *Server
+	cfg options
+	mu  sync.Mutex
+}
+
+// WithListenPort makes the speaker accept sessions on port (default: it
+// does not listen, as Neutron's os-ken driver).
+func WithListenPort(port uint16, addrs ...netip.Addr) Option {
+	return func(c *options) { c.listenPort, c.listenAddrs = port, addrs }
+}
+
+// WithPassive makes the speaker wait for its peers to connect.
+func WithPassive() Option {
+	return func(c *options) { c.passive = true }
+}
+
+// NewRealizer returns a realizer driving srv. It takes WithListenPort and
+// WithPassive; the logger is the Server's.
+func NewRealizer(srv *Server, opts ...Option) (*Realizer, error) {
+	if srv == nil {
+		return nil, errdefs.Invalid("", "bgp: NewRealizer needs a Server")
+	}
+	r := &Realizer{srv: srv}
+	for _, o := range opts {
+		o(&r.cfg)
+	}
+	return r, nil
+}
+
+// Apply converges the server to d: starts (or, when the AS or router ID
+// changed, restarts) BGP, syncs peers, and announces exactly the routes
+// Compute derives. A second Apply of the same d issues nothing.
+func (r *Realizer) Apply(ctx context.Context, d Desired) (Report, error) {
+	return r.run(ctx, d, false)
+}
+
+// Plan reports what Apply would do, changing nothing.
+func (r *Realizer) Plan(ctx context.Context, d Desired) (Report, error) {
+	return r.run(ctx, d, true)
+}
+
+func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (Report, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var rep Report
+	cur, running := r.srv.Running()
+	if d.Speaker.ID == "" {
+		if running {
+			rep.deleted("speaker", "stop speaker AS %d router-id %s", cur.AS, cur.RouterID)
+			if !dry {
+				return rep, r.srv.Stop(ctx)
+			}
+		}
+		return rep, nil
+	}
+	if err := d.Speaker.Validate(); err != nil {
+		return rep, fmt.Errorf("bgp speaker %s: %w", d.Speaker.ID, err)
+	}
+	peers, err := d.speakerPeers()
+	if err != nil {
+		return rep, err
+	}
+	if err := validatePeers(peers); err != nil {
+		return rep, err
+	}
+	g := Global{
+		AS:              d.Speaker.LocalAS,
+		RouterID:        d.routerID(peers),
+		ListenPort:      r.cfg.listenPort,
+		ListenAddresses: r.cfg.listenAddrs,
+		Passive:         r.cfg.passive,
+	}
+	if err := g.validate(); err != nil {
+		return rep, fmt.Errorf("bgp speaker %s: %w", d.Speaker.ID, err)
+	}
+	routes := Compute(d.Speaker, d.Inputs)
+
+	fresh := !running || !cur.equal(g)
+	if fresh {
+		if running {
+			rep.updated("speaker", "restart speaker %s as AS %d router-id %s (was AS %d router-id %s)",
+				d.Speaker.ID, g.AS, g.RouterID, cur.AS, cur.RouterID)
+		} else {
+			rep.created("speaker", "start speaker %s AS %d router-id %s", d.Speaker.ID, g.AS, g.RouterID)
+		}
+		if !dry {
+			if err := r.srv.Stop(ctx); err != nil {
+				return rep, err
+			}
+			if err := r.srv.Start(ctx, g); err != nil {
+				return rep, err
+			}
+		}
+	}
+	if dry && fresh {
+		// A (re)started server has no peers and no routes yet.
+		for _, p := range peers {
+			rep.created("peer", "add peer %s %s AS %d", p.ID, p.PeerIP, p.RemoteAS)
+		}
+		for _, rt := range routes {
+			rep.created("route", "advertise %s", rt)
+		}
+		return rep, nil
+	}
+	sync := r.srv.SetPeers
+	syncRoutes := r.srv.Apply
+	if dry {
+		sync, syncRoutes = r.srv.PlanPeers, r.srv.Plan
+	}
+	var errs []error
+	pr, err := sync(ctx, peers)
+	rep.merge(pr)
+	errs = appendErr(errs, err)
+	rr, err := syncRoutes(ctx, routes)
+	rep.merge(rr)
+	errs = appendErr(errs, err)
+	if len(errs) > 0 {
+		return rep, fmt.Errorf("bgp speaker %s: %w", d.Speaker.ID, joinErrs(errs))
+	}
+	return rep, nil
+}
+
+// speakerPeers resolves the speaker's peer IDs.
+func (d *Desired) speakerPeers() ([]Peer, error) {
+	byID := make(map[string]Peer, len(d.Peers))
+	for _, p := range d.Peers {
+		byID[p.ID] = p
+	}
+	var out []Peer
+	var errs []error
+	for i, id := range uniq(d.Speaker.Peers) {
+		p, ok := byID[id]
+		if !ok {
+			errs = append(errs, errdefs.NotFound(errdefs.Index("peers", i), "speaker %s: no bgp peer %s", d.Speaker.ID, id))
+			continue
+		}
+		out = append(out, p)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("bgp speaker %s: %w", d.Speaker.ID, joinErrs(errs))
+	}
+	return out, nil
+}
+
+// routerID picks the BGP identifier: the speaker's, the desired fallback,
+// or the source address towards the first IPv4 peer.
+func (d *Desired) routerID(peers []Peer) netip.Addr {
+	if d.Speaker.RouterID.IsValid() {
+		return d.Speaker.RouterID
+	}
+	if d.RouterID.IsValid() {
+		return d.RouterID
+	}
+	for _, p := range peers {
+		if p.PeerIP.Is4() {
+			if a, ok := sourceAddr(p.PeerIP); ok {
+				return a
+			}
+		}
+	}
+	return netip.Addr{}
+}
+
+// sourceAddr asks the kernel which source address it would use towards dst
+// in the process's namespace. Connecting a UDP socket sends nothing.
+func sourceAddr(dst netip.Addr) (netip.Addr, bool) {
+	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, 179)))
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	defer c.Close()
+	a := c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+	return a, a.Is4() && !a.IsUnspecified()
+}

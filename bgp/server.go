@@ -1,0 +1,241 @@
+package bgp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v3/pkg/config/oc"
+	"github.com/osrg/gobgp/v3/pkg/server"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+)
+
+// Server is the process's embedded BGP speaker: one gobgp server, created by
+// NewServer and kept for the life of the process. gobgp's Serve loop never
+// returns, so a Server is reconfigured (Start, Stop, SetPeers, Apply), never
+// recreated. It opens its sockets on its own goroutines, in the network
+// namespace of the process (see the package documentation).
+//
+// All methods are safe for concurrent use; mutations are serialized.
+type Server struct {
+	log   *slog.Logger
+	bgp   *server.BgpServer
+	peers *peerBook
+	cfg   options
+
+	events  chan PeerEvent
+	dropped atomic.Uint64
+
+	mu         sync.Mutex
+	running    bool
+	global     Global
+	advertised map[netip.Prefix]netip.Addr
+}
+
+// Global is the BGP instance configuration. Changing it needs Stop and Start,
+// which resets every session.
+type Global struct {
+	// AS is the local autonomous system number (the speaker's local_as).
+	AS uint32
+	// RouterID is the 32-bit BGP identifier, written as an IPv4 address.
+	RouterID netip.Addr
+	// ListenPort is the TCP port to accept sessions on. 0, the default, does
+	// not listen: like Neutron's os-ken driver, the speaker only initiates
+	// sessions and peers are passive.
+	ListenPort uint16
+	// ListenAddresses restricts listening to these addresses (default: all).
+	ListenAddresses []netip.Addr
+	// Passive makes every peer wait for the remote side to connect instead of
+	// connecting. With ListenPort 0 sessions never come up: peers are only
+	// configured (useful to stage a configuration, and for tests).
+	Passive bool
+}
+
+func (g Global) validate() error {
+	var errs []error
+	if g.AS == 0 {
+		errs = append(errs, errdefs.Invalid("local_as", "must be 1-4294967295"))
+	}
+	if !g.RouterID.Is4() || g.RouterID.IsUnspecified() {
+		errs = append(errs, errdefs.Invalid("router_id", "%v is not a non-zero IPv4 address", g.RouterID))
+	}
+	for i, a := range g.ListenAddresses {
+		if !a.IsValid() {
+			errs = append(errs, errdefs.Invalid(errdefs.Index("listen_addresses", i), "invalid address"))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("bgp global: %w", joinErrs(errs))
+	}
+	return nil
+}
+
+func (g Global) equal(o Global) bool {
+	if g.AS != o.AS || g.RouterID != o.RouterID || g.ListenPort != o.ListenPort ||
+		g.Passive != o.Passive || len(g.ListenAddresses) != len(o.ListenAddresses) {
+		return false
+	}
+	for i := range g.ListenAddresses {
+		if g.ListenAddresses[i] != o.ListenAddresses[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// options configure NewServer and NewRealizer; each takes what concerns it.
+type options struct {
+	log          *slog.Logger
+	connectRetry time.Duration
+	idleHold     time.Duration
+	eventBuffer  int
+	listenPort   uint16
+	listenAddrs  []netip.Addr
+	passive      bool
+}
+
+// Option configures NewServer or NewRealizer.
+type Option func(*options)
+
+// WithLogger sets the logger; gobgp's own records go to it too, with
+// component=gobgp. Default: discard.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *options) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// WithConnectRetry sets how long to wait between connection attempts to a
+// peer (default 5 s; gobgp's own default is 120 s). The speaker does not
+// listen by default, so its retries are the only way a session comes back
+// after the peer restarts.
+func WithConnectRetry(d time.Duration) Option {
+	return func(c *options) { c.connectRetry = d }
+}
+
+// WithIdleHoldTime sets how long a peer stays idle after its session was
+// reset before connecting again (default 5 s; gobgp's default is 30 s).
+func WithIdleHoldTime(d time.Duration) Option {
+	return func(c *options) { c.idleHold = d }
+}
+
+// WithEventBuffer sets the capacity of the Events channel (default 256).
+func WithEventBuffer(n int) Option {
+	return func(c *options) { c.eventBuffer = n }
+}
+
+// NewServer creates the process's BGP server and starts its event loop. It
+// does not speak BGP until Start. Create one per process: the gobgp
+// goroutines it starts run until the process exits.
+func NewServer(opts ...Option) (*Server, error) {
+	cfg := options{
+		log:          slog.New(slog.DiscardHandler),
+		connectRetry: 5 * time.Second,
+		idleHold:     5 * time.Second,
+		eventBuffer:  256,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.connectRetry < time.Second || cfg.idleHold < time.Second {
+		return nil, errdefs.Invalid("", "bgp: connect retry and idle hold time must be at least 1s (gobgp counts seconds)")
+	}
+	book := newPeerBook()
+	s := &Server{
+		log:        cfg.log,
+		peers:      book,
+		cfg:        cfg,
+		events:     make(chan PeerEvent, max(cfg.eventBuffer, 1)),
+		advertised: map[netip.Prefix]netip.Addr{},
+	}
+	s.bgp = server.NewBgpServer(server.LoggerOption(&slogAdapter{log: cfg.log, peers: book}))
+	// Serve must run before any other call, or that call blocks forever.
+	go s.bgp.Serve()
+	err := s.bgp.WatchEvent(context.Background(), &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, s.onEvent)
+	if err != nil {
+		return nil, fmt.Errorf("bgp: watch peer events: %w", err)
+	}
+	return s, nil
+}
+
+// Start starts BGP with g. Starting again with the same configuration does
+// nothing; with another one it is an error wrapping ErrConflict (Stop first).
+func (s *Server) Start(ctx context.Context, g Global) error {
+	if err := g.validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		if s.global.equal(g) {
+			return nil
+		}
+		return errdefs.Conflict("", "bgp: already running as AS %d router-id %s; Stop before starting as AS %d router-id %s",
+			s.global.AS, s.global.RouterID, g.AS, g.RouterID)
+	}
+	port := int32(-1) // gobgp: negative = no listener
+	if g.ListenPort > 0 {
+		port = int32(g.ListenPort)
+	}
+	var listen []string
+	for _, a := range g.ListenAddresses {
+		listen = append(listen, a.String())
+	}
+	err := s.bgp.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
+		Asn:             g.AS,
+		RouterId:        g.RouterID.String(),
+		ListenPort:      port,
+		ListenAddresses: listen,
+		Families: []uint32{
+			uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV4_UNICAST]),
+			uint32(oc.AfiSafiTypeToIntMap[oc.AFI_SAFI_TYPE_IPV6_UNICAST]),
+		},
+	}})
+	if err != nil {
+		return fmt.Errorf("bgp: start AS %d router-id %s: %w", g.AS, g.RouterID, err)
+	}
+	s.running, s.global = true, g
+	s.log.Info("bgp started", "as", g.AS, "router_id", g.RouterID, "listen_port", g.ListenPort)
+	return nil
+}
+
+// Stop stops BGP: every session is closed and every advertised route
+// forgotten. The gobgp event loop keeps running (it cannot be stopped), so
+// Start may be called again. Stopping a stopped server does nothing.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running {
+		return nil
+	}
+	if err := s.bgp.StopBgp(ctx, &api.StopBgpRequest{}); err != nil {
+		return fmt.Errorf("bgp: stop: %w", err)
+	}
+	s.running = false
+	s.advertised = map[netip.Prefix]netip.Addr{}
+	s.peers.forgetAll()
+	s.log.Info("bgp stopped")
+	return nil
+}
+
+// Running reports whether BGP is started, and with which configuration.
+func (s *Server) Running() (Global, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.global, s.running
+}
+
+func (s *Server) requireRunning() error {
+	if !s.running {
+		return fmt.Errorf("bgp: not started: %w", errdefs.ErrInvalid)
+	}
+	return nil
+}
