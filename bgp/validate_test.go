@@ -1,0 +1,65 @@
+package bgp
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+)
+
+func TestSpeakerValidate(t *testing.T) {
+	good := Speaker{ID: "sp", LocalAS: 64512, IPVersion: 4, Networks: []string{"ext"}, Peers: []string{"p1"}, RouterID: netip.MustParseAddr("198.18.0.1")}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*Speaker)
+		kind   error
+		path   string
+	}{
+		{"no id", func(s *Speaker) { s.ID = "" }, errdefs.ErrInvalid, "id: required"},
+		{"no AS", func(s *Speaker) { s.LocalAS = 0 }, errdefs.ErrInvalid, "local_as: required"},
+		{"version", func(s *Speaker) { s.IPVersion = 5 }, errdefs.ErrInvalid, "ip_version: 5 is not 4 or 6"},
+		{"empty network", func(s *Speaker) { s.Networks = []string{""} }, errdefs.ErrInvalid, "networks[0]: empty ID"},
+		{"peer twice", func(s *Speaker) { s.Peers = []string{"p1", "p1"} }, errdefs.ErrConflict, "peers[1]: p1 repeats peers[0]"},
+		{"v6 router id", func(s *Speaker) { s.RouterID = netip.MustParseAddr("2001:db8::1") }, errdefs.ErrInvalid, "router_id: 2001:db8::1: a BGP identifier is an IPv4"},
+	} {
+		s := good
+		tc.mutate(&s)
+		if err := s.Validate(); !errors.Is(err, tc.kind) || !strings.Contains(err.Error(), tc.path) {
+			t.Errorf("%s: got %v, want %v at %q", tc.name, err, tc.kind, tc.path)
+		}
+	}
+}
+
+func TestPeerValidate(t *testing.T) {
+	good := Peer{ID: "p", PeerIP: netip.MustParseAddr("198.51.100.1"), RemoteAS: 4200000000, AuthType: AuthMD5, Password: "s3cret", HoldTime: 9, KeepaliveInterval: 3}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*Peer)
+		path   string
+	}{
+		{"no id", func(p *Peer) { p.ID = "" }, "id: required"},
+		{"no ip", func(p *Peer) { p.PeerIP = netip.Addr{} }, "peer_ip: an IP address is required"},
+		{"unspecified ip", func(p *Peer) { p.PeerIP = netip.IPv4Unspecified() }, "peer_ip: 0.0.0.0 is not a peer address"},
+		{"no AS", func(p *Peer) { p.RemoteAS = 0 }, "remote_as: required"},
+		{"md5 without password", func(p *Peer) { p.Password = "" }, "password: required with auth_type md5"},
+		{"password without md5", func(p *Peer) { p.AuthType = AuthNone }, "password: given, but auth_type is none"},
+		{"auth type", func(p *Peer) { p.AuthType = "sha1" }, `auth_type: "sha1" is not none or md5`},
+		{"hold time", func(p *Peer) { p.HoldTime = 2 }, "hold_time: 2 is not 0"},
+		{"keepalive", func(p *Peer) { p.KeepaliveInterval = 9 }, "keepalive_interval: 9 is not below the hold time 9"},
+		{"keepalive default hold", func(p *Peer) { p.HoldTime, p.KeepaliveInterval = 0, 90 }, "keepalive_interval: 90 is not below the hold time 90"},
+	} {
+		p := good
+		tc.mutate(&p)
+		if err := p.Validate(); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.path) {
+			t.Errorf("%s: got %v, want ErrInvalid at %q", tc.name, err, tc.path)
+		}
+	}
+}
