@@ -1,0 +1,142 @@
+package port
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/namespace"
+	"github.com/neutrino-net/neutrino/network"
+	"github.com/neutrino-net/neutrino/subnet"
+)
+
+// Report is the network realizer's Report, with the kinds "port" (a host
+// device and, for a veth, its instance end and initial addresses), "address"
+// and "route" (later changes inside an instance namespace).
+type Report = network.Report
+
+// Desired is what the port realizer plugs on one host. L2ForHost builds it.
+type Desired struct {
+	// Ports are the instance ports bound to this host. Ports that other
+	// realizers plug (PlugsInstance false) are ignored.
+	Ports []Port
+	// Networks are the ports' networks: their MTU and bridge. MTU must be
+	// set (network.Defaults).
+	Networks []network.Network
+	// Subnets are the ports' subnets, read for the prefix length and the
+	// gateway of addresses configured with binding:profile configure_ips.
+	Subnets []subnet.Subnet
+}
+
+// Option configures a Realizer.
+type Option func(*Realizer)
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(r *Realizer) {
+		if l != nil {
+			r.log = l
+		}
+	}
+}
+
+// Realizer plugs instance ports into their networks' bridges on one host. It
+// is safe for concurrent use; Applies run one at a time.
+type Realizer struct {
+	host *namespace.Handle
+	log  *slog.Logger
+	mu   sync.Mutex
+}
+
+// NewRealizer returns a Realizer working in host, the node's namespace, where
+// the network realizer made the bridges.
+func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
+	if host == nil {
+		return nil, errdefs.Invalid("host", "a host namespace handle is required")
+	}
+	r := &Realizer{host: host, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
+}
+
+// Apply converges the host to d: it creates and repairs the devices of d's
+// ports and deletes the port devices it owns that d no longer lists. An
+// invalid d changes nothing. A port that cannot be plugged (its namespace is
+// missing, a foreign device has its name, its bridge does not exist) does
+// not stop the others: the error joins one error per failed port.
+func (r *Realizer) Apply(ctx context.Context, d Desired) (*Report, error) {
+	return r.run(ctx, d, true)
+}
+
+// Plan returns the Report Apply would give now, changing nothing.
+func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
+	return r.run(ctx, d, false)
+}
+
+func (r *Realizer) run(ctx context.Context, d Desired, apply bool) (*Report, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := &Report{}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	w, err := d.validate()
+	if err != nil {
+		return rep, err
+	}
+	o, err := r.observe(w)
+	if err != nil {
+		return rep, fmt.Errorf("read host state: %w", err)
+	}
+	defer o.close()
+	changes, planErr := plan(w, o)
+	if !apply {
+		for _, c := range changes {
+			rep.Add(c.verb, c.kind, c.what)
+		}
+		return rep, planErr
+	}
+	err = runChanges(ctx, changes, rep, r.executor(o).do)
+	if n := rep.Mutations(); n > 0 || err != nil || planErr != nil {
+		r.log.Info("port apply", "mutations", n, "ports", len(w.ports), "error", errors.Join(planErr, err))
+	}
+	return rep, errors.Join(planErr, err)
+}
+
+// runChanges runs changes in order with do, recording each success in rep.
+// A failed change skips the later changes of its port.
+func runChanges(ctx context.Context, changes []change, rep *Report, do func(op) error) error {
+	var errs []error
+	failed := map[string]bool{}
+	for _, c := range changes {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		if c.port != "" && failed[c.port] {
+			continue
+		}
+		var err error
+		for _, o := range c.ops {
+			if err = do(o); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			rep.Add(c.verb, c.kind, c.what)
+			continue
+		}
+		err = fmt.Errorf("%s %s %s: %w", c.verb, c.kind, c.what, err)
+		if c.port != "" {
+			failed[c.port] = true
+			err = fmt.Errorf("port %s: %w", c.port, err)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
