@@ -1,0 +1,233 @@
+package secgroup
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/neutrino-net/neutrino/internal/lab"
+	"github.com/neutrino-net/neutrino/internal/naming"
+	"github.com/neutrino-net/neutrino/namespace"
+	"github.com/neutrino-net/neutrino/port"
+)
+
+func TestMain(m *testing.M) { lab.Main(m) }
+
+// world is a node for privileged tests: a lab "host" namespace with a
+// bridge per network and instance namespaces plugged into them by veth
+// pairs named like the port realizer names them (tap<port11> in the host,
+// eth0 in the instance, with the port's MAC).
+type world struct {
+	t     *testing.T
+	l     *lab.Lab
+	host  *namespace.Handle
+	r     *Realizer
+	vms   map[string]*namespace.Handle // port ID -> instance namespace
+	ports map[string]port.Port
+	nets  map[string]bool
+}
+
+func newWorld(t *testing.T, opts ...Option) *world {
+	t.Helper()
+	l := lab.New(t)
+	w := &world{t: t, l: l, host: l.Namespace("host"), vms: map[string]*namespace.Handle{},
+		ports: map[string]port.Port{}, nets: map[string]bool{}}
+	r, err := NewRealizer(w.host, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.r = r
+	return w
+}
+
+// network creates the bridge of a network in the host.
+func (w *world) network(id string) {
+	w.t.Helper()
+	if w.nets[id] {
+		return
+	}
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: naming.Bridge(id)}}
+	if err := w.host.Netlink().LinkAdd(br); err != nil {
+		w.t.Fatalf("bridge %s: %v", br.Name, err)
+	}
+	w.noIPv6(br.Name)
+	if err := w.host.Netlink().LinkSetUp(br); err != nil {
+		w.t.Fatal(err)
+	}
+	w.nets[id] = true
+}
+
+func (w *world) noIPv6(dev string) {
+	w.t.Helper()
+	if err := w.host.Sysctl("net/ipv6/conf/"+dev+"/disable_ipv6", "1"); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// plug creates port p's instance: a namespace with eth0 (p's MAC, the
+// given CIDR addresses) whose peer tap<port11> is in p's network's bridge.
+func (w *world) plug(p port.Port, addrs ...string) *namespace.Handle {
+	w.t.Helper()
+	w.network(p.NetworkID)
+	vm := w.l.Namespace("vm-" + p.ID[:min(8, len(p.ID))])
+	for _, k := range []string{"net/ipv6/conf/all/accept_dad", "net/ipv6/conf/default/accept_dad"} {
+		if err := vm.Sysctl(k, "0"); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	tap := naming.Tap(p.ID)
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: tap}, PeerName: "eth0",
+		PeerHardwareAddr: p.MACAddress.HardwareAddr(), PeerNamespace: netlink.NsFd(vm.Fd())}
+	if err := w.host.Netlink().LinkAdd(veth); err != nil {
+		w.t.Fatalf("veth %s: %v", tap, err)
+	}
+	w.noIPv6(tap)
+	link, err := w.host.Netlink().LinkByName(tap)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	br, err := w.host.Netlink().LinkByName(naming.Bridge(p.NetworkID))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.host.Netlink().LinkSetMaster(link, br); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.host.Netlink().LinkSetUp(link); err != nil {
+		w.t.Fatal(err)
+	}
+	w.l.Up(vm, "eth0", addrs...)
+	w.vms[p.ID] = vm
+	w.ports[p.ID] = p
+	return vm
+}
+
+// apply applies d and fails the test on error.
+func (w *world) apply(d Desired) *Report {
+	w.t.Helper()
+	rep, err := w.r.Apply(context.Background(), d)
+	if err != nil {
+		w.t.Fatalf("apply: %v", err)
+	}
+	return rep
+}
+
+// nft runs the nft tool in the host namespace.
+func (w *world) nft(args ...string) string {
+	w.t.Helper()
+	return w.l.MustRun(w.host, append([]string{"nft"}, args...)...)
+}
+
+// mkPort builds a port for tests.
+func mkPort(id, network, mac string, groups []string, ips ...string) port.Port {
+	p := port.Port{ID: id, NetworkID: network, MACAddress: port.MustParseMAC(mac), DeviceOwner: "compute:nova", SecurityGroups: groups}
+	for _, ip := range ips {
+		p.FixedIPs = append(p.FixedIPs, port.FixedIP{IPAddress: netip.MustParseAddr(ip)})
+	}
+	return p
+}
+
+// cidrs returns the fixed IPs of p as CIDR addresses for an instance
+// interface (/24 for IPv4, /64 for IPv6).
+func cidrs(p port.Port) []string {
+	var out []string
+	for _, ip := range p.FixedIPs {
+		if ip.IPAddress.Is4() {
+			out = append(out, ip.IPAddress.String()+"/24")
+		} else {
+			out = append(out, ip.IPAddress.String()+"/64")
+		}
+	}
+	return out
+}
+
+const probeWait = 400 * time.Millisecond
+
+// tcpProbe reports whether from can open a TCP connection to dst:port,
+// served by a listener in to.
+func tcpProbe(t *testing.T, from, to *namespace.Handle, dst netip.Addr, port int) bool {
+	t.Helper()
+	var ln net.Listener
+	if err := to.Do(func() (err error) {
+		ln, err = net.Listen("tcp", netip.AddrPortFrom(dst, uint16(port)).String())
+		return err
+	}); err != nil {
+		t.Fatalf("listen %s:%d: %v", dst, port, err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	var ok bool
+	_ = from.Do(func() error {
+		c, err := (&net.Dialer{Timeout: probeWait}).Dial("tcp", netip.AddrPortFrom(dst, uint16(port)).String())
+		if err == nil {
+			ok = true
+			c.Close()
+		}
+		return nil
+	})
+	return ok
+}
+
+// udpProbe reports whether a datagram from from (source port sport, 0 for
+// any) reaches a socket in to bound to dst:port.
+func udpProbe(t *testing.T, from, to *namespace.Handle, src, dst netip.Addr, sport, port int) bool {
+	t.Helper()
+	var rx *net.UDPConn
+	if err := to.Do(func() (err error) {
+		rx, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, uint16(port))))
+		return err
+	}); err != nil {
+		t.Fatalf("listen udp %s:%d: %v", dst, port, err)
+	}
+	defer rx.Close()
+	var tx *net.UDPConn
+	if err := from.Do(func() (err error) {
+		var laddr *net.UDPAddr
+		if src.IsValid() || sport != 0 {
+			if !src.IsValid() {
+				src = netip.IPv6Unspecified()
+				if dst.Is4() {
+					src = netip.IPv4Unspecified()
+				}
+			}
+			laddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, uint16(sport)))
+		}
+		tx, err = net.ListenUDP("udp", laddr)
+		return err
+	}); err != nil {
+		t.Fatalf("udp sender: %v", err)
+	}
+	defer tx.Close()
+	nonce := "probe-" + time.Now().Format(time.RFC3339Nano)
+	// A few copies: the first may wait for ARP or neighbour discovery.
+	for range 3 {
+		if _, err := tx.WriteToUDP([]byte(nonce), net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, uint16(port)))); err != nil {
+			return false
+		}
+	}
+	buf := make([]byte, 1500)
+	deadline := time.Now().Add(probeWait)
+	for {
+		_ = rx.SetReadDeadline(deadline)
+		n, _, err := rx.ReadFromUDP(buf)
+		if err != nil {
+			return false
+		}
+		if strings.HasPrefix(string(buf[:n]), nonce) {
+			return true
+		}
+	}
+}

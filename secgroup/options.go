@@ -1,0 +1,67 @@
+package secgroup
+
+import (
+	"log/slog"
+	"math/bits"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+)
+
+// DefaultMarkMask is the part of the packet mark that carries port numbers
+// between the bridge table and the inet table: the upper 16 bits, so up to
+// 65,535 filtered ports per node. The lower 16 bits are left alone because
+// that is where the common users put theirs: kube-proxy (0x4000, 0x8000),
+// Neutron's L3 agent (0xffff), wg-quick (0xca6c), Istio (0x539), netavark
+// (0x2000). Calico (0xffff0000 by default) and Tailscale (0xff0000) overlap:
+// on such a node choose another mask with WithMarkMask. Only bridged
+// packets of Neutrino's bridges carry the bits, and only between the
+// bridge-family hooks and the inet filter chains, which clear them.
+const DefaultMarkMask uint32 = 0xffff0000
+
+// Option configures a Realizer (and Compile).
+type Option func(*config)
+
+type config struct {
+	log   *slog.Logger
+	mask  uint32
+	shift uint
+	err   error
+}
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// WithMarkMask sets the packet-mark bits that carry port numbers (see
+// DefaultMarkMask). The mask must be one run of at least 8 contiguous bits;
+// a run of n bits numbers up to 2^n-1 filtered ports.
+func WithMarkMask(mask uint32) Option {
+	return func(c *config) {
+		shift := uint(bits.TrailingZeros32(mask))
+		width := bits.OnesCount32(mask)
+		if mask == 0 || width < 8 || (mask>>shift)&((mask>>shift)+1) != 0 {
+			c.err = errdefs.Invalid("mark_mask", "0x%08x is not one run of at least 8 contiguous bits", mask)
+			return
+		}
+		c.mask, c.shift = mask, shift
+	}
+}
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{log: slog.New(slog.DiscardHandler), mask: DefaultMarkMask, shift: 16}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, c.err
+}
+
+// maxPort is the highest port number the mask can carry.
+func (c *config) maxPort() uint32 { return c.mask >> c.shift }
+
+// markOf is the mark field value of port number n.
+func (c *config) markOf(n uint32) uint32 { return n << c.shift }
