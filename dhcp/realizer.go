@@ -1,0 +1,70 @@
+package dhcp
+
+import (
+	"log/slog"
+	"sync"
+
+	"github.com/neutrino-net/neutrino/namespace"
+)
+
+// ownerKind is the ownership alias of both ends of a DHCP port's veth pair.
+const ownerKind = "dhcp-port"
+
+// Option configures a Realizer.
+type Option func(*Realizer)
+
+// WithLogger sets the logger of the realizer and of its servers (every DHCP
+// decision is logged at debug level).
+func WithLogger(l *slog.Logger) Option {
+	return func(r *Realizer) {
+		if l != nil {
+			r.log = l
+		}
+	}
+}
+
+// WithPrefix sets the node prefix of the qdhcp namespaces the realizer
+// creates and garbage-collects.
+func WithPrefix(prefix string) Option { return func(r *Realizer) { r.prefix = prefix } }
+
+// WithHost serves only the DHCP ports whose binding:host_id is name. Without
+// it every network:dhcp port in the desired state is served here.
+func WithHost(name string) Option { return func(r *Realizer) { r.hostName = name } }
+
+// WithSettings sets the agent-wide DHCP settings (lease time, DNS domain,
+// isolated metadata); the zero Settings are Neutron's defaults.
+func WithSettings(s Settings) Option { return func(r *Realizer) { r.settings = s } }
+
+// Realizer runs one DHCP server per network whose DHCP port is bound to this
+// node, each in its own qdhcp namespace plugged into the network's bridge.
+// It owns the servers it started: Close stops them and leaves the kernel
+// state, which the next Realizer (after an agent restart) takes over.
+type Realizer struct {
+	host     *namespace.Handle
+	log      *slog.Logger
+	prefix   string
+	hostName string
+	settings Settings
+	mgr      *namespace.Manager
+
+	mu      sync.Mutex // one Apply at a time
+	servers map[string]*running
+	closed  bool
+}
+
+// running is a server the realizer started, and what it was started on.
+type running struct {
+	srv     *Server
+	portID  string
+	ifindex int
+}
+
+// NewRealizer returns a DHCP realizer for the node whose namespace is host.
+func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
+	r := &Realizer{host: host, log: slog.New(slog.DiscardHandler), servers: map[string]*running{}}
+	for _, o := range opts {
+		o(r)
+	}
+	r.mgr = namespace.NewManager(r.prefix)
+	return r, nil
+}
