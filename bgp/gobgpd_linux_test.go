@@ -8,10 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v3/pkg/apiutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -38,10 +40,13 @@ type daemonNeighbor struct {
 	Address  netip.Addr
 	AS       uint32
 	Password string
+	// Active makes the daemon connect; by default it waits (Neutron's
+	// speakers connect and their peers are passive).
+	Active bool
 }
 
-// startDaemon writes a gobgpd configuration (passive neighbors, IPv4 and
-// IPv6 unicast) and starts it in h.
+// startDaemon writes a gobgpd configuration (neighbors with IPv4 and IPv6
+// unicast) and starts it in h.
 func startDaemon(t *testing.T, l *lab.Lab, h *namespace.Handle, as uint32, routerID netip.Addr, neighbors ...daemonNeighbor) *daemon {
 	t.Helper()
 	lab.RequireCmd(t, "gobgpd")
@@ -53,7 +58,7 @@ func startDaemon(t *testing.T, l *lab.Lab, h *namespace.Handle, as uint32, route
 		if n.Password != "" {
 			fmt.Fprintf(&b, "    auth-password = %q\n", n.Password)
 		}
-		b.WriteString("  [neighbors.transport.config]\n    passive-mode = true\n")
+		fmt.Fprintf(&b, "  [neighbors.transport.config]\n    passive-mode = %v\n", !n.Active)
 		for _, f := range []string{"ipv4-unicast", "ipv6-unicast"} {
 			fmt.Fprintf(&b, "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = %q\n", f)
 		}
@@ -135,23 +140,6 @@ func (d *daemon) count(f *api.Family) uint64 {
 	return r.NumDestination
 }
 
-// has reports whether the daemon has a best path for prefix.
-func (d *daemon) has(prefix netip.Prefix) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	f := families[0]
-	if prefix.Addr().Is6() {
-		f = families[1]
-	}
-	stream, err := d.api.ListPath(ctx, &api.ListPathRequest{TableType: api.TableType_GLOBAL, Family: f,
-		Prefixes: []*api.TableLookupPrefix{{Prefix: prefix.String()}}})
-	if err != nil {
-		return false
-	}
-	r, err := stream.Recv()
-	return err == nil && r.Destination != nil && len(r.Destination.Paths) > 0
-}
-
 // neighbor returns the daemon's view of one neighbor.
 func (d *daemon) neighbor(addr netip.Addr) *api.Peer {
 	d.t.Helper()
@@ -166,4 +154,97 @@ func (d *daemon) neighbor(addr netip.Addr) *api.Peer {
 		d.t.Fatalf("gobgpd ListPeer %s: %v", addr, err)
 	}
 	return r.Peer
+}
+
+// arrivals records when best paths appear at and leave the daemon, from its
+// WatchEvent stream.
+type arrivals struct {
+	mu      sync.Mutex
+	present map[netip.Prefix]time.Time
+	gone    map[netip.Prefix]time.Time
+	nth     []time.Time // arrival time of the n-th distinct prefix
+}
+
+// watch starts recording the daemon's best-path changes.
+func (d *daemon) watch() *arrivals {
+	d.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d.t.Cleanup(cancel)
+	stream, err := d.api.WatchEvent(ctx, &api.WatchEventRequest{Table: &api.WatchEventRequest_Table{
+		Filters: []*api.WatchEventRequest_Table_Filter{{Type: api.WatchEventRequest_Table_Filter_BEST}}}})
+	if err != nil {
+		d.t.Fatalf("gobgpd WatchEvent: %v", err)
+	}
+	a := &arrivals{present: map[netip.Prefix]time.Time{}, gone: map[netip.Prefix]time.Time{}}
+	go func() {
+		for {
+			r, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			now := time.Now()
+			a.mu.Lock()
+			for _, p := range r.GetTable().GetPaths() {
+				nlri, err := apiutil.GetNativeNlri(p)
+				if err != nil {
+					continue
+				}
+				pfx, err := netip.ParsePrefix(nlri.String())
+				if err != nil {
+					continue
+				}
+				if p.IsWithdraw {
+					delete(a.present, pfx)
+					a.gone[pfx] = now
+				} else {
+					if _, ok := a.present[pfx]; !ok {
+						a.nth = append(a.nth, now)
+					}
+					a.present[pfx] = now
+					delete(a.gone, pfx)
+				}
+			}
+			a.mu.Unlock()
+		}
+	}()
+	return a
+}
+
+// waitCount returns when the daemon had seen n distinct prefixes.
+func (a *arrivals) waitCount(n int, timeout time.Duration) (time.Time, bool) {
+	var at time.Time
+	ok := waitFor(timeout, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if len(a.nth) >= n {
+			at = a.nth[n-1]
+			return true
+		}
+		return false
+	})
+	return at, ok
+}
+
+// waitPresent returns when p arrived (or was last replaced).
+func (a *arrivals) waitPresent(p netip.Prefix, timeout time.Duration) (time.Time, bool) {
+	var at time.Time
+	ok := waitFor(timeout, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		at = a.present[p]
+		return !at.IsZero()
+	})
+	return at, ok
+}
+
+// waitGone returns when p was withdrawn.
+func (a *arrivals) waitGone(p netip.Prefix, timeout time.Duration) (time.Time, bool) {
+	var at time.Time
+	ok := waitFor(timeout, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		at = a.gone[p]
+		return !at.IsZero()
+	})
+	return at, ok
 }

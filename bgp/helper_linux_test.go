@@ -40,8 +40,10 @@ type helperReply struct {
 	Report Report `json:"report"`
 	Error  string `json:"error,omitempty"`
 	Status Status `json:"status"`
-	// Took is how long the operation ran inside the speaker process.
-	Took time.Duration `json:"took"`
+	// Started is when the speaker process began the operation (wall clock,
+	// comparable across processes), Took how long it ran there.
+	Started time.Time     `json:"started"`
+	Took    time.Duration `json:"took"`
 	// HeapInuse and RSS describe the speaker process (op mem), in bytes.
 	HeapInuse uint64 `json:"heap_inuse"`
 	RSS       uint64 `json:"rss"`
@@ -66,8 +68,8 @@ func TestHelperSpeaker(t *testing.T) {
 	for in.Scan() {
 		var req helperRequest
 		var rep helperReply
-		start := time.Now()
 		err := json.Unmarshal(in.Bytes(), &req)
+		start := time.Now() // after decoding: the JSON pipe is the test's, not the speaker's
 		if err == nil {
 			switch req.Op {
 			case "apply":
@@ -85,7 +87,7 @@ func TestHelperSpeaker(t *testing.T) {
 				err = fmt.Errorf("unknown op %q", req.Op)
 			}
 		}
-		rep.Took = time.Since(start)
+		rep.Started, rep.Took = start, time.Since(start)
 		if err != nil {
 			rep.Error = err.Error()
 		}

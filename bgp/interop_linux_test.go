@@ -9,8 +9,6 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/lab"
 	"github.com/neutrino-net/neutrino/namespace"
-	"github.com/neutrino-net/neutrino/port"
-	"github.com/neutrino-net/neutrino/router"
 )
 
 // The peering link: our speaker in "spk", gobgpd in "peer".
@@ -34,27 +32,6 @@ func peering(t *testing.T) (*lab.Lab, *namespace.Handle, *namespace.Handle) {
 	l.Link(spk, "eth0", []string{speakerIP.String() + "/24", speakerIP6.String() + "/64"},
 		peer, "eth0", []string{daemonIP.String() + "/24", daemonIP6.String() + "/64"})
 	return l, spk, peer
-}
-
-// tenantWorld is a cloud with two routers on external network ext: r1
-// (gateway 203.0.113.10) with a same-scope subnet, an unscoped subnet and two
-// FIPs; r2 (gateway 203.0.113.20) with a same-scope subnet and one FIP.
-func tenantWorld() Inputs {
-	in := world()
-	in.Routers = []router.Router{{ID: "r1"}, {ID: "r2"}}
-	in.Ports = []port.Port{
-		gwPort("r1", "ext", "ext-v4=203.0.113.10", "ext-v6=2001:db8:ffff::10"),
-		ifPort("r1", "net1", "t1=192.0.2.1", "t1-v6=2001:db8:1::1"),
-		ifPort("r1", "net3", "t-nopool=192.0.2.129"),
-		gwPort("r2", "ext", "ext-v4=203.0.113.20"),
-		ifPort("r2", "net2", "t2=192.0.2.65"),
-	}
-	in.FloatingIPs = []router.FloatingIP{
-		fip("fip-a", "203.0.113.50", "r1", "vm-a"),
-		fip("fip-b", "203.0.113.51", "r1", "vm-b"),
-		fip("fip-c", "203.0.113.60", "r2", "vm-c"),
-	}
-	return in
 }
 
 func TestInteropIPv4(t *testing.T) {

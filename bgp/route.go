@@ -21,11 +21,15 @@ func (r Route) String() string { return r.Prefix.String() + " via " + r.NextHop.
 // Compare orders routes by prefix address, then length, then next hop:
 // IPv4 before IPv6.
 func (r Route) Compare(o Route) int {
-	return cmp.Or(
-		r.Prefix.Addr().Compare(o.Prefix.Addr()),
-		cmp.Compare(r.Prefix.Bits(), o.Prefix.Bits()),
-		r.NextHop.Compare(o.NextHop),
-	)
+	// Not cmp.Or: it would evaluate every comparison, and sorting 10k
+	// routes is on the path of every Apply.
+	if c := r.Prefix.Addr().Compare(o.Prefix.Addr()); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(r.Prefix.Bits(), o.Prefix.Bits()); c != 0 {
+		return c
+	}
+	return r.NextHop.Compare(o.NextHop)
 }
 
 // SortRoutes sorts routes in place in Compare order.
@@ -38,23 +42,23 @@ func validateRoutes(routes []Route) (map[netip.Prefix]netip.Addr, error) {
 	out := make(map[netip.Prefix]netip.Addr, len(routes))
 	var errs []error
 	for i, r := range routes {
-		path := errdefs.Index("routes", i)
+		path := func() string { return errdefs.Index("routes", i) } // only on error: this loop runs over every route
 		switch {
 		case !r.Prefix.IsValid():
-			errs = append(errs, errdefs.Invalid(path+".destination", "missing prefix"))
+			errs = append(errs, errdefs.Invalid(path()+".destination", "missing prefix"))
 			continue
 		case r.Prefix.Masked() != r.Prefix:
-			errs = append(errs, errdefs.Invalid(path+".destination", "%s has host bits set", r.Prefix))
+			errs = append(errs, errdefs.Invalid(path()+".destination", "%s has host bits set", r.Prefix))
 			continue
 		case !r.NextHop.IsValid():
-			errs = append(errs, errdefs.Invalid(path+".next_hop", "missing next hop for %s", r.Prefix))
+			errs = append(errs, errdefs.Invalid(path()+".next_hop", "missing next hop for %s", r.Prefix))
 			continue
 		case r.NextHop.Is4() != r.Prefix.Addr().Is4() || r.NextHop.Is4In6() || r.Prefix.Addr().Is4In6():
-			errs = append(errs, errdefs.Invalid(path+".next_hop", "%s is not of the family of %s", r.NextHop, r.Prefix))
+			errs = append(errs, errdefs.Invalid(path()+".next_hop", "%s is not of the family of %s", r.NextHop, r.Prefix))
 			continue
 		}
 		if nh, dup := out[r.Prefix]; dup && nh != r.NextHop {
-			errs = append(errs, errdefs.Conflict(path, "%s has two next hops, %s and %s", r.Prefix, nh, r.NextHop))
+			errs = append(errs, errdefs.Conflict(path(), "%s has two next hops, %s and %s", r.Prefix, nh, r.NextHop))
 			continue
 		}
 		out[r.Prefix] = r.NextHop
