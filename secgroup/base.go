@@ -30,7 +30,8 @@ func (c *compiler) inetBase(bridges map[string]string, zones map[string]uint16) 
 	notOurs := rule{matches: []match{ifnameIn(setBridges, true)}, stmts: []stmt{accept}, comment: "not a Neutrino network"}
 	t.addChain(&chain{name: chainRaw, hook: &hook{"prerouting", prioRaw}, kind: kindBase, rules: []rule{
 		notOurs,
-		{matches: []match{markFieldIn(m, setStateless, false)}, stmts: []stmt{notrack}, comment: "from a port of a stateless security group"},
+		// accept: a zone set after notrack would track the packet again.
+		{matches: []match{markFieldIn(m, setStateless, false)}, stmts: []stmt{notrack, accept}, comment: "from a port of a stateless security group"},
 		{stmts: []stmt{ifnameVMap(false, setZones)}, comment: "a conntrack zone per network keeps overlapping addresses apart"},
 	}})
 

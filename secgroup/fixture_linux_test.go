@@ -231,3 +231,60 @@ func udpProbe(t *testing.T, from, to *namespace.Handle, src, dst netip.Addr, spo
 		}
 	}
 }
+
+// icmpProbe reports whether an ICMP (or ICMPv6) message of the given type
+// and code sent from from reaches a raw socket in to.
+func icmpProbe(t *testing.T, from, to *namespace.Handle, dst netip.Addr, typ, code uint8) bool {
+	t.Helper()
+	network := "ip4:icmp"
+	if dst.Is6() {
+		network = "ip6:ipv6-icmp"
+	}
+	var rx, tx net.PacketConn
+	if err := to.Do(func() (err error) { rx, err = net.ListenPacket(network, ""); return err }); err != nil {
+		t.Fatalf("icmp listen: %v", err)
+	}
+	defer rx.Close()
+	if err := from.Do(func() (err error) { tx, err = net.ListenPacket(network, ""); return err }); err != nil {
+		t.Fatalf("icmp sender: %v", err)
+	}
+	defer tx.Close()
+	nonce := []byte(time.Now().Format(time.RFC3339Nano))
+	id := uint16(time.Now().UnixNano())
+	msg := append([]byte{typ, code, 0, 0, byte(id >> 8), byte(id), 0, 1}, nonce...)
+	if dst.Is4() { // the kernel computes ICMPv6 checksums itself
+		sum := icmpChecksum(msg)
+		msg[2], msg[3] = byte(sum>>8), byte(sum)
+	}
+	for range 3 {
+		if _, err := tx.WriteTo(msg, &net.IPAddr{IP: dst.AsSlice()}); err != nil {
+			return false
+		}
+	}
+	buf := make([]byte, 1500)
+	deadline := time.Now().Add(probeWait)
+	for {
+		_ = rx.SetReadDeadline(deadline)
+		n, _, err := rx.ReadFrom(buf)
+		if err != nil {
+			return false
+		}
+		if n >= len(msg) && buf[0] == typ && buf[1] == code && string(buf[8:n]) == string(nonce) {
+			return true
+		}
+	}
+}
+
+func icmpChecksum(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		s += uint32(b[len(b)-1]) << 8
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return ^uint16(s)
+}
