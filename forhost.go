@@ -83,7 +83,7 @@ func (x *Index) RoutersOn(host string) []*router.Router {
 	var out []*router.Router
 	seen := map[string]bool{}
 	for _, p := range x.PortsBoundTo(host) {
-		if r := x.Router(p.DeviceID); IsRouterPort(p) && r != nil && !seen[r.ID] {
+		if r := x.Router(p.DeviceID); p.IsRouterPort() && r != nil && !seen[r.ID] {
 			seen[r.ID] = true
 			out = append(out, r)
 		}

@@ -72,7 +72,7 @@ func (t *Topology) Index() *Index {
 		if p.HostID != "" {
 			x.portsBound[p.HostID] = append(x.portsBound[p.HostID], p)
 		}
-		if IsRouterPort(p) && p.DeviceID != "" {
+		if p.IsRouterPort() && p.DeviceID != "" {
 			x.routerPorts[p.DeviceID] = append(x.routerPorts[p.DeviceID], p)
 		}
 		for _, g := range p.SecurityGroups {
@@ -102,13 +102,6 @@ func byID[T any](objs []T, key func(*T) string) map[string]*T {
 		}
 	}
 	return m
-}
-
-// IsRouterPort reports whether p is a router's port (a legacy router's
-// interface or gateway): it lives in the router's namespace on the router's
-// host, and its device_id is the router's ID.
-func IsRouterPort(p *port.Port) bool {
-	return p.DeviceOwner == port.OwnerRouterInterface || p.DeviceOwner == port.OwnerRouterGateway
 }
 
 // Network returns the network with the given ID, or nil.

@@ -46,12 +46,7 @@ func (v *validator) networks() {
 			}
 		}
 		if n.ID != "" && v.x.Network(n.ID) == n {
-			br := naming.Bridge(n.ID)
-			if j, dup := bridges[br]; dup {
-				v.report(o, errdefs.Conflict("id", "its bridge name %s is also networks[%d]'s (%s): IDs must differ in their first 11 characters", br, j, v.t.Networks[j].ID))
-			} else {
-				bridges[br] = i
-			}
+			v.deviceName(bridges, o, "bridge", naming.Bridge(n.ID), func(j int) string { return v.t.Networks[j].ID })
 		}
 		if n.MTU != 0 && n.MTU < network.MinIPv6MTU {
 			for _, s := range v.x.SubnetsOf(n.ID) {
@@ -188,21 +183,27 @@ func (v *validator) ports() {
 			}
 		}
 		if p.ID != "" && v.x.Port(p.ID) == p {
-			dev := naming.Tap(p.ID)
-			if other, dup := devices[dev]; dup {
-				v.report(o, errdefs.Conflict("id", "its device name %s is also ports[%d]'s (%s): IDs must differ in their first 11 characters", dev, other, v.t.Ports[other].ID))
-			} else {
-				devices[dev] = i
-			}
+			v.deviceName(devices, o, "device", naming.Tap(p.ID), func(j int) string { return v.t.Ports[j].ID })
 		}
 		if p.HostID != "" && len(v.t.Hosts) > 0 && v.x.Host(p.HostID) == nil {
 			v.report(o, errdefs.NotFound("binding:host_id", "host %s is not in hosts", p.HostID))
 		}
-		if IsRouterPort(p) && p.DeviceID != "" && v.x.Router(p.DeviceID) == nil {
+		if p.IsRouterPort() && p.DeviceID != "" && v.x.Router(p.DeviceID) == nil {
 			v.report(o, errdefs.NotFound("device_id", "router %s does not exist (device_owner %s)", p.DeviceID, p.DeviceOwner))
 		}
 		v.portGroups(o, p)
 	}
+}
+
+// deviceName reports o when an earlier object of its collection has the
+// same device name: Neutron's names keep 11 characters of the ID, so IDs
+// that share them would share a bridge, tap, qr-, qg- or ns- device.
+func (v *validator) deviceName(seen map[string]int, o obj, kind, name string, idOf func(int) string) {
+	if j, dup := seen[name]; dup {
+		v.report(o, errdefs.Conflict("id", "its %s name %s is also %s[%d]'s (%s): IDs must differ in their first 11 characters", kind, name, o.coll, j, idOf(j)))
+		return
+	}
+	seen[name] = o.i
 }
 
 // fixedIP checks one fixed IP against its subnet and reports whether it is

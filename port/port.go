@@ -83,3 +83,10 @@ func (p *Port) SecurityEnabled() bool { return p.PortSecurityEnabled == nil || *
 func (p *Port) IsInstance() bool {
 	return len(p.DeviceOwner) >= len(OwnerComputePrefix) && p.DeviceOwner[:len(OwnerComputePrefix)] == OwnerComputePrefix
 }
+
+// IsRouterPort reports whether p is a legacy router's interface or gateway
+// port: it lives in the router's namespace on the router's host, and its
+// device_id is the router's ID.
+func (p *Port) IsRouterPort() bool {
+	return p.DeviceOwner == OwnerRouterInterface || p.DeviceOwner == OwnerRouterGateway
+}
