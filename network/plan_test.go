@@ -361,3 +361,32 @@ func TestReportCounts(t *testing.T) {
 	assert.Equal(t, map[string]int{"bridge": 2}, r.Created)
 	assert.Equal(t, "update vxlan vxlan-1: mtu 1500 -> 1450", r.Changes[1])
 }
+
+func TestRunChangesStopsOnCancelAndSkipsFailedNetwork(t *testing.T) {
+	changes := []change{
+		{verb: Create, kind: KindBridge, what: "brq1", group: "n1", ops: []op{opDel{"x"}}},
+		{verb: Create, kind: KindVXLAN, what: "vxlan-1", group: "n1", ops: []op{opDel{"y"}}},
+		{verb: Create, kind: KindBridge, what: "brq2", group: "n2", ops: []op{opDel{"z"}}},
+	}
+	fail := errors.New("boom")
+	var ran []string
+	rep := &Report{}
+	err := runChanges(context.Background(), changes, rep, func(o op) error {
+		ran = append(ran, o.(opDel).name)
+		if o.(opDel).name == "x" {
+			return fail
+		}
+		return nil
+	})
+	require.ErrorIs(t, err, fail)
+	assert.ErrorContains(t, err, "network n1: create bridge brq1")
+	assert.Equal(t, []string{"x", "z"}, ran, "n1's later change is skipped, n2 goes ahead")
+	assert.Equal(t, []string{"create bridge brq2"}, rep.Changes)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep = &Report{}
+	err = runChanges(ctx, changes, rep, func(op) error { t.Fatal("ran after cancel"); return nil })
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, rep.Mutations())
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -94,6 +95,30 @@ func TestRealizeVXLANNetworkAndRepair(t *testing.T) {
 	require.NoError(t, err)
 	_, err = nlh.LinkByName("brqbbbbbbbb-22")
 	require.NoError(t, err)
+}
+
+func TestRealizeConcurrentAppliesAreSerialized(t *testing.T) {
+	l := lab.New(t)
+	r := newRealizer(t, l.Namespace("host"))
+	d := Desired{Networks: []Network{vxlanNet(netA, 101), vxlanNet(netB, 102)}, LocalIP: local,
+		Remote: []Endpoint{ep(netA, "p2", "fa:16:3e:00:00:02", node2, "10.0.0.2")}}
+	var wg sync.WaitGroup
+	reps := make([]*Report, 4)
+	for i := range reps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep, err := r.Apply(context.Background(), d)
+			assert.NoError(t, err)
+			reps[i] = rep
+		}()
+	}
+	wg.Wait()
+	total := &Report{}
+	for _, rep := range reps {
+		total.Changes = append(total.Changes, rep.Changes...)
+	}
+	assert.Len(t, total.Changes, 7, "each object made once: %v", total.Changes)
 }
 
 func TestRealizeForeignDeviceConflict(t *testing.T) {

@@ -74,7 +74,16 @@ func testNet(id string, typ string, vni, mtu int) network.Network {
 
 func testSubnet(id, netID, cidr string) subnet.Subnet {
 	p := netip.MustParsePrefix(cidr)
-	return subnet.Subnet{ID: id, NetworkID: netID, CIDR: p, IPVersion: 4, GatewayIP: p.Addr().Next()}
+	v := 4
+	if p.Addr().Is6() {
+		v = 6
+	}
+	return subnet.Subnet{ID: id, NetworkID: netID, CIDR: p, IPVersion: v, GatewayIP: p.Addr().Next()}
+}
+
+func withIP(p Port, subnetID, ip string) Port {
+	p.FixedIPs = append(p.FixedIPs, FixedIP{SubnetID: subnetID, IPAddress: netip.MustParseAddr(ip)})
+	return p
 }
 
 // vmPort is an instance port in vm's namespace with its address configured.
@@ -164,8 +173,22 @@ func TestOneNodeSameNetworkReachesOthersIsolated(t *testing.T) {
 			vmPort("p4bbbbbbbbbbb", netB, "sb", "100.64.1.11", "n1", vm4, 4),
 		},
 	}
-	nrep, prep := n1.apply(t, tp)
+	ctx := context.Background()
+	nd, pd := L2ForHost("n1", tp.hosts, tp.networks, tp.subnets, tp.ports)
+	nplan, err := n1.net.Plan(ctx, nd)
+	require.NoError(t, err)
+	pplan, err := n1.port.Plan(ctx, pd)
+	require.ErrorIs(t, err, errdefs.ErrNotFound, "no bridges yet: Plan says so and changes nothing")
+	assert.Zero(t, pplan.Mutations())
+	nrep, err := n1.net.Apply(ctx, nd)
+	require.NoError(t, err)
+	assert.Equal(t, nplan, nrep, "Plan foretells Apply")
 	assert.Equal(t, map[string]int{"bridge": 2, "vxlan": 1}, nrep.Created)
+	pplan, err = n1.port.Plan(ctx, pd)
+	require.NoError(t, err)
+	prep, err := n1.port.Apply(ctx, pd)
+	require.NoError(t, err)
+	assert.Equal(t, pplan, prep, "Plan foretells Apply")
 	assert.Equal(t, map[string]int{"port": 4}, prep.Created)
 	n1.mustBeConverged(t, tp)
 
@@ -208,10 +231,10 @@ func TestTwoNodesVXLAN(t *testing.T) {
 	tp := &topo{
 		hosts:    map[string]netip.Addr{"n1": netip.MustParseAddr("198.18.0.1"), "n2": netip.MustParseAddr("198.18.0.2")},
 		networks: []network.Network{testNet(netA, network.TypeVXLAN, 1001, 1450)},
-		subnets:  []subnet.Subnet{testSubnet("sa", netA, "100.64.1.0/24")},
+		subnets:  []subnet.Subnet{testSubnet("sa", netA, "100.64.1.0/24"), testSubnet("sa6", netA, "2001:db8:1::/64")},
 		ports: []Port{
-			vmPort("p1aaaaaaaaaaa", netA, "sa", "100.64.1.11", "n1", vm1, 1),
-			vmPort("p2aaaaaaaaaaa", netA, "sa", "100.64.1.12", "n2", vm2, 2),
+			withIP(vmPort("p1aaaaaaaaaaa", netA, "sa", "100.64.1.11", "n1", vm1, 1), "sa6", "2001:db8:1::11"),
+			withIP(vmPort("p2aaaaaaaaaaa", netA, "sa", "100.64.1.12", "n2", vm2, 2), "sa6", "2001:db8:1::12"),
 		},
 	}
 	n1.apply(t, tp)
@@ -220,14 +243,15 @@ func TestTwoNodesVXLAN(t *testing.T) {
 	n2.mustBeConverged(t, tp)
 
 	assert.True(t, ping(l, vm1, "100.64.1.12"), "vm1 on n1 -> vm2 on n2 over VXLAN")
+	assert.True(t, ping(l, vm1, "2001:db8:1::12"), "IPv6 too, neighbour discovery answered by n1's responder")
 	udpEcho(t, vm2, "vm2")
 	assert.Equal(t, "vm2", udpAsk(t, vm1, "100.64.1.12"))
 	assertPopulation(t, n1, "vxlan-1001", []string{
 		"00:00:00:00:00:00 dst 198.18.0.2", "fa:16:3e:00:00:02 dst 198.18.0.2",
-	}, []string{"100.64.1.12 fa:16:3e:00:00:02"})
+	}, []string{"100.64.1.12 fa:16:3e:00:00:02", "2001:db8:1::12 fa:16:3e:00:00:02"})
 	assertPopulation(t, n2, "vxlan-1001", []string{
 		"00:00:00:00:00:00 dst 198.18.0.1", "fa:16:3e:00:00:01 dst 198.18.0.1",
-	}, []string{"100.64.1.11 fa:16:3e:00:00:01"})
+	}, []string{"100.64.1.11 fa:16:3e:00:00:01", "2001:db8:1::11 fa:16:3e:00:00:01"})
 
 	// A third instance on n2: n1 learns it from the topology, not the wire.
 	tp.ports = append(tp.ports, vmPort("p3aaaaaaaaaaa", netA, "sa", "100.64.1.13", "n2", vm3, 3))
@@ -236,7 +260,7 @@ func TestTwoNodesVXLAN(t *testing.T) {
 	n2.apply(t, tp)
 	assertPopulation(t, n1, "vxlan-1001", []string{
 		"00:00:00:00:00:00 dst 198.18.0.2", "fa:16:3e:00:00:02 dst 198.18.0.2", "fa:16:3e:00:00:03 dst 198.18.0.2",
-	}, []string{"100.64.1.12 fa:16:3e:00:00:02", "100.64.1.13 fa:16:3e:00:00:03"})
+	}, []string{"100.64.1.12 fa:16:3e:00:00:02", "2001:db8:1::12 fa:16:3e:00:00:02", "100.64.1.13 fa:16:3e:00:00:03"})
 	assert.True(t, ping(l, vm1, "100.64.1.13"))
 
 	// An FDB entry deleted by hand comes back, alone.
@@ -253,7 +277,7 @@ func TestTwoNodesVXLAN(t *testing.T) {
 	assert.Equal(t, map[string]int{"fdb": 1, "neigh": 1}, nrep.Deleted)
 	assertPopulation(t, n1, "vxlan-1001", []string{
 		"00:00:00:00:00:00 dst 198.18.0.2", "fa:16:3e:00:00:02 dst 198.18.0.2",
-	}, []string{"100.64.1.12 fa:16:3e:00:00:02"})
+	}, []string{"100.64.1.12 fa:16:3e:00:00:02", "2001:db8:1::12 fa:16:3e:00:00:02"})
 	n1.mustBeConverged(t, tp)
 	n2.mustBeConverged(t, tp)
 	assert.True(t, ping(l, vm1, "100.64.1.12"))
