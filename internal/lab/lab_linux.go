@@ -282,7 +282,9 @@ func sweepStale() {
 			continue
 		}
 		pid, err := strconv.ParseInt(m[1], 36, 64)
-		if err != nil || pid == int64(os.Getpid()) {
+		// Linux PIDs stay below 2^22 (pid_max's ceiling): anything larger
+		// is not a lab prefix, whatever it looks like.
+		if err != nil || pid <= 0 || pid > 1<<22 || pid == int64(os.Getpid()) {
 			continue
 		}
 		if syscall.Kill(int(pid), 0) == syscall.ESRCH {
