@@ -53,7 +53,7 @@ type want struct {
 // indexes the desired state. It changes nothing in d.
 func (d *Desired) validate() (*want, error) {
 	var errs []error
-	w := &want{localIP: d.LocalIP, remote: map[string][]Endpoint{}}
+	w := &want{localIP: d.LocalIP.Unmap(), remote: map[string][]Endpoint{}}
 	byID := map[string]int{}
 	bridges := map[string]int{}
 	segments := map[string]int{} // "vxlan:101", "flat:physnet1", "vlan:physnet1:100"
@@ -125,6 +125,8 @@ func (w *want) indexRemote(eps []Endpoint, byID map[string]int, nets []Network) 
 		if !ok || nets[j].NetworkType != TypeVXLAN {
 			continue
 		}
+		// The kernel reports IPv4 in 4-byte form: compare like with like.
+		e.VTEP, e.IPs = e.VTEP.Unmap(), unmapAll(e.IPs)
 		path := errdefs.Index("remote", i)
 		var bad []error
 		if e.PortID == "" {
@@ -167,6 +169,14 @@ func (w *want) indexRemote(eps []Endpoint, byID map[string]int, nets []Network) 
 
 func validUnicast(a netip.Addr) bool {
 	return a.IsValid() && !a.IsUnspecified() && !a.IsMulticast() && !(a.Is4() && a == netip.AddrFrom4([4]byte{255, 255, 255, 255}))
+}
+
+func unmapAll(as []netip.Addr) []netip.Addr {
+	out := make([]netip.Addr, len(as))
+	for i, a := range as {
+		out[i] = a.Unmap()
+	}
+	return out
 }
 
 func addrStrings(as []netip.Addr) []string {

@@ -223,8 +223,8 @@ const zeroMAC = "00:00:00:00:00:00"
 // "<iface>.<vlan>", with iface cut so that the name fits IFNAMSIZ.
 func VLANInterface(iface string, vlan int) string {
 	suffix := fmt.Sprintf(".%d", vlan)
-	if max := 15 - len(suffix); len(iface) > max {
-		iface = iface[:max]
+	if room := 15 - len(suffix); len(iface) > room {
+		iface = iface[:room]
 	}
 	return iface + suffix
 }
@@ -237,13 +237,9 @@ func (p *planner) deleteStale(needed map[string]string) {
 		if !ours || !ownedKinds[kind] || needed[name] == d.Alias {
 			continue
 		}
-		p.del(d, kind, "")
+		p.deleted[name] = true
+		p.changes = append(p.changes, change{verb: Delete, kind: kind, what: name, ops: []op{opDel{name}}})
 	}
-}
-
-func (p *planner) del(d *device, kind, group string) {
-	p.deleted[d.Name] = true
-	p.changes = append(p.changes, change{verb: Delete, kind: kind, what: d.Name, group: group, ops: []op{opDel{d.Name}}})
 }
 
 // releasePhysical takes mapped interfaces out of our bridges that no longer

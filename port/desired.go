@@ -152,10 +152,11 @@ func portNeeds(p Port, nets map[string]network.Network, subs map[string]subnet.S
 			errs = append(errs, errdefs.Invalid(path+".ip_address", "%s is outside subnet %s (%s)", f.IPAddress, s.ID, s.CIDR))
 			continue
 		}
-		pw.addrs = append(pw.addrs, netip.PrefixFrom(f.IPAddress, s.CIDR.Bits()))
-		if v4 := f.IPAddress.Is4(); s.HasGateway() && s.GatewayIP != f.IPAddress && !gw[v4] {
+		ip := f.IPAddress.Unmap() // as the kernel reports it
+		pw.addrs = append(pw.addrs, netip.PrefixFrom(ip, s.CIDR.Bits()))
+		if v4 := ip.Is4(); s.HasGateway() && s.GatewayIP.Unmap() != ip && !gw[v4] {
 			gw[v4] = true
-			pw.gateways = append(pw.gateways, s.GatewayIP)
+			pw.gateways = append(pw.gateways, s.GatewayIP.Unmap())
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -199,6 +199,9 @@ func (p *planner) port(w portWant) error {
 		}
 		pops, pwhat := repairPeer(w, *inst.peer)
 		ops, what = append(ops, pops...), append(what, pwhat...)
+		if inst.peer.Name != w.ifname {
+			inst = downed(inst)
+		}
 	}
 	if len(ops) > 0 {
 		p.add(change{verb: network.Update, kind: kindPort, what: w.tap + ": " + strings.Join(what, ", "), port: w.id, ops: ops})
@@ -207,6 +210,16 @@ func (p *planner) port(w portWant) error {
 		p.addresses(w, inst)
 	}
 	return nil
+}
+
+// downed is what remains of an instance end's configuration once it has
+// been down (the kernel renames only devices that are down): its IPv4
+// addresses. IPv6 addresses and routes through it are flushed.
+func downed(v *instView) *instView {
+	out := *v
+	out.addrs = slices.DeleteFunc(slices.Clone(v.addrs), func(a netip.Prefix) bool { return a.Addr().Is6() })
+	out.routes = nil
+	return &out
 }
 
 func instErr(v *instView) error {

@@ -109,6 +109,7 @@ func TestPlanRepairs(t *testing.T) {
 		"update port tapvvvvvvvvvvv: instance end eth9 -> eth0, eth0 mac fa:16:3e:00:00:99 -> fa:16:3e:00:00:01, eth0 up",
 		"delete address 100.64.0.99/24 on eth0 in /run/netns/vm1",
 		"create address 100.64.0.5/24 on eth0 in /run/netns/vm1",
+		"create address 2001:db8::5/64 on eth0 in /run/netns/vm1", // flushed by the rename's link down
 		"create route default via 100.64.0.1 on eth0 in /run/netns/vm1",
 	}, lines)
 }

@@ -102,7 +102,10 @@ func (s *instances) view(w portWant, host *hostDev) *instView {
 		if err != nil && !nl.IsNotFound(err) {
 			return &instView{err: nl.Err(err)}
 		}
-		if l != nil {
+		// It is the peer only if it points back at the host end from the
+		// namespace the host end points to; otherwise it is some other device
+		// that happens to hold that index.
+		if l != nil && l.Attrs().ParentIndex == host.Index && id >= 0 && host.PeerNetNS == id {
 			v.peer = toInstDev(l)
 		}
 	}
@@ -276,7 +279,7 @@ func (e *executor) do(o op) error {
 			if o.a.Addr().Is6() {
 				a.Flags = unix.IFA_F_NODAD // the address is the port's: no one else may hold it
 			}
-			return h.AddrAdd(l, a)
+			return h.AddrReplace(l, a)
 		})
 	case opRoute:
 		return e.onPeer(o.w, func(h *netlink.Handle, l netlink.Link) error {

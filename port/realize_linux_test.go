@@ -431,3 +431,44 @@ func TestRepairRemovalAndConflicts(t *testing.T) {
 	assert.NoError(t, err, "the instance namespace is not ours: it stays")
 	n1.mustBeConverged(t, tp)
 }
+
+func TestInstanceEndFollowsProfile(t *testing.T) {
+	l := lab.New(t)
+	n1 := newNode(t, l, "n1")
+	vm1, vm5 := l.Namespace("vm1"), l.Namespace("vm5")
+	tp := &topo{
+		hosts:    map[string]netip.Addr{"n1": netip.MustParseAddr("198.18.0.1")},
+		networks: []network.Network{testNet(netA, network.TypeLocal, 0, 1500)},
+		subnets:  []subnet.Subnet{testSubnet("sa", netA, "100.64.1.0/24")},
+		ports:    []Port{vmPort("p1aaaaaaaaaaa", netA, "sa", "100.64.1.11", "n1", vm1, 1)},
+	}
+	n1.apply(t, tp)
+
+	// Renamed by hand (a device is renamed down, which flushed the route):
+	// renamed back, route restored.
+	l.MustRun(vm1, "ip", "link", "set", "eth0", "down")
+	l.MustRun(vm1, "ip", "link", "set", "eth0", "name", "other")
+	l.MustRun(vm1, "ip", "link", "set", "other", "up")
+	_, prep := n1.apply(t, tp)
+	assert.Equal(t, []string{
+		"update port tapp1aaaaaaaaa: instance end other -> eth0",
+		"create route default via 100.64.1.1 on eth0 in " + vm1.Path(),
+	}, prep.Changes)
+	n1.mustBeConverged(t, tp)
+
+	// The instance moved to another namespace: the pair is made again there.
+	tp.ports[0].Profile.NetNS = vm5.Path()
+	_, prep = n1.apply(t, tp)
+	assert.Equal(t, []string{"update port tapp1aaaaaaaaa: re-create (peer missing from " + vm5.Path() + ")"}, prep.Changes)
+	_, err := vm1.Netlink().LinkByName("eth0")
+	assert.Error(t, err, "the old instance end went with the old pair")
+	eth, err := vm5.Netlink().LinkByName("eth0")
+	require.NoError(t, err)
+	assert.Equal(t, "fa:16:3e:00:00:01", eth.Attrs().HardwareAddr.String())
+	assert.Contains(t, l.MustRun(vm5, "ip", "addr", "show", "eth0"), "100.64.1.11/24")
+	n1.mustBeConverged(t, tp)
+
+	// A bare name is looked up under /run/netns.
+	tp.ports[0].Profile.NetNS = vm5.Name()
+	n1.mustBeConverged(t, tp)
+}
