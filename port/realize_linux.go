@@ -354,15 +354,12 @@ func (e *executor) createTap(w portWant) error {
 	if err := e.host.Do(func() error { return e.h.LinkAdd(tap) }); err != nil {
 		return nl.Err(err)
 	}
-	if err := e.adopt(tap, w); err != nil {
-		return err
-	}
-	return nl.Err(e.h.LinkSetMTU(tap, w.mtu))
+	return e.adopt(tap, w)
 }
 
 // adopt marks a device just created for w as ours (deleting it if that
-// fails, so that it is not left looking foreign), quiets IPv6 on it and
-// puts it in the bridge.
+// fails, so that it is not left looking foreign), quiets IPv6 on it, gives
+// it the MTU and puts it in the bridge.
 func (e *executor) adopt(l netlink.Link, w portWant) error {
 	if l.Attrs().Index == 0 {
 		return fmt.Errorf("device %s: created but not found: %w", w.tap, nl.Err(unix.ENODEV))
@@ -374,6 +371,13 @@ func (e *executor) adopt(l netlink.Link, w portWant) error {
 	e.index[w.tap] = l.Attrs().Index
 	if err := e.h.LinkSetIP6AddrGenMode(l, addrGenModeNone); err != nil {
 		return nl.Err(err)
+	}
+	// A tap is born with 1500 bytes; give it the network's MTU before it
+	// joins the bridge, which would otherwise adjust its own to it.
+	if l.Attrs().MTU != w.mtu {
+		if err := e.h.LinkSetMTU(l, w.mtu); err != nil {
+			return nl.Err(err)
+		}
 	}
 	br, err := e.link(w.bridge)
 	if err != nil {
