@@ -102,9 +102,29 @@ func (w *world) plug(p port.Port, addrs ...string) *namespace.Handle {
 		w.t.Fatal(err)
 	}
 	w.l.Up(vm, "eth0", addrs...)
+	waitOperUp(w.t, w.host, tap)
+	waitOperUp(w.t, vm, "eth0")
 	w.vms[p.ID] = vm
 	w.ports[p.ID] = p
 	return vm
+}
+
+// waitOperUp waits for dev's carrier to be seen: the kernel applies carrier
+// changes, and so bridge port states, from a deferred work item (linkwatch,
+// up to a second later), and a frame sent before is dropped by the bridge.
+func waitOperUp(t *testing.T, h *namespace.Handle, dev string) {
+	t.Helper()
+	for range 300 {
+		l, err := h.Netlink().LinkByName(dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Attrs().OperState == netlink.OperUp {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s in %s: carrier not up after 3s", dev, h.Name())
 }
 
 // apply applies d and fails the test on error.
@@ -257,7 +277,7 @@ func icmpProbe(t *testing.T, from, to *namespace.Handle, dst netip.Addr, typ, co
 		msg[2], msg[3] = byte(sum>>8), byte(sum)
 	}
 	for range 3 {
-		if _, err := tx.WriteTo(msg, &net.IPAddr{IP: dst.AsSlice()}); err != nil {
+		if _, err := tx.WriteTo(msg, &net.IPAddr{IP: dst.AsSlice(), Zone: dst.Zone()}); err != nil {
 			return false
 		}
 	}

@@ -143,7 +143,7 @@ func TestSecurityGroupMatrix(t *testing.T) {
 		{"stateless: udp delivered", []Rule{ports("udp", 53, 53)}, false, nil, udp4(53), true},
 		{"stateless IPv6: udp6 delivered", []Rule{ports6("udp", 53, 53)}, false, nil, udp6(53), true},
 	}
-	vms := map[string]*vmNS{"a": {w.vms[a.ID], ipA, ip6A}, "c": {w.vms[c.ID], ipC, ip6C}}
+	vms := map[string]*namespace.Handle{"a": w.vms[a.ID], "c": w.vms[c.ID]}
 	vb := w.vms[b.ID]
 	for _, tc := range cases {
 		ga := tc.ga
@@ -165,11 +165,11 @@ func TestSecurityGroupMatrix(t *testing.T) {
 		var got bool
 		switch tc.p.proto {
 		case "tcp":
-			got = tcpProbe(t, from.h, vb, dst, tc.p.port)
+			got = tcpProbe(t, from, vb, dst, tc.p.port)
 		case "udp":
-			got = udpProbe(t, from.h, vb, netip.Addr{}, dst, 0, tc.p.port)
+			got = udpProbe(t, from, vb, netip.Addr{}, dst, 0, tc.p.port)
 		case "icmp":
-			got = icmpProbe(t, from.h, vb, dst, tc.p.typ, tc.p.code)
+			got = icmpProbe(t, from, vb, dst, tc.p.typ, tc.p.code)
 		}
 		if got != tc.want {
 			t.Errorf("%s: delivered=%t, want %t", tc.name, got, tc.want)
@@ -180,7 +180,3 @@ func TestSecurityGroupMatrix(t *testing.T) {
 	}
 }
 
-type vmNS struct {
-	h        *namespace.Handle
-	ip4, ip6 netip.Addr
-}
