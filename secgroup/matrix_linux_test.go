@@ -179,4 +179,3 @@ func TestSecurityGroupMatrix(t *testing.T) {
 		t.Fatalf("the matrix has %d cases, want at least 30", len(cases))
 	}
 }
-
