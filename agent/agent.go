@@ -1,0 +1,237 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/neutrino-net/neutrino"
+	"github.com/neutrino-net/neutrino/bgp"
+	"github.com/neutrino-net/neutrino/dhcp"
+	"github.com/neutrino-net/neutrino/namespace"
+	"github.com/neutrino-net/neutrino/network"
+	"github.com/neutrino-net/neutrino/port"
+	"github.com/neutrino-net/neutrino/router"
+	"github.com/neutrino-net/neutrino/secgroup"
+)
+
+// Config is the node's configuration, named after Neutron's agent options
+// where one exists.
+type Config struct {
+	// Host is this node's name: the binding:host_id of its ports (Neutron's
+	// `host` option).
+	Host string
+	// Prefix goes before every namespace name the node creates
+	// (qrouter-…, qdhcp-…), so several simulated nodes can share a machine.
+	Prefix string
+	// PhysicalInterfaceMappings maps provider:physical_network names to
+	// interfaces (physical_interface_mappings).
+	PhysicalInterfaceMappings map[string]string
+	// DHCP holds the DHCP agent's options (dhcp_lease_duration, dns_domain,
+	// enable_isolated_metadata).
+	DHCP dhcp.Settings
+	// BGPServer is the process's BGP server. Nil: created on first need,
+	// in the namespace the process runs in.
+	BGPServer *bgp.Server
+	// BGPOptions configure a server the node creates itself.
+	BGPOptions []bgp.Option
+	Logger     *slog.Logger
+}
+
+// Node runs every realizer of one host. Safe for concurrent use; Apply,
+// Plan and Destroy run one at a time.
+type Node struct {
+	cfg  Config
+	host *namespace.Handle
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	net     *network.Realizer
+	port    *port.Realizer
+	router  *router.Realizer
+	dhcp    *dhcp.Realizer
+	sg      *secgroup.Realizer
+	bgpSrv  *bgp.Server
+	bgpReal *bgp.Realizer
+}
+
+// New returns the node whose dataplane lives in host (the node's network
+// namespace; in tests and the demo a throwaway one).
+func New(host *namespace.Handle, cfg Config) (*Node, error) {
+	if cfg.Host == "" {
+		return nil, fmt.Errorf("agent config: host name is required: %w", neutrino.ErrInvalid)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{cfg: cfg, host: host, log: log, bgpSrv: cfg.BGPServer}
+	var err, e error
+	n.net, e = network.NewRealizer(host, network.WithLogger(log.With("realizer", "network")),
+		network.WithPhysicalInterfaceMappings(cfg.PhysicalInterfaceMappings))
+	err = errors.Join(err, e)
+	n.port, e = port.NewRealizer(host, port.WithLogger(log.With("realizer", "port")))
+	err = errors.Join(err, e)
+	n.router, e = router.NewRealizer(host, router.WithLogger(log.With("realizer", "router")), router.WithPrefix(cfg.Prefix))
+	err = errors.Join(err, e)
+	n.dhcp, e = dhcp.NewRealizer(host, dhcp.WithLogger(log.With("realizer", "dhcp")), dhcp.WithPrefix(cfg.Prefix),
+		dhcp.WithHost(cfg.Host), dhcp.WithSettings(cfg.DHCP))
+	err = errors.Join(err, e)
+	n.sg, e = secgroup.NewRealizer(host, secgroup.WithLogger(log.With("realizer", "secgroup")))
+	err = errors.Join(err, e)
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Apply converges the node to topo's slice for this host. Invalid input
+// changes nothing; a failing realizer does not stop the others.
+func (n *Node) Apply(ctx context.Context, topo *neutrino.Topology) (*Report, error) {
+	d, err := DesiredFor(topo, n.cfg.Host)
+	if err != nil {
+		return &Report{}, err
+	}
+	return n.ApplyDesired(ctx, d)
+}
+
+// Plan reports what Apply would change, changing nothing.
+func (n *Node) Plan(ctx context.Context, topo *neutrino.Topology) (*Report, error) {
+	d, err := DesiredFor(topo, n.cfg.Host)
+	if err != nil {
+		return &Report{}, err
+	}
+	return n.run(ctx, d, true, false)
+}
+
+// ApplyDesired converges the node to an already computed Desired.
+func (n *Node) ApplyDesired(ctx context.Context, d *Desired) (*Report, error) {
+	return n.run(ctx, d, false, false)
+}
+
+// Destroy removes everything the node's realizers own, in reverse order, and
+// nothing else. The BGP speaker stops; the process's gobgp server stays.
+func (n *Node) Destroy(ctx context.Context) (*Report, error) {
+	return n.run(ctx, &Desired{}, false, true)
+}
+
+func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	steps := []func() Step{
+		func() Step {
+			if dry {
+				rep, err := n.net.Plan(ctx, d.Network)
+				return fromReport("network", rep, err)
+			}
+			rep, err := n.net.Apply(ctx, d.Network)
+			return fromReport("network", rep, err)
+		},
+		func() Step {
+			if dry {
+				rep, err := n.port.Plan(ctx, d.Port)
+				return fromReport("port", rep, err)
+			}
+			rep, err := n.port.Apply(ctx, d.Port)
+			return fromReport("port", rep, err)
+		},
+		func() Step {
+			if dry {
+				rep, err := n.router.Plan(ctx, d.Router)
+				return fromReport("router", rep, err)
+			}
+			rep, err := n.router.Apply(ctx, d.Router)
+			return fromReport("router", rep, err)
+		},
+		func() Step {
+			if dry {
+				rep, err := n.dhcp.Plan(ctx, d.DHCP)
+				return fromReport("dhcp", rep, err)
+			}
+			rep, err := n.dhcp.Apply(ctx, d.DHCP)
+			return fromReport("dhcp", rep, err)
+		},
+		func() Step {
+			if dry {
+				rep, err := n.sg.Plan(ctx, d.SecGroup)
+				return fromReport("secgroup", rep, err)
+			}
+			rep, err := n.sg.Apply(ctx, d.SecGroup)
+			return fromReport("secgroup", rep, err)
+		},
+		func() Step { return n.applyBGP(ctx, d.BGP, dry) },
+	}
+	if reverse {
+		for i, j := 0, len(steps)-1; i < j; i, j = i+1, j-1 {
+			steps[i], steps[j] = steps[j], steps[i]
+		}
+	}
+	rep := &Report{}
+	var errs []error
+	for _, s := range steps {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		st := s()
+		rep.Steps = append(rep.Steps, st)
+		if st.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", st.Realizer, st.Err))
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+func (n *Node) applyBGP(ctx context.Context, d *bgp.Desired, dry bool) Step {
+	if d == nil {
+		if n.bgpReal == nil {
+			return Step{Realizer: "bgp"}
+		}
+		d = &bgp.Desired{} // stops the speaker
+	}
+	if n.bgpReal == nil {
+		if n.bgpSrv == nil {
+			if dry {
+				return Step{Realizer: "bgp", Changes: []string{"start BGP speaker " + d.Speaker.ID}}
+			}
+			srv, err := bgp.NewServer(append([]bgp.Option{bgp.WithLogger(n.log.With("realizer", "bgp"))}, n.cfg.BGPOptions...)...)
+			if err != nil {
+				return Step{Realizer: "bgp", Err: err}
+			}
+			n.bgpSrv = srv
+		}
+		r, err := bgp.NewRealizer(n.bgpSrv, bgp.WithLogger(n.log.With("realizer", "bgp")))
+		if err != nil {
+			return Step{Realizer: "bgp", Err: err}
+		}
+		n.bgpReal = r
+	}
+	var (
+		rep bgp.Report
+		err error
+	)
+	if dry {
+		rep, err = n.bgpReal.Plan(ctx, *d)
+	} else {
+		rep, err = n.bgpReal.Apply(ctx, *d)
+	}
+	return fromReport("bgp", &rep, err)
+}
+
+// BGP returns the process's BGP server, or nil if the node runs no speaker.
+func (n *Node) BGP() *bgp.Server {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.bgpSrv
+}
+
+// Close stops the DHCP servers and background work (GARP bursts) of the
+// node's realizers, leaving the dataplane in place: a restarted agent takes
+// it over.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return errors.Join(n.dhcp.Close(), n.router.Close())
+}

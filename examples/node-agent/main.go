@@ -1,0 +1,208 @@
+// Command node-agent is Neutrino's reference node service: one binary doing
+// the work of Neutron's L2, L3, DHCP and BGP agents on a node.
+//
+//	node-agent plan    --topology FILE --host NAME   # print the changes, change nothing
+//	node-agent apply   --topology FILE --host NAME   # converge once, print the report
+//	node-agent run     --topology FILE --host NAME   # converge, then keep converging
+//	node-agent destroy --host NAME                   # remove everything it owns on this node
+//
+// The dataplane lives in the namespace the agent runs in (or --netns). The BGP
+// speaker always peers from the process's own namespace (gobgp opens its
+// sockets on its own threads), so a simulated node runs the whole agent in
+// it: `ip netns exec node1 node-agent run ...`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/neutrino-net/neutrino"
+	"github.com/neutrino-net/neutrino/agent"
+	"github.com/neutrino-net/neutrino/dhcp"
+	"github.com/neutrino-net/neutrino/namespace"
+	"github.com/neutrino-net/neutrino/network"
+)
+
+type options struct {
+	topology       string
+	host           string
+	prefix         string
+	netns          string
+	mappings       string
+	resync         time.Duration
+	metricsAddr    string
+	logLevel       string
+	leaseDuration  time.Duration
+	dnsDomain      string
+	isolatedMeta   bool
+	defaults       bool
+	filePoll       time.Duration
+	kernelDebounce time.Duration
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	var o options
+	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
+	fs.StringVar(&o.topology, "topology", "", "topology JSON file (Neutron API collections)")
+	hn, _ := os.Hostname()
+	fs.StringVar(&o.host, "host", hn, "this node's name: the binding:host_id of its ports (Neutron's host option)")
+	fs.StringVar(&o.prefix, "node-prefix", "", "prefix of every namespace this node creates (qrouter-…, qdhcp-…)")
+	fs.StringVar(&o.netns, "netns", "", "run inside this network namespace (name under /run/netns or a path): the node's dataplane and BGP sessions live there")
+	fs.StringVar(&o.mappings, "physical-interface-mappings", "", "physnet:interface[,physnet:interface] (Neutron's physical_interface_mappings)")
+	fs.DurationVar(&o.resync, "resync-interval", 30*time.Second, "converge at least this often (Neutron's resync_interval)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:9777", "listen address of /metrics and /healthz (run only; empty: off)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&o.leaseDuration, "dhcp-lease-duration", 0, "DHCP lease time (Neutron's dhcp_lease_duration; default 86400s)")
+	fs.StringVar(&o.dnsDomain, "dns-domain", "", "DNS domain handed out by DHCP (Neutron's dns_domain)")
+	fs.BoolVar(&o.isolatedMeta, "enable-isolated-metadata", false, "route 169.254.169.254 via the DHCP port on isolated subnets")
+	fs.BoolVar(&o.defaults, "apply-defaults", true, "fill Neutron's defaults (gateway, pools, MTU, ...) before validating")
+	fs.DurationVar(&o.filePoll, "file-poll-interval", 500*time.Millisecond, "how often run checks the topology file for changes")
+	fs.DurationVar(&o.kernelDebounce, "kernel-debounce", 200*time.Millisecond, "quiet time after a kernel change before run resyncs")
+	_ = fs.Parse(args)
+
+	if o.netns != "" {
+		if err := enterNetns(o.netns); err != nil {
+			fmt.Fprintln(os.Stderr, "node-agent:", err)
+			os.Exit(1)
+		}
+	}
+	log := newLogger(o.logLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd {
+	case "plan":
+		err = cmdApply(ctx, o, log, true)
+	case "apply":
+		err = cmdApply(ctx, o, log, false)
+	case "run":
+		err = cmdRun(ctx, o, log)
+	case "destroy":
+		err = cmdDestroy(ctx, o, log)
+	default:
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "node-agent "+cmd+":", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: node-agent plan|apply|run|destroy [flags]; node-agent CMD -h for flags")
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// loadTopology reads, defaults and validates the topology file.
+func loadTopology(o options) (*neutrino.Topology, error) {
+	if o.topology == "" {
+		return nil, fmt.Errorf("--topology is required: %w", neutrino.ErrInvalid)
+	}
+	t, err := neutrino.LoadFile(o.topology)
+	if err != nil {
+		return nil, err
+	}
+	if o.defaults {
+		t.Defaults()
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func openNode(o options, log *slog.Logger) (*namespace.Handle, *agent.Node, error) {
+	host, err := namespace.Current() // --netns moved the process already
+	if err != nil {
+		return nil, nil, err
+	}
+	var mappings map[string]string
+	if o.mappings != "" {
+		if mappings, err = network.ParseInterfaceMappings(o.mappings); err != nil {
+			host.Close()
+			return nil, nil, err
+		}
+	}
+	node, err := agent.New(host, agent.Config{
+		Host: o.host, Prefix: o.prefix, PhysicalInterfaceMappings: mappings, Logger: log,
+		DHCP: dhcp.Settings{LeaseTime: o.leaseDuration, DNSDomain: o.dnsDomain, IsolatedMetadata: o.isolatedMeta},
+	})
+	if err != nil {
+		host.Close()
+		return nil, nil, err
+	}
+	return host, node, nil
+}
+
+func cmdApply(ctx context.Context, o options, log *slog.Logger, dry bool) error {
+	topo, err := loadTopology(o)
+	if err != nil {
+		return err
+	}
+	host, node, err := openNode(o, log)
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	defer node.Close()
+	var rep *agent.Report
+	if dry {
+		rep, err = node.Plan(ctx, topo)
+		for _, s := range rep.Steps {
+			for _, c := range s.Changes {
+				fmt.Printf("%-9s %s\n", s.Realizer, c)
+			}
+		}
+	} else {
+		// The BGP speaker lives as long as its process: a one-shot apply
+		// would announce and withdraw at once. Only `run` speaks BGP.
+		var d *agent.Desired
+		if d, err = agent.DesiredFor(topo, o.host); err != nil {
+			return err
+		}
+		if d.BGP != nil {
+			log.Info("BGP speaker not started: it runs under `node-agent run`", "speaker", d.BGP.Speaker.ID)
+			d.BGP = nil
+		}
+		rep, err = node.ApplyDesired(ctx, d)
+	}
+	fmt.Print(rep.String())
+	return err
+}
+
+func cmdDestroy(ctx context.Context, o options, log *slog.Logger) error {
+	host, node, err := openNode(o, log)
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	defer node.Close()
+	rep, err := node.Destroy(ctx)
+	fmt.Print(rep.String())
+	return err
+}
+
+// errorsText flattens a joined error for one log line.
+func errorsText(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
