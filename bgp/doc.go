@@ -42,10 +42,10 @@
 // every session carries IPv4 and IPv6 unicast (MP-BGP), so either family of
 // routes can ride a session of either family; paths carry ORIGIN IGP and the
 // next hop, no communities, MED or local preference; graceful restart is
-// off. Because the speaker only connects, its retry timers decide how fast
-// a session comes back after the peer restarts: 5 s for the connect retry
-// and the idle hold after a reset (gobgp's defaults are 120 s and 30 s;
-// WithConnectRetry, WithIdleHoldTime).
+// off. Because the speaker only connects, its retry timer decides how fast
+// a session comes back after the peer restarts: after gobgp's fixed 5 s of
+// idle, one attempt within 1-2 s, then one every connect retry (5 s here,
+// gobgp's default 120 s; WithConnectRetry).
 //
 // Status reports each peer's session state, the prefixes advertised to it
 // and its last error. gobgp reports why a session failed (a NOTIFICATION

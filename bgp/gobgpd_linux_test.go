@@ -212,39 +212,32 @@ func (d *daemon) watch() *arrivals {
 
 // waitCount returns when the daemon had seen n distinct prefixes.
 func (a *arrivals) waitCount(n int, timeout time.Duration) (time.Time, bool) {
-	var at time.Time
-	ok := waitFor(timeout, func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
+	return a.wait(timeout, func() time.Time {
 		if len(a.nth) >= n {
-			at = a.nth[n-1]
-			return true
+			return a.nth[n-1]
 		}
-		return false
+		return time.Time{}
 	})
-	return at, ok
 }
 
 // waitPresent returns when p arrived (or was last replaced).
 func (a *arrivals) waitPresent(p netip.Prefix, timeout time.Duration) (time.Time, bool) {
-	var at time.Time
-	ok := waitFor(timeout, func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		at = a.present[p]
-		return !at.IsZero()
-	})
-	return at, ok
+	return a.wait(timeout, func() time.Time { return a.present[p] })
 }
 
 // waitGone returns when p was withdrawn.
 func (a *arrivals) waitGone(p netip.Prefix, timeout time.Duration) (time.Time, bool) {
-	var at time.Time
+	return a.wait(timeout, func() time.Time { return a.gone[p] })
+}
+
+// wait polls at, under the lock, until it returns a time.
+func (a *arrivals) wait(timeout time.Duration, at func() time.Time) (time.Time, bool) {
+	var t time.Time
 	ok := waitFor(timeout, func() bool {
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		at = a.gone[p]
-		return !at.IsZero()
+		t = at()
+		return !t.IsZero()
 	})
-	return at, ok
+	return t, ok
 }

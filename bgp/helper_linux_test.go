@@ -32,14 +32,15 @@ const (
 )
 
 type helperRequest struct {
-	Op      string   `json:"op"` // apply, plan, status, mem
+	Op      string   `json:"op"` // apply, plan, status, events, mem
 	Desired *Desired `json:"desired,omitempty"`
 }
 
 type helperReply struct {
-	Report Report `json:"report"`
-	Error  string `json:"error,omitempty"`
-	Status Status `json:"status"`
+	Report Report      `json:"report"`
+	Error  string      `json:"error,omitempty"`
+	Status Status      `json:"status"`
+	Events []PeerEvent `json:"events"`
 	// Started is when the speaker process began the operation (wall clock,
 	// comparable across processes), Took how long it ran there.
 	Started time.Time     `json:"started"`
@@ -53,8 +54,10 @@ func TestHelperSpeaker(t *testing.T) {
 	if os.Getenv(helperEnv) != "1" {
 		t.Skip("the speaker process of the interop tests, not a test")
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := NewServer(WithLogger(log), WithConnectRetry(time.Second), WithIdleHoldTime(time.Second))
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(os.Getenv(helperEnv + "_LOG"))) // e.g. debug
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := NewServer(WithLogger(log), WithConnectRetry(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +81,8 @@ func TestHelperSpeaker(t *testing.T) {
 				rep.Report, err = r.Plan(ctx, *req.Desired)
 			case "status":
 				rep.Status, err = srv.Status(ctx)
+			case "events":
+				rep.Events = drain(srv.Events())
 			case "mem":
 				runtime.GC()
 				var ms runtime.MemStats
@@ -93,6 +98,19 @@ func TestHelperSpeaker(t *testing.T) {
 		}
 		b, _ := json.Marshal(rep)
 		fmt.Printf("%s%s\n", replyMark, b)
+	}
+}
+
+// drain returns the events waiting in ch.
+func drain(ch <-chan PeerEvent) []PeerEvent {
+	var out []PeerEvent
+	for {
+		select {
+		case ev := <-ch:
+			out = append(out, ev)
+		default:
+			return out
+		}
 	}
 }
 
@@ -146,7 +164,7 @@ func startSpeaker(t *testing.T, l *lab.Lab, h *namespace.Handle) *speakerProc {
 	t.Cleanup(func() {
 		_ = p.stdin.Close()
 		lab.Stop(cmd)
-		if t.Failed() {
+		if t.Failed() || os.Getenv(helperEnv+"_LOG") != "" {
 			t.Logf("speaker process log:\n%s", p.stderr.String())
 		}
 	})
@@ -196,6 +214,12 @@ func (p *speakerProc) apply(d Desired) helperReply {
 		p.t.Fatalf("apply: %s", r.Error)
 	}
 	return r
+}
+
+// events returns the peer events since the last call.
+func (p *speakerProc) events() []PeerEvent {
+	p.t.Helper()
+	return p.call(helperRequest{Op: "events"}).Events
 }
 
 func (p *speakerProc) status() Status {

@@ -70,6 +70,11 @@ func TestInteropIPv4(t *testing.T) {
 		t.Errorf("fixing the AS: %v", rep.Report.Changes)
 	}
 	waitRIB(t, d, want)
+	if evs := sp.events(); !slices.ContainsFunc(evs, func(e PeerEvent) bool {
+		return e.ID == "p1" && e.Address == daemonIP && e.State == StateEstablished
+	}) {
+		t.Errorf("no established event for p1 in %+v", evs)
+	}
 	st = sp.status()
 	if p := st.Peers[0]; p.State != StateEstablished || p.Advertised != len(want) || st.Advertised != len(want) {
 		t.Errorf("status: %+v", st)
@@ -102,6 +107,14 @@ func TestInteropIPv4(t *testing.T) {
 	d.stop()
 	if !waitFor(30*time.Second, func() bool { return sp.status().Peers[0].State != StateEstablished }) {
 		t.Fatal("the session stayed up with the daemon stopped")
+	}
+	var down []PeerEvent
+	waitFor(10*time.Second, func() bool {
+		down = append(down, sp.events()...)
+		return slices.ContainsFunc(down, func(e PeerEvent) bool { return e.State != StateEstablished && e.LastError != "" })
+	})
+	if !slices.ContainsFunc(down, func(e PeerEvent) bool { return e.State != StateEstablished && e.LastError != "" }) {
+		t.Errorf("no session-down event with its reason: %+v", down)
 	}
 	d.start()
 	waitRIB(t, d, want)

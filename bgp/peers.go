@@ -33,7 +33,6 @@ type peerConfig struct {
 	Hold      uint64
 	Keepalive uint64
 	Retry     uint64
-	IdleHold  uint64
 	Passive   bool
 }
 
@@ -43,7 +42,6 @@ func (s *Server) desiredPeerConfig(p Peer) peerConfig {
 		Hold:      uint64(p.HoldTime),
 		Keepalive: uint64(p.KeepaliveInterval),
 		Retry:     uint64(s.cfg.connectRetry.Seconds()),
-		IdleHold:  uint64(s.cfg.idleHold.Seconds()),
 		Passive:   s.global.Passive,
 	}
 	if p.AuthType == AuthMD5 {
@@ -61,7 +59,7 @@ func (s *Server) desiredPeerConfig(p Peer) peerConfig {
 func listedPeerConfig(p *api.Peer) peerConfig {
 	c := peerConfig{AS: p.GetConf().GetPeerAsn(), Password: p.GetConf().GetAuthPassword()}
 	if t := p.GetTimers().GetConfig(); t != nil {
-		c.Hold, c.Keepalive, c.Retry, c.IdleHold = t.HoldTime, t.KeepaliveInterval, t.ConnectRetry, t.IdleHoldTimeAfterReset
+		c.Hold, c.Keepalive, c.Retry = t.HoldTime, t.KeepaliveInterval, t.ConnectRetry
 	}
 	c.Passive = p.GetTransport().GetPassiveMode()
 	return c
@@ -75,7 +73,7 @@ func apiPeer(addr netip.Addr, c peerConfig) *api.Peer {
 	return &api.Peer{
 		Conf: &api.PeerConf{NeighborAddress: addr.String(), PeerAsn: c.AS, AuthPassword: c.Password},
 		Timers: &api.Timers{Config: &api.TimersConfig{
-			HoldTime: c.Hold, KeepaliveInterval: c.Keepalive, ConnectRetry: c.Retry, IdleHoldTimeAfterReset: c.IdleHold,
+			HoldTime: c.Hold, KeepaliveInterval: c.Keepalive, ConnectRetry: c.Retry,
 		}},
 		Transport: &api.Transport{PassiveMode: c.Passive},
 		AfiSafis:  afs,

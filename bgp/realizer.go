@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 )
@@ -106,7 +107,9 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (Report, error)
 	if err := g.validate(); err != nil {
 		return rep, fmt.Errorf("bgp speaker %s: %w", d.Speaker.ID, err)
 	}
+	t0 := time.Now()
 	routes := Compute(d.Speaker, d.Inputs)
+	tCompute := time.Since(t0)
 
 	fresh := !running || !cur.equal(g)
 	if fresh {
@@ -141,12 +144,16 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (Report, error)
 		sync, syncRoutes = r.srv.PlanPeers, r.srv.Plan
 	}
 	var errs []error
+	t1 := time.Now()
 	pr, err := sync(ctx, peers)
 	rep.merge(pr)
 	errs = appendErr(errs, err)
+	t2 := time.Now()
 	rr, err := syncRoutes(ctx, routes)
 	rep.merge(rr)
 	errs = appendErr(errs, err)
+	r.srv.log.Debug("bgp speaker synced", "speaker", d.Speaker.ID, "dry_run", dry, "routes", len(routes),
+		"mutations", rep.Mutations(), "compute", tCompute, "peers", t2.Sub(t1), "paths", time.Since(t2))
 	if len(errs) > 0 {
 		return rep, fmt.Errorf("bgp speaker %s: %w", d.Speaker.ID, joinErrs(errs))
 	}

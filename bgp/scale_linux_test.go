@@ -77,20 +77,29 @@ func TestScale10k(t *testing.T) {
 		}
 		dels, took = append(dels, at.Sub(rep.Started)), append(took, rep.Took)
 	}
+	if os.Getenv(helperEnv+"_LOG") != "" {
+		t.Logf("speaker log:\n%s", sp.stderr.String())
+	}
 	t.Logf("one FIP at 10k, from Apply start to the daemon (median of 5): add %v, remove %v; Apply itself %v",
 		median(adds), median(dels), median(took))
 
 	noop := sp.apply(Desired{Speaker: speaker, Peers: peers, Inputs: in})
 	t.Logf("no-op Apply at 10k: %v, %d mutations", noop.Took.Round(time.Microsecond), noop.Report.Mutations())
-}
 
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2].Round(10 * time.Microsecond)
+	// A restarted peer gets the whole table at once when the session is up.
+	d.stop()
+	d.start()
+	var since time.Time
+	if !waitFor(time.Minute, func() bool { since = sp.status().Peers[0].Since; return !since.IsZero() }) {
+		t.Fatal("session did not come back")
+	}
+	ok = waitFor(2*time.Minute, func() bool { return d.count(families[0]) == n })
+	if !ok {
+		t.Fatalf("restarted daemon did not re-learn %d prefixes", n)
+	}
+	t.Logf("daemon restart: 10k prefixes re-learned %v after the session came back up",
+		time.Since(since).Round(time.Millisecond))
 }
-
-func mb(b uint64) float64 { return float64(b) / (1 << 20) }
 
 // TestScale10kBaseline is the same measurement with a stock gobgpd as the
 // speaker, fed through its gRPC API the fastest way it offers
@@ -156,3 +165,11 @@ func TestScale10kBaseline(t *testing.T) {
 	}
 	t.Logf("baseline, one route added through the stock gobgpd's API at 10k (median of 5): %v", median(adds))
 }
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2].Round(10 * time.Microsecond)
+}
+
+func mb(b uint64) float64 { return float64(b) / (1 << 20) }

@@ -93,7 +93,6 @@ func (g Global) equal(o Global) bool {
 type options struct {
 	log          *slog.Logger
 	connectRetry time.Duration
-	idleHold     time.Duration
 	eventBuffer  int
 	listenPort   uint16
 	listenAddrs  []netip.Addr
@@ -116,15 +115,10 @@ func WithLogger(l *slog.Logger) Option {
 // WithConnectRetry sets how long to wait between connection attempts to a
 // peer (default 5 s; gobgp's own default is 120 s). The speaker does not
 // listen by default, so its retries are the only way a session comes back
-// after the peer restarts.
+// after the peer restarts. (After a session fails gobgp first stays idle
+// for 5 s, a constant of its FSM.)
 func WithConnectRetry(d time.Duration) Option {
 	return func(c *options) { c.connectRetry = d }
-}
-
-// WithIdleHoldTime sets how long a peer stays idle after its session was
-// reset before connecting again (default 5 s; gobgp's default is 30 s).
-func WithIdleHoldTime(d time.Duration) Option {
-	return func(c *options) { c.idleHold = d }
 }
 
 // WithEventBuffer sets the capacity of the Events channel (default 256).
@@ -139,14 +133,13 @@ func NewServer(opts ...Option) (*Server, error) {
 	cfg := options{
 		log:          slog.New(slog.DiscardHandler),
 		connectRetry: 5 * time.Second,
-		idleHold:     5 * time.Second,
 		eventBuffer:  256,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.connectRetry < time.Second || cfg.idleHold < time.Second {
-		return nil, errdefs.Invalid("", "bgp: connect retry and idle hold time must be at least 1s (gobgp counts seconds)")
+	if cfg.connectRetry < time.Second {
+		return nil, errdefs.Invalid("", "bgp: the connect retry must be at least 1s (gobgp counts seconds)")
 	}
 	book := newPeerBook()
 	s := &Server{
