@@ -6,16 +6,9 @@ package secgroup
 func (c *compiler) group(g *SecurityGroup) {
 	for _, dir := range []string{Ingress, Egress} {
 		ch := &chain{name: groupChain(g.ID, dir), kind: kindGroup, owner: g.ID, dir: dir}
-		seen := map[string]bool{}
 		for i := range g.Rules {
-			r := &g.Rules[i]
-			if r.Direction != dir {
-				continue
-			}
-			cr := c.rule(g, r)
-			if s := cr.String(); !seen[s] {
-				seen[s] = true
-				ch.rules = append(ch.rules, cr)
+			if r := &g.Rules[i]; r.Direction == dir {
+				ch.rules = append(ch.rules, c.rule(g, r))
 			}
 		}
 		c.rs.inet.addChain(ch)
