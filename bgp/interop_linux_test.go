@@ -75,6 +75,9 @@ func TestInteropIPv4(t *testing.T) {
 	}) {
 		t.Errorf("no established event for p1 in %+v", evs)
 	}
+	if hold := d.neighbor(speakerIP).GetTimers().GetState().GetNegotiatedHoldTime(); hold != 9 {
+		t.Errorf("negotiated hold time %d, want the peer's 9 s", hold)
+	}
 	st = sp.status()
 	if p := st.Peers[0]; p.State != StateEstablished || p.Advertised != len(want) || st.Advertised != len(want) {
 		t.Errorf("status: %+v", st)
