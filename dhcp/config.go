@@ -101,6 +101,15 @@ type lease4 struct {
 type variant4 struct {
 	opts   dhcpv4.Options
 	siaddr netip.Addr
+	lease  []byte // opts encoded once, for OFFER and ACK
+	inform []byte // the same without lease times, for INFORM
+}
+
+// seal encodes the options once, so that answering copies bytes instead of
+// building and marshalling a map per packet.
+func (v *variant4) seal() {
+	v.lease = encodeOptions4(v.opts, keepAll)
+	v.inform = encodeOptions4(v.opts, noLeaseTimes)
 }
 
 // Input is one network as the realizer sees it.
@@ -368,9 +377,11 @@ func newLease4(p *port.Port, ip netip.Addr, sn *subnet4, extras []extraOpt) *lea
 			ipxe.opts[k] = v
 		}
 		applyExtras4(&ipxe, extras, tagIPXE, sn.server)
+		ipxe.seal()
 		l.ipxe = &ipxe
 	}
 	applyExtras4(&l.plain, extras, tagNotIPXE, sn.server)
+	l.plain.seal()
 	return l
 }
 

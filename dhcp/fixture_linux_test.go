@@ -110,7 +110,7 @@ func clientScript(t *testing.T, out string, udhcpc bool) string {
 	t.Helper()
 	var body string
 	if udhcpc {
-		body = `{ echo "--- $1"; env | sort; } >> ` + out + `
+		body = `{ echo "--- $1"; env | sort; echo "=== end"; } >> ` + out + `
 case "$1" in bound|renew)
 	ip -4 addr flush dev "$interface"
 	ip addr add "$ip/${mask:-24}" dev "$interface" ;;
@@ -118,7 +118,7 @@ esac
 exit 0
 `
 	} else {
-		body = `{ echo "--- $reason"; env | sort; } >> ` + out + `
+		body = `{ echo "--- $reason"; env | sort; echo "=== end"; } >> ` + out + `
 exit 0
 `
 	}
@@ -127,11 +127,15 @@ exit 0
 	return p
 }
 
-// events parses a hook's output into its events, each a map of variables.
+// events parses a hook's output into its complete events, each a map of
+// variables.
 func events(path string) []map[string]string {
 	b, _ := os.ReadFile(path)
 	var out []map[string]string
 	for _, block := range strings.Split(string(b), "--- ")[1:] {
+		if !strings.Contains(block, "=== end") {
+			continue // still being written
+		}
 		lines := strings.Split(block, "\n")
 		ev := map[string]string{"EVENT": strings.TrimSpace(lines[0])}
 		for _, l := range lines[1:] {

@@ -40,7 +40,7 @@ func FuzzHandle4(f *testing.F) {
 			return
 		}
 		if r := c.handle4(req, debugLog); r != nil {
-			out := marshal4(req, r.msg)
+			out := r.pkt
 			if _, err := dhcpv4.FromBytes(out); err != nil {
 				t.Fatalf("our reply does not parse: %v", err)
 			}

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"log/slog"
-	"net"
 	"net/netip"
+	"sort"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
@@ -22,10 +22,11 @@ const (
 // section 2: 576-byte datagrams, minus IP and UDP headers).
 const minMaxMsgSize = 576 - 28
 
-// reply4 is a decided answer: the message and where RFC 2131 section 4.1 says
-// to send it.
+// reply4 is a decided answer: the encoded message and where RFC 2131
+// section 4.1 says to send it.
 type reply4 struct {
-	msg *dhcpv4.DHCPv4
+	typ dhcpv4.MessageType
+	pkt []byte
 	dst netip.AddrPort
 	// neigh asks for a neighbour entry yiaddr -> chaddr before sending: the
 	// reply is unicast to a client that has no address yet and cannot
@@ -155,75 +156,158 @@ func (c *Config) answer(req *dhcpv4.DHCPv4, l *lease4, mt dhcpv4.MessageType, re
 	if l.ipxe != nil && isIPXE(req) {
 		v = l.ipxe
 	}
-	resp := newReply4(req, len(v.opts)+4)
-	for k, b := range v.opts {
-		resp.Options[k] = b
-	}
-	resp.Options[opt4MsgType] = []byte{byte(mt)}
-	if l.sn.routes != nil && requested(req, opt4MSClassles) {
-		resp.Options[opt4MSClassles] = l.sn.routes
-	}
-	if v.siaddr.IsValid() {
-		resp.ServerIPAddr = v.siaddr.AsSlice()
-	}
+	h := header4{typ: mt, siaddr: v.siaddr}
+	block, keep := v.lease, keepAll
 	if req.MessageType() == dhcpv4.MessageTypeInform {
-		// RFC 2131 4.3.5: no lease time, no yiaddr.
-		delete(resp.Options, opt4LeaseTime)
-		delete(resp.Options, opt4T1)
-		delete(resp.Options, opt4T2)
-		resp.ClientIPAddr = req.ClientIPAddr
-		return &reply4{msg: resp, dst: dest4(req, nil, relayed, false)}
+		// RFC 2131 4.3.5: no lease time, no yiaddr; ciaddr is the client's.
+		block, keep = v.inform, noLeaseTimes
+		h.ciaddr = addr4(req.ClientIPAddr)
+	} else {
+		h.yiaddr = l.ip
+		if mt == dhcpv4.MessageTypeAck {
+			h.ciaddr = addr4(req.ClientIPAddr)
+		}
 	}
-	resp.YourIPAddr = l.ip.AsSlice()
-	if mt == dhcpv4.MessageTypeAck {
-		resp.ClientIPAddr = req.ClientIPAddr
+	var ms []byte
+	if l.sn.routes != nil && requested(req, opt4MSClassles) {
+		ms = appendOption4(nil, opt4MSClassles, l.sn.routes)
 	}
-	r := &reply4{msg: resp, dst: dest4(req, resp, relayed, false)}
+	pkt := encode4(req, h, block, ms)
+	if len(pkt) > maxMsgSize(req) {
+		// Too big for the client: only what it asked for (and the essentials).
+		pkt = encode4(req, h, encodeOptions4(v.opts, func(code uint8) bool {
+			return keep(code) && (essential4(code) || requested(req, code))
+		}), ms)
+	}
+	dst := dest4(req, h.yiaddr, relayed, false)
 	ci := addr4(req.ClientIPAddr)
-	r.neigh = !relayed && (!ci.IsValid() || ci.IsUnspecified()) && r.dst.Addr() == l.ip
-	return r
+	return &reply4{typ: mt, pkt: pkt, dst: dst,
+		neigh: !relayed && (!ci.IsValid() || ci.IsUnspecified()) && h.yiaddr.IsValid() && dst.Addr() == h.yiaddr}
 }
 
 func (c *Config) nak(req *dhcpv4.DHCPv4, sn *subnet4, relayed bool) *reply4 {
-	resp := newReply4(req, 3)
-	resp.Options[opt4MsgType] = []byte{byte(dhcpv4.MessageTypeNak)}
-	resp.Options[opt4ServerID] = sn.server.AsSlice()
-	if relayed {
-		// RFC 2131 4.3.2: the relay must broadcast a NAK to the client.
-		resp.SetBroadcast()
-	}
-	return &reply4{msg: resp, dst: dest4(req, resp, relayed, true)}
+	// RFC 2131 4.3.2: through a relay, the broadcast bit makes the relay
+	// broadcast the NAK to the client.
+	h := header4{typ: dhcpv4.MessageTypeNak, broadcast: relayed}
+	pkt := encode4(req, h, appendOption4(nil, opt4ServerID, sn.server.AsSlice()))
+	return &reply4{typ: h.typ, pkt: pkt, dst: dest4(req, netip.Addr{}, relayed, true)}
 }
 
-// newReply4 starts a BOOTREPLY for req: same xid, flags, giaddr and chaddr,
-// the relay agent information echoed (RFC 3046) and the client identifier
-// too (RFC 6842).
-func newReply4(req *dhcpv4.DHCPv4, nopts int) *dhcpv4.DHCPv4 {
-	resp := &dhcpv4.DHCPv4{
-		OpCode:        dhcpv4.OpcodeBootReply,
-		HWType:        req.HWType,
-		TransactionID: req.TransactionID,
-		Flags:         req.Flags,
-		ClientIPAddr:  net.IPv4zero,
-		YourIPAddr:    net.IPv4zero,
-		ServerIPAddr:  net.IPv4zero,
-		GatewayIPAddr: req.GatewayIPAddr,
-		ClientHWAddr:  req.ClientHWAddr,
-		Options:       make(dhcpv4.Options, nopts+2),
+// header4 is what a reply's fixed fields carry besides the request's.
+type header4 struct {
+	typ                    dhcpv4.MessageType
+	ciaddr, yiaddr, siaddr netip.Addr
+	broadcast              bool
+}
+
+const (
+	bootpHeaderLen = 236
+	bootpMinLen    = 300 // RFC 951: some relays drop shorter BOOTP messages
+)
+
+var magicCookie = [4]byte{99, 130, 83, 99}
+
+// encode4 writes a BOOTREPLY for req: same xid, flags, giaddr and chaddr;
+// the message type, then the pre-encoded option blocks, then the client
+// identifier (RFC 6842) and the relay agent information (RFC 3046, last)
+// echoed, the end option and BOOTP padding.
+func encode4(req *dhcpv4.DHCPv4, h header4, blocks ...[]byte) []byte {
+	n := bootpHeaderLen + 4 + 3 + 1
+	for _, b := range blocks {
+		n += len(b)
 	}
-	if b := req.Options.Get(dhcpv4.OptionRelayAgentInformation); b != nil {
-		resp.Options[opt4AgentInfo] = b
+	cid := req.Options.Get(dhcpv4.OptionClientIdentifier)
+	agent := req.Options.Get(dhcpv4.OptionRelayAgentInformation)
+	n += len(cid) + len(agent) + 8
+	b := make([]byte, bootpHeaderLen, max(n, bootpMinLen))
+	b[0] = byte(dhcpv4.OpcodeBootReply)
+	b[1] = byte(req.HWType)
+	b[2] = byte(min(len(req.ClientHWAddr), 16))
+	copy(b[4:8], req.TransactionID[:])
+	flags := req.Flags
+	if h.broadcast {
+		flags |= 0x8000
 	}
-	if b := req.Options.Get(dhcpv4.OptionClientIdentifier); b != nil {
-		resp.Options[uint8(dhcpv4.OptionClientIdentifier.Code())] = b
+	binary.BigEndian.PutUint16(b[10:12], flags)
+	putAddr4(b[12:16], h.ciaddr)
+	putAddr4(b[16:20], h.yiaddr)
+	putAddr4(b[20:24], h.siaddr)
+	putAddr4(b[24:28], addr4(req.GatewayIPAddr))
+	copy(b[28:44], req.ClientHWAddr)
+	b = append(b, magicCookie[:]...)
+	b = append(b, opt4MsgType, 1, byte(h.typ))
+	for _, blk := range blocks {
+		b = append(b, blk...)
 	}
-	return resp
+	if cid != nil {
+		b = appendOption4(b, uint8(dhcpv4.OptionClientIdentifier.Code()), cid)
+	}
+	if agent != nil {
+		b = appendOption4(b, opt4AgentInfo, agent)
+	}
+	b = append(b, 255)
+	for len(b) < bootpMinLen {
+		b = append(b, 0)
+	}
+	return b
+}
+
+func putAddr4(dst []byte, a netip.Addr) {
+	if a.Is4() {
+		v := a.As4()
+		copy(dst, v[:])
+	}
+}
+
+// appendOption4 appends one option, split into 255-byte pieces (RFC 3396).
+func appendOption4(b []byte, code uint8, data []byte) []byte {
+	if len(data) == 0 {
+		return append(b, code, 0)
+	}
+	for len(data) > 0 {
+		n := min(len(data), 255)
+		b = append(b, code, byte(n))
+		b = append(b, data[:n]...)
+		data = data[n:]
+	}
+	return b
+}
+
+// encodeOptions4 encodes the options keep accepts, in code order.
+func encodeOptions4(o dhcpv4.Options, keep func(uint8) bool) []byte {
+	codes := make([]int, 0, len(o))
+	for c := range o {
+		if c != 0 && c != 255 && c != opt4MsgType && c != opt4AgentInfo && keep(c) {
+			codes = append(codes, int(c))
+		}
+	}
+	sort.Ints(codes)
+	var b []byte
+	for _, c := range codes {
+		b = appendOption4(b, uint8(c), o[uint8(c)])
+	}
+	return b
+}
+
+func keepAll(uint8) bool { return true }
+
+func noLeaseTimes(code uint8) bool {
+	return code != opt4LeaseTime && code != opt4T1 && code != opt4T2
+}
+
+// essential4 are the options a reply is not worth sending without.
+func essential4(code uint8) bool {
+	switch code {
+	case opt4ServerID, opt4LeaseTime, opt4Mask:
+		return true
+	}
+	return false
 }
 
 // dest4 applies RFC 2131 section 4.1: to the relay when giaddr is set; NAKs
 // are broadcast; to ciaddr when the client has an address; broadcast when
 // the client asked; otherwise unicast to yiaddr at chaddr.
-func dest4(req, resp *dhcpv4.DHCPv4, relayed, nak bool) netip.AddrPort {
+func dest4(req *dhcpv4.DHCPv4, yiaddr netip.Addr, relayed, nak bool) netip.AddrPort {
 	bcast := netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), clientPort4)
 	switch {
 	case relayed:
@@ -234,42 +318,23 @@ func dest4(req, resp *dhcpv4.DHCPv4, relayed, nak bool) netip.AddrPort {
 	if ci := addr4(req.ClientIPAddr); ci.IsValid() && !ci.IsUnspecified() {
 		return netip.AddrPortFrom(ci, clientPort4)
 	}
-	if req.IsBroadcast() || resp == nil {
+	if req.IsBroadcast() || !yiaddr.IsValid() || yiaddr.IsUnspecified() {
 		return bcast
 	}
-	if yi := addr4(resp.YourIPAddr); yi.IsValid() && !yi.IsUnspecified() {
-		return netip.AddrPortFrom(yi, clientPort4)
-	}
-	return bcast
+	return netip.AddrPortFrom(yiaddr, clientPort4)
 }
 
 func requested(req *dhcpv4.DHCPv4, code uint8) bool {
 	return bytes.IndexByte(req.Options.Get(dhcpv4.GenericOptionCode(opt4ParamList)), code) >= 0
 }
 
-// marshal4 encodes resp, dropping options the client did not ask for when
-// the reply would exceed the size the client accepts.
-func marshal4(req, resp *dhcpv4.DHCPv4) []byte {
-	b := resp.ToBytes()
-	limit := minMaxMsgSize
+// maxMsgSize is the largest reply the client accepts (option 57, at least
+// the 576-byte datagram every client must take).
+func maxMsgSize(req *dhcpv4.DHCPv4) int {
 	if m := req.Options.Get(dhcpv4.OptionMaximumDHCPMessageSize); len(m) == 2 {
-		if n := int(binary.BigEndian.Uint16(m)); n > limit {
-			limit = n
-		}
+		return max(int(binary.BigEndian.Uint16(m)), minMaxMsgSize)
 	}
-	if len(b) <= limit {
-		return b
-	}
-	for k := range resp.Options {
-		switch k {
-		case opt4MsgType, opt4ServerID, opt4LeaseTime, opt4AgentInfo, opt4Mask:
-			continue
-		}
-		if !requested(req, k) {
-			delete(resp.Options, k)
-		}
-	}
-	return resp.ToBytes()
+	return minMaxMsgSize
 }
 
 // addr4 converts a 4-byte (or 16-byte mapped) address; invalid otherwise.

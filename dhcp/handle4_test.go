@@ -40,7 +40,7 @@ func request(t *testing.T, mac port.MAC, mods ...dhcpv4.Modifier) *dhcpv4.DHCPv4
 // roundTrip encodes and decodes the reply as a client would see it.
 func roundTrip(t *testing.T, req *dhcpv4.DHCPv4, r *reply4) *dhcpv4.DHCPv4 {
 	t.Helper()
-	m, err := dhcpv4.FromBytes(marshal4(req, r.msg))
+	m, err := dhcpv4.FromBytes(r.pkt)
 	if err != nil {
 		t.Fatalf("reply does not parse: %v", err)
 	}
@@ -181,7 +181,7 @@ func TestNoAnswer(t *testing.T) {
 	}
 	for name, req := range cases {
 		if r := c.handle4(req, quiet); r != nil {
-			t.Errorf("%s: answered %s", name, r.msg.MessageType())
+			t.Errorf("%s: answered %s", name, r.typ)
 		}
 	}
 }
@@ -317,5 +317,24 @@ func TestExtraOptionEncoding(t *testing.T) {
 		if _, err := parseExtraOpt(bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+func TestOversizedReplyKeepsWhatTheClientAskedFor(t *testing.T) {
+	in := testInput()
+	in.Ports[2].ExtraDHCPOpts = []port.ExtraDHCPOpt{{OptName: "root-path", OptValue: strings.Repeat("r", 400)}}
+	c := mustConfig(t, in, Settings{})
+	req := discover(t, vm1MAC, dhcpv4.WithRequestedOptions(dhcpv4.OptionRouter))
+	r := c.handle4(req, quiet)
+	if len(r.pkt) > minMaxMsgSize {
+		t.Fatalf("reply of %d bytes to a client accepting %d", len(r.pkt), minMaxMsgSize)
+	}
+	m := roundTrip(t, req, r)
+	if m.Options.Has(dhcpv4.OptionRootPath) || len(m.Router()) != 1 || m.ServerIdentifier() == nil || m.MessageType() != dhcpv4.MessageTypeOffer {
+		t.Errorf("trimmed reply: %s", m.Summary())
+	}
+	big := discover(t, vm1MAC, dhcpv4.WithOption(dhcpv4.OptMaxMessageSize(1500)))
+	if m := roundTrip(t, big, c.handle4(big, quiet)); len(m.Options.Get(dhcpv4.OptionRootPath)) != 400 {
+		t.Error("a client accepting 1500 bytes gets everything")
 	}
 }

@@ -145,7 +145,7 @@ func (s *Server) serve4(conn *net.UDPConn, b []byte, peer netip.AddrPort) {
 			s.log.Debug("dhcp4 neighbour entry", "ip", r.dst.Addr(), "mac", req.ClientHWAddr.String(), "err", err)
 		}
 	}
-	if _, err := conn.WriteToUDPAddrPort(marshal4(req, r.msg), r.dst); err != nil {
+	if _, err := conn.WriteToUDPAddrPort(r.pkt, r.dst); err != nil {
 		s.log.Debug("dhcp4 send", "dst", r.dst, "err", err)
 	}
 }
