@@ -1,8 +1,8 @@
 package secgroup
 
 import (
+	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"net/netip"
@@ -98,15 +98,18 @@ type chain struct {
 	owner string // the port or group ID the chain belongs to
 	dir   string // ingress or egress, for group chains
 	rules []rule
+	hs    []uint64 // hashes, computed once
 }
 
 // hashes returns the content hashes of the chain's rules, in order.
 func (c *chain) hashes() []uint64 {
-	out := make([]uint64, len(c.rules))
-	for i := range c.rules {
-		out[i] = c.rules[i].hash()
+	if c.hs == nil {
+		c.hs = make([]uint64, len(c.rules))
+		for i := range c.rules {
+			c.hs[i] = c.rules[i].hash()
+		}
 	}
-	return out
+	return c.hs
 }
 
 // rule is a conjunction of matches followed by statements, with a comment.
@@ -370,30 +373,24 @@ type elem struct {
 	comment string
 }
 
-// id is the element's identity for diffing.
+// id is the element's identity for diffing: its fields, each preceded by
+// its length, in one string (a map key, never shown).
 func (e elem) id() string {
-	var b strings.Builder
-	b.WriteString(hex.EncodeToString(e.key))
-	if e.end != nil || e.open {
-		b.WriteByte('-')
-		b.WriteString(hex.EncodeToString(e.end))
-		if e.open {
-			b.WriteString("open")
-		}
+	n := len(e.key) + len(e.end) + len(e.data) + len(e.verdict) + len(e.comment) + 6
+	b := make([]byte, 0, n)
+	for _, f := range [][]byte{e.key, e.end, e.data} {
+		b = append(b, byte(len(f)))
+		b = append(b, f...)
 	}
-	if e.data != nil {
-		b.WriteByte(':')
-		b.WriteString(hex.EncodeToString(e.data))
+	if e.open {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
 	}
-	if e.verdict != "" {
-		b.WriteByte(':')
-		b.WriteString(e.verdict)
-	}
-	if e.comment != "" {
-		b.WriteString(" #")
-		b.WriteString(e.comment)
-	}
-	return b.String()
+	b = append(b, byte(len(e.verdict)))
+	b = append(b, e.verdict...)
+	b = append(b, e.comment...)
+	return string(b)
 }
 
 // keyID is the element's key alone: two elements with one key and
@@ -404,8 +401,14 @@ func (e elem) keyID() string {
 	return k.id()
 }
 
+// sortElems orders elements by key, the order the kernel is sent them in.
 func sortElems(es []elem) {
-	sort.Slice(es, func(i, j int) bool { return es[i].id() < es[j].id() })
+	sort.Slice(es, func(i, j int) bool {
+		if c := bytes.Compare(es[i].key, es[j].key); c != 0 {
+			return c < 0
+		}
+		return bytes.Compare(es[i].end, es[j].end) < 0
+	})
 }
 
 // Encodings of keys as the kernel stores them.
