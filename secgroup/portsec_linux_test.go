@@ -3,12 +3,14 @@ package secgroup
 import (
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/mdlayher/arp"
 	"github.com/vishvananda/netlink"
 
+	"github.com/neutrino-net/neutrino/internal/lab"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/port"
 )
@@ -275,5 +277,36 @@ func TestRogueRouterAdvertisementIsDropped(t *testing.T) {
 	}
 	if icmpProbe(t, va, vb, allNodes, 134, 0) {
 		t.Error("a router advertisement from an instance was delivered")
+	}
+}
+
+// TestRogueDnsmasqGivesNoLease: a real DHCP server (dnsmasq) on an
+// instance, whose group even lets DHCP requests in, leases nothing to a
+// real client (udhcpc) on its neighbour; the same server on a DHCP port
+// does.
+func TestRogueDnsmasqGivesNoLease(t *testing.T) {
+	lab.RequireCmd(t, "dnsmasq", "busybox")
+	w, a, b, c := newTrio(t)
+	va, vb := w.vms[a.ID], w.vms[b.ID]
+	dir := t.TempDir()
+	w.l.Start(va, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0", "--user=root",
+		"--interface=eth0", "--bind-interfaces", "--dhcp-range=100.64.1.100,100.64.1.150,255.255.255.0,1h",
+		"--dhcp-leasefile="+dir+"/leases", "--pid-file="+dir+"/pid", "--dhcp-authoritative")
+	d := openDesired(a, b, c)
+	d.Groups[0] = group("ga", true, append(anyOut(), ports("udp", 67, 67))...)
+	lease := func() bool {
+		out, err := w.l.Run(vb, 20*time.Second, "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "3", "-T", "1", "-s", "/bin/true")
+		t.Logf("udhcpc: %v\n%s", err, out)
+		return err == nil && strings.Contains(out, "lease of")
+	}
+	w.apply(d)
+	if lease() {
+		t.Error("a DHCP server on an instance leased an address to its neighbour")
+	}
+	a.DeviceOwner = port.OwnerDHCP
+	d.Ports[0] = a
+	w.apply(d)
+	if !lease() {
+		t.Error("control: the DHCP server on a DHCP port gave no lease")
 	}
 }
