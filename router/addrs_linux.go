@@ -1,0 +1,69 @@
+package router
+
+import (
+	"net/netip"
+	"syscall"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/neutrino-net/neutrino/internal/nl"
+)
+
+// diffAddrs plans each router device's addresses: the port's fixed IPs
+// (and, on the gateway, the floating IPs as /32). Stale addresses go first,
+// so that an address changing prefix length is not refused as a duplicate.
+// Kernel-made IPv6 link-local addresses are left alone.
+func (rr *routerRun) diffAddrs(fresh map[string]bool) []change {
+	var cs []change
+	for _, ifc := range rr.spec.Ifaces {
+		var have []netip.Prefix
+		if !fresh[ifc.Name] {
+			have = rr.obs.addrs[rr.idx[ifc.Name]]
+		}
+		want := make(map[netip.Prefix]bool, len(ifc.Addrs))
+		wantAddr := make(map[netip.Addr]bool, len(ifc.Addrs))
+		for _, p := range ifc.Addrs {
+			want[p], wantAddr[p.Addr()] = true, true
+		}
+		haveSet := make(map[netip.Prefix]bool, len(have))
+		for _, p := range have {
+			haveSet[p] = true
+			if want[p] {
+				continue
+			}
+			if ifc.Gateway && p.Addr().Is4() && !wantAddr[p.Addr()] {
+				rr.conntrack = append(rr.conntrack, p.Addr())
+			}
+			cs = append(cs, change{remove, "addr", 1, rr.in(p.String() + " on " + ifc.Name), func() error {
+				return nl.IgnoreNotFound(rr.ns.Netlink().AddrDel(rr.link(ifc.Name), nlAddr(p)))
+			}})
+		}
+		for _, p := range ifc.Addrs {
+			if haveSet[p] {
+				continue
+			}
+			if p.Addr().Is4() && ifc.Up {
+				rr.garp[ifc.Name] = append(rr.garp[ifc.Name], p.Addr())
+			}
+			cs = append(cs, change{create, "addr", 1, rr.in(p.String() + " on " + ifc.Name), func() error {
+				return nl.Err(rr.ns.Netlink().AddrAdd(rr.link(ifc.Name), nlAddr(p)))
+			}})
+		}
+	}
+	return cs
+}
+
+// link names a router-namespace device by the index seen or created.
+func (rr *routerRun) link(name string) netlink.Link {
+	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: name, Index: rr.idx[name]}}
+}
+
+// nlAddr converts p. IPv6 addresses skip duplicate address detection: IPAM
+// made them unique, and a router address in DAD would hold traffic back.
+func nlAddr(p netip.Prefix) *netlink.Addr {
+	a := &netlink.Addr{IPNet: ipNet(p)}
+	if p.Addr().Is6() {
+		a.Flags = syscall.IFA_F_NODAD
+	}
+	return a
+}

@@ -1,0 +1,50 @@
+package router
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// cleanConntrack deletes the flows of addresses the router stopped
+// translating or holding (removed or moved floating IPs, removed gateway
+// addresses), as Neutron's delete_addr_and_conntrack_state does with
+// `conntrack -D -d ip` and `conntrack -D -q ip`: flows to the address, and
+// flows translated to it. Without this an established flow keeps reaching
+// a floating IP's old port.
+func (rr *routerRun) cleanConntrack() []change {
+	if len(rr.conntrack) == 0 {
+		return nil
+	}
+	addrs := slices.Clone(rr.conntrack)
+	slices.SortFunc(addrs, netip.Addr.Compare)
+	addrs = slices.Compact(addrs)
+	names := make([]string, len(addrs))
+	for i, a := range addrs {
+		names[i] = a.String()
+	}
+	return []change{{remove, "conntrack", len(addrs), rr.in("flows of " + strings.Join(names, ", ")), func() error {
+		n, err := deleteFlows(rr.ns.Netlink(), addrs)
+		if err == nil {
+			rr.r.opt.log.Debug("conntrack flows deleted", "namespace", rr.where, "addresses", names, "flows", n)
+		}
+		return err
+	}}}
+}
+
+func deleteFlows(h *netlink.Handle, addrs []netip.Addr) (uint, error) {
+	var filters []netlink.CustomConntrackFilter
+	for _, a := range addrs {
+		for _, t := range []netlink.ConntrackFilterType{netlink.ConntrackOrigDstIP, netlink.ConntrackReplyDstIP} {
+			f := &netlink.ConntrackFilter{}
+			if err := f.AddIP(t, a.AsSlice()); err != nil {
+				return 0, err
+			}
+			filters = append(filters, f)
+		}
+	}
+	return h.ConntrackDeleteFilters(netlink.ConntrackTable, unix.AF_INET, filters...)
+}

@@ -1,0 +1,131 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mdlayher/arp"
+
+	"github.com/neutrino-net/neutrino/namespace"
+)
+
+var (
+	broadcastMAC = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	zeroMAC      = net.HardwareAddr{0, 0, 0, 0, 0, 0}
+)
+
+// announcer sends gratuitous ARP bursts in the background, for as long as
+// the realizer lives.
+type announcer struct {
+	count    int
+	interval time.Duration
+	log      *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newAnnouncer(count int, interval time.Duration, log *slog.Logger) *announcer {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &announcer{count: count, interval: interval, log: log, ctx: ctx, cancel: cancel}
+}
+
+func (a *announcer) wait() { a.wg.Wait() }
+
+func (a *announcer) stop() {
+	a.cancel()
+	a.wg.Wait()
+}
+
+// announce opens an ARP socket on dev inside ns (AF_PACKET sockets belong
+// to the namespace they are created in; once open, any goroutine may use
+// it) and sends the burst from a goroutine, so Apply does not wait for it.
+func (a *announcer) announce(ns *namespace.Handle, dev string, addrs []netip.Addr) error {
+	if a.count == 0 || len(addrs) == 0 || a.ctx.Err() != nil {
+		return nil
+	}
+	var c *arp.Client
+	err := ns.Do(func() error {
+		ifi, err := net.InterfaceByName(dev)
+		if err != nil {
+			return err
+		}
+		c, err = arp.Dial(ifi)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("arp socket on %s: %w", dev, err)
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer c.Close()
+		if err := a.burst(c, addrs); err != nil {
+			// The device or address went away meanwhile: nothing to announce.
+			a.log.Debug("gratuitous ARP stopped", "device", dev, "err", err)
+		}
+	}()
+	return nil
+}
+
+// burst sends count rounds, interval apart, of an ARP request and an ARP
+// reply for each address, both broadcast: some hosts honour only one of the
+// two kinds (Neutron sends both for that reason).
+func (a *announcer) burst(c *arp.Client, addrs []netip.Addr) error {
+	mac := c.HardwareAddr()
+	for i := range a.count {
+		if i > 0 {
+			t := time.NewTimer(a.interval)
+			select {
+			case <-a.ctx.Done():
+				t.Stop()
+				return a.ctx.Err()
+			case <-t.C:
+			}
+		}
+		for _, ip := range addrs {
+			req, err := arp.NewPacket(arp.OperationRequest, mac, ip, zeroMAC, ip)
+			if err != nil {
+				return err
+			}
+			if err := c.WriteTo(req, broadcastMAC); err != nil {
+				return err
+			}
+			rep, err := arp.NewPacket(arp.OperationReply, mac, ip, broadcastMAC, ip)
+			if err != nil {
+				return err
+			}
+			if err := c.WriteTo(rep, broadcastMAC); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// announce plans a burst for every device that gained IPv4 addresses (or a
+// floating IP that moved), sent once the rest of the pass has succeeded.
+func (rr *routerRun) announce() []change {
+	if rr.r.opt.garpCount == 0 {
+		return nil
+	}
+	var cs []change
+	for _, dev := range sortedKeys(rr.garp) {
+		addrs := rr.garp[dev]
+		names := make([]string, len(addrs))
+		for i, a := range addrs {
+			names[i] = a.String()
+		}
+		cs = append(cs, change{create, "garp", len(addrs), rr.in(dev + " " + strings.Join(names, ", ")), func() error {
+			return rr.r.garp.announce(rr.ns, dev, addrs)
+		}})
+	}
+	return cs
+}

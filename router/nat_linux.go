@@ -1,0 +1,333 @@
+package router
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/google/nftables"
+
+	"github.com/neutrino-net/neutrino/internal/nft"
+)
+
+// natState is the router namespace's NAT table as read back.
+type natState struct {
+	gen    uint32          // the nftables generation it was read at
+	table  *nftables.Table // nil: absent
+	chains map[string]*nftables.Chain
+	rules  map[string][]string // chain -> rule comments, in order
+	sets   map[string]*nftables.Set
+	elems  map[string]map[netip.Addr]netip.Addr // map name -> key -> value
+}
+
+// natCache is the NAT table as of an nftables generation. The generation
+// counts the namespace's nftables commits, so a table read or written at
+// generation g is still what the kernel holds while the generation is g.
+type natCache struct {
+	gen uint32
+	st  *natState
+}
+
+// readNAT returns the NAT table: the cached one while the generation has not
+// moved, else read back (and cached if nothing committed during the read).
+func (n *routerNS) readNAT() (*natState, error) {
+	c, err := n.h.NFT()
+	if err != nil {
+		return nil, err
+	}
+	g, err := c.GetGen()
+	if err != nil {
+		return nil, nft.Err(err)
+	}
+	if n.nat != nil && n.nat.gen == g.ID {
+		return n.nat.st, nil
+	}
+	n.nat = nil
+	st, err := readNAT(c)
+	if err != nil {
+		return nil, err
+	}
+	st.gen = g.ID
+	if g2, err := c.GetGen(); err == nil && g2.ID == g.ID {
+		n.nat = &natCache{gen: g.ID, st: st}
+	}
+	return st, nil
+}
+
+// readNAT reads the table: one dump each of tables, chains and sets, and one
+// of each of our chains' rules and our maps' elements.
+func readNAT(c *nftables.Conn) (*natState, error) {
+	st := &natState{chains: map[string]*nftables.Chain{}, rules: map[string][]string{},
+		sets: map[string]*nftables.Set{}, elems: map[string]map[netip.Addr]netip.Addr{}}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil, nft.Err(err)
+	}
+	for _, t := range tables {
+		if t.Name == natTable {
+			st.table = t
+		}
+	}
+	if st.table == nil {
+		return st, nil
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil, nft.Err(err)
+	}
+	for _, ch := range chains {
+		if ch.Table.Name != natTable {
+			continue
+		}
+		st.chains[ch.Name] = ch
+		rules, err := c.GetRules(st.table, ch)
+		if err != nil {
+			return nil, nft.Err(err)
+		}
+		cs := make([]string, 0, len(rules))
+		for _, r := range rules {
+			s, _ := nft.ParseComment(r.UserData)
+			cs = append(cs, s)
+		}
+		st.rules[ch.Name] = cs
+	}
+	sets, err := c.GetSets(st.table)
+	if err != nil {
+		return nil, nft.Err(err)
+	}
+	for _, s := range sets {
+		st.sets[s.Name] = s
+		if s.Name != dnatMap && s.Name != snatMap {
+			continue
+		}
+		elems, err := c.GetSetElements(s)
+		if err != nil {
+			return nil, nft.Err(err)
+		}
+		m := make(map[netip.Addr]netip.Addr, len(elems))
+		for _, e := range elems {
+			k, ok1 := netip.AddrFromSlice(e.Key)
+			v, ok2 := netip.AddrFromSlice(e.Val)
+			if ok1 && ok2 {
+				m[k] = v
+			}
+		}
+		st.elems[s.Name] = m
+	}
+	return st, nil
+}
+
+// shapeOK reports whether the table has our maps and base chains as we make
+// them; anything else is rebuilt.
+func (st *natState) shapeOK(chains []natChain) bool {
+	for _, name := range []string{dnatMap, snatMap} {
+		s := st.sets[name]
+		if s == nil || !s.IsMap || s.KeyType.Name != nftables.TypeIPAddr.Name || s.DataType.Name != nftables.TypeIPAddr.Name {
+			return false
+		}
+	}
+	for _, want := range chains {
+		ch := st.chains[want.name]
+		if ch == nil || ch.Type != nftables.ChainTypeNAT || ch.Hooknum == nil || *ch.Hooknum != *want.hook ||
+			ch.Priority == nil || *ch.Priority != *want.prio {
+			return false
+		}
+	}
+	return true
+}
+
+// diffNAT plans the NAT table as one transaction: all of it when it is
+// missing or misshapen, otherwise only the chains whose rules differ and the
+// map elements that differ. A floating IP that moved or went has its flows
+// flushed from conntrack afterwards and, when moved, is announced again.
+func (rr *routerRun) diffNAT() []change {
+	st := rr.obs.nat
+	if st == nil {
+		st = &natState{}
+	}
+	gen := st.gen
+	n := rr.spec.NAT
+	table := &nftables.Table{Name: natTable, Family: nftables.TableFamilyINet}
+	if n == nil {
+		if st.table == nil {
+			return nil
+		}
+		return []change{{remove, "nft-table", 1, rr.in("inet " + natTable), func() error {
+			rr.rns.nat = nil
+			c, err := rr.ns.NFT()
+			if err != nil {
+				return err
+			}
+			c.DelTable(table)
+			return nft.Err(c.Flush())
+		}}}
+	}
+	chains := natChains(n, rr.r.opt.randomFully)
+	want := map[string]map[netip.Addr]netip.Addr{dnatMap: n.FIPs, snatMap: invert(n.FIPs)}
+	var (
+		cs    []change
+		queue []func(c *nftables.Conn) error
+	)
+	rebuild := st.table == nil || !st.shapeOK(chains)
+	if rebuild {
+		v := create
+		if st.table != nil {
+			v = update
+		}
+		cs = append(cs, change{v, "nft-table", 1, rr.in("inet " + natTable), nil})
+		queue = append(queue, func(c *nftables.Conn) error {
+			if st.table != nil {
+				c.DelTable(table)
+			}
+			c.AddTable(table)
+			dnat, snat := natMaps(table)
+			sets := map[string]*nftables.Set{dnatMap: dnat, snatMap: snat}
+			for _, s := range []*nftables.Set{dnat, snat} {
+				if err := c.AddSet(s, nil); err != nil {
+					return err
+				}
+				if err := nft.QueueElements(c, s, nil, elements(want[s.Name])); err != nil {
+					return err
+				}
+			}
+			for _, ch := range chains {
+				chain := c.AddChain(&nftables.Chain{Name: ch.name, Table: table, Type: nftables.ChainTypeNAT, Hooknum: ch.hook, Priority: ch.prio})
+				addRules(c, table, chain, ch.rules, sets)
+			}
+			return nil
+		})
+		st = &natState{} // every element is new
+	} else {
+		for _, ch := range chains {
+			comments := make([]string, len(ch.rules))
+			for i, r := range ch.rules {
+				comments[i] = r.comment
+			}
+			if slices.Equal(comments, st.rules[ch.name]) {
+				continue
+			}
+			cs = append(cs, change{update, "nft-chain", 1, rr.in(ch.name), nil})
+			chain := st.chains[ch.name]
+			queue = append(queue, func(c *nftables.Conn) error {
+				c.FlushChain(chain)
+				addRules(c, table, chain, ch.rules, nil)
+				return nil
+			})
+		}
+	}
+	for _, name := range []string{dnatMap, snatMap} {
+		del, add := diffElements(st.elems[name], want[name])
+		for _, k := range del {
+			cs = append(cs, change{remove, "nft-element", 1, rr.in(fmt.Sprintf("%s %s : %s", name, k, st.elems[name][k])), nil})
+		}
+		for _, k := range add {
+			cs = append(cs, change{create, "nft-element", 1, rr.in(fmt.Sprintf("%s %s : %s", name, k, want[name][k])), nil})
+		}
+		if rebuild || len(del)+len(add) == 0 {
+			continue
+		}
+		if name == dnatMap {
+			rr.fipsChanged(del)
+		}
+		set, have := st.sets[name], st.elems[name]
+		queue = append(queue, func(c *nftables.Conn) error {
+			return nft.QueueElements(c, set, elementsOf(have, del), elementsOf(want[name], add))
+		})
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	cs[len(cs)-1].do = func() error {
+		rr.rns.nat = nil
+		c, err := rr.ns.NFT()
+		if err != nil {
+			return err
+		}
+		for _, q := range queue {
+			if err := q(c); err != nil {
+				return err
+			}
+		}
+		// Commit only onto the table as read: if anything changed it since,
+		// the kernel refuses (ERESTART) and the next pass reads it again.
+		if err := c.FlushWithGenID(gen); err != nil {
+			return nft.Err(err)
+		}
+		// One commit moves the generation by one: the table at gen+1 is
+		// the desired one, unless someone else committed meanwhile, which
+		// the next pass sees as another generation.
+		rr.rns.nat = &natCache{gen: gen + 1, st: desiredNAT(table, chains, want)}
+		return nil
+	}
+	return cs
+}
+
+// desiredNAT is the NAT table as diffNAT makes it.
+func desiredNAT(t *nftables.Table, chains []natChain, want map[string]map[netip.Addr]netip.Addr) *natState {
+	st := &natState{table: t, chains: map[string]*nftables.Chain{}, rules: map[string][]string{}, elems: want}
+	dnat, snat := natMaps(t)
+	st.sets = map[string]*nftables.Set{dnatMap: dnat, snatMap: snat}
+	for _, ch := range chains {
+		st.chains[ch.name] = &nftables.Chain{Name: ch.name, Table: t, Type: nftables.ChainTypeNAT, Hooknum: ch.hook, Priority: ch.prio}
+		for _, r := range ch.rules {
+			st.rules[ch.name] = append(st.rules[ch.name], r.comment)
+		}
+	}
+	return st
+}
+
+// fipsChanged records floating IPs removed or moved: their flows are flushed
+// from conntrack, and a moved one that stays on the gateway is announced
+// again (it may have moved here from another router).
+func (rr *routerRun) fipsChanged(del []netip.Addr) {
+	for _, fip := range del {
+		rr.conntrack = append(rr.conntrack, fip)
+		if _, stays := rr.spec.NAT.FIPs[fip]; stays && rr.spec.Gateway.Up {
+			rr.garp[rr.spec.Gateway.Name] = append(rr.garp[rr.spec.Gateway.Name], fip)
+		}
+	}
+}
+
+func invert(m map[netip.Addr]netip.Addr) map[netip.Addr]netip.Addr {
+	out := make(map[netip.Addr]netip.Addr, len(m))
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
+}
+
+// diffElements returns the keys of have to delete (absent from want or
+// mapped elsewhere) and the keys of want to add, sorted. A changed value is
+// a deletion and an addition in the same transaction.
+func diffElements(have, want map[netip.Addr]netip.Addr) (del, add []netip.Addr) {
+	for k, v := range have {
+		if w, ok := want[k]; !ok || w != v {
+			del = append(del, k)
+		}
+	}
+	for k, v := range want {
+		if h, ok := have[k]; !ok || h != v {
+			add = append(add, k)
+		}
+	}
+	slices.SortFunc(del, netip.Addr.Compare)
+	slices.SortFunc(add, netip.Addr.Compare)
+	return del, add
+}
+
+func elements(m map[netip.Addr]netip.Addr) []nftables.SetElement {
+	keys := make([]netip.Addr, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, netip.Addr.Compare)
+	return elementsOf(m, keys)
+}
+
+func elementsOf(m map[netip.Addr]netip.Addr, keys []netip.Addr) []nftables.SetElement {
+	out := make([]nftables.SetElement, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, nftables.SetElement{Key: k.AsSlice(), Val: m[k].AsSlice()})
+	}
+	return out
+}

@@ -1,0 +1,141 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/neutrino-net/neutrino/internal/nl"
+)
+
+// observed is what a router namespace holds, read with one dump per kind.
+type observed struct {
+	links  map[string]netlink.Link
+	addrs  map[int][]netip.Prefix // by link index; IPv6 link-local left out
+	routes map[netip.Prefix]netlink.Route
+	sysctl map[string]string // absent keys: the kernel has no such sysctl
+	nat    *natState
+}
+
+func (n *routerNS) observe() (*observed, error) {
+	h := n.h.Netlink()
+	o := &observed{}
+	var err error
+	if o.links, err = dumpLinks(h); err != nil {
+		return nil, fmt.Errorf("links: %w", err)
+	}
+	if o.addrs, err = dumpAddrs(h); err != nil {
+		return nil, fmt.Errorf("addresses: %w", err)
+	}
+	if o.routes, err = dumpRoutes(h); err != nil {
+		return nil, fmt.Errorf("routes: %w", err)
+	}
+	if o.sysctl, err = n.readSysctls(); err != nil {
+		return nil, fmt.Errorf("sysctls: %w", err)
+	}
+	if o.nat, err = n.readNAT(); err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	return o, nil
+}
+
+func dumpAddrs(h *netlink.Handle) (map[int][]netip.Prefix, error) {
+	addrs, err := nl.Dump(func() ([]netlink.Addr, error) { return h.AddrList(nil, netlink.FAMILY_ALL) })
+	if err != nil {
+		return nil, err
+	}
+	out := map[int][]netip.Prefix{}
+	for _, a := range addrs {
+		p, ok := prefixOf(a.IPNet)
+		if !ok || p.Addr().IsLinkLocalUnicast() {
+			continue
+		}
+		out[a.LinkIndex] = append(out[a.LinkIndex], p)
+	}
+	return out, nil
+}
+
+// dumpRoutes returns the routes carrying our rtm_protocol in the main table.
+func dumpRoutes(h *netlink.Handle) (map[netip.Prefix]netlink.Route, error) {
+	filter := &netlink.Route{Protocol: nl.RouteProtocol, Table: unix.RT_TABLE_MAIN}
+	routes, err := nl.Dump(func() ([]netlink.Route, error) {
+		return h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[netip.Prefix]netlink.Route, len(routes))
+	for _, r := range routes {
+		out[routeDst(r)] = r
+	}
+	return out, nil
+}
+
+// routeDst is a route's destination; netlink leaves Dst nil for default
+// routes.
+func routeDst(r netlink.Route) netip.Prefix {
+	if p, ok := prefixOf(r.Dst); ok {
+		return p
+	}
+	if r.Family == unix.AF_INET6 {
+		return netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+	}
+	return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+}
+
+func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
+	if n == nil {
+		return netip.Prefix{}, false
+	}
+	a, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones), true
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// routerSysctls are the sysctls Neutron's L3 agent sets in a router
+// namespace (namespaces.Namespace.create and ip_lib's netns add).
+var routerSysctls = []struct{ key, value string }{
+	{"net.ipv4.ip_forward", "1"},
+	{"net.ipv4.conf.all.arp_ignore", "1"},   // answer ARP only for addresses of the incoming interface
+	{"net.ipv4.conf.all.arp_announce", "2"}, // always use the best local source address
+	{"net.ipv4.conf.all.promote_secondaries", "1"},
+	{"net.ipv6.conf.all.forwarding", "1"},
+	{"net.netfilter.nf_conntrack_tcp_be_liberal", "1"}, // tolerate TCP window-scaling problems
+}
+
+func sysctlFile(key string) string { return "/proc/sys/" + strings.ReplaceAll(key, ".", "/") }
+
+// readSysctls reads the router sysctls in one visit to the namespace (a
+// /proc/sys/net file shows the namespace of the thread that opens it). A
+// key the kernel lacks (IPv6 disabled on the node) is left out and never
+// written.
+func (n *routerNS) readSysctls() (map[string]string, error) {
+	out := make(map[string]string, len(routerSysctls))
+	err := n.h.Do(func() error {
+		for _, s := range routerSysctls {
+			b, err := os.ReadFile(sysctlFile(s.key))
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out[s.key] = strings.TrimSpace(string(b))
+		}
+		return nil
+	})
+	return out, err
+}

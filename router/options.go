@@ -1,0 +1,82 @@
+package router
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Defaults of the gratuitous ARP burst: three rounds of an ARP request and
+// an ARP reply, one second apart. Neutron sends three rounds two seconds
+// apart through arping processes; in-process sending has no reason to wait
+// longer than the one second some kernels need between announcements.
+const (
+	DefaultGARPCount    = 3
+	DefaultGARPInterval = time.Second
+)
+
+// Option configures a Realizer.
+type Option func(*options)
+
+type options struct {
+	log          *slog.Logger
+	prefix       string
+	garpCount    int
+	garpInterval time.Duration
+	randomFully  bool
+	workers      int
+	maxOpen      int
+}
+
+func defaultOptions() options {
+	return options{
+		log:          slog.New(slog.DiscardHandler),
+		garpCount:    DefaultGARPCount,
+		garpInterval: DefaultGARPInterval,
+		randomFully:  true,
+		workers:      4,
+		maxOpen:      DefaultMaxOpenNamespaces,
+	}
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}
+
+// WithPrefix sets the node prefix of the router namespaces
+// (<prefix>qrouter-<id>). The realizer only lists, and removes, namespaces
+// carrying it.
+func WithPrefix(nodePrefix string) Option { return func(o *options) { o.prefix = nodePrefix } }
+
+// WithGARP sets the gratuitous ARP burst sent when an address appears on a
+// router interface: count rounds (each an ARP request and an ARP reply)
+// interval apart. A count of 0 turns gratuitous ARP off.
+func WithGARP(count int, interval time.Duration) Option {
+	return func(o *options) {
+		o.garpCount, o.garpInterval = max(count, 0), max(interval, 0)
+	}
+}
+
+// WithRandomFully sets whether source NAT picks ports fully at random
+// (default true, as Neutron's use_random_fully), which avoids port
+// collisions between flows of different instances behind one address.
+func WithRandomFully(on bool) Option { return func(o *options) { o.randomFully = on } }
+
+// WithWorkers sets how many routers are realized concurrently (default 4).
+// Routers are independent: each has its own namespace and sockets.
+func WithWorkers(n int) Option { return func(o *options) { o.workers = max(n, 1) } }
+
+// DefaultMaxOpenNamespaces is how many router namespaces a realizer keeps
+// open between passes by default.
+const DefaultMaxOpenNamespaces = 128
+
+// WithMaxOpenNamespaces sets how many router namespaces the realizer keeps
+// open between passes (default 128). An open namespace saves reopening its
+// sockets and rereading an unchanged NAT table on every pass, but holds five
+// file descriptors, and the nftables library fails on descriptors above
+// 1023; routers beyond the limit are opened and closed on each pass.
+func WithMaxOpenNamespaces(n int) Option { return func(o *options) { o.maxOpen = max(n, 0) } }

@@ -1,0 +1,169 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/namespace"
+)
+
+// Realizer makes a node's routers match a Desired: one namespace per router
+// with its interfaces, addresses, routes, sysctls and NAT table, and removes
+// the router namespaces it owns that are no longer desired. It is safe for
+// concurrent use; Applies and Plans run one at a time.
+type Realizer struct {
+	host *namespace.Handle
+	mgr  *namespace.Manager
+	opt  options
+	garp *announcer
+
+	mu sync.Mutex // one Apply or Plan at a time
+
+	hmu     sync.Mutex
+	handles map[string]*routerNS // by namespace name (without the node prefix)
+}
+
+// NewRealizer returns a router realizer for the node whose own namespace is
+// host (where the network bridges are). Close it to stop gratuitous ARP
+// bursts in flight and release the namespace handles it keeps open.
+func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
+	if host == nil {
+		return nil, errdefs.Invalid("host", "a host namespace handle is required")
+	}
+	o := defaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	return &Realizer{
+		host:    host,
+		mgr:     namespace.NewManager(o.prefix),
+		opt:     o,
+		garp:    newAnnouncer(o.garpCount, o.garpInterval, o.log),
+		handles: map[string]*routerNS{},
+	}, nil
+}
+
+// Apply converges the node's routers to d and reports what it changed. An
+// invalid d changes nothing. A router that fails does not stop the others:
+// the error joins the failures, each naming its router, and the report
+// counts what was achieved. Gratuitous ARP goes out in the background (see
+// Wait).
+func (r *Realizer) Apply(ctx context.Context, d Desired) (*Report, error) {
+	return r.run(ctx, &d, false)
+}
+
+// Plan reports what Apply would change, changing nothing.
+func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
+	return r.run(ctx, &d, true)
+}
+
+// Wait blocks until the gratuitous ARP bursts started so far have been sent.
+func (r *Realizer) Wait() { r.garp.wait() }
+
+// Close stops gratuitous ARP bursts in flight and closes the namespace
+// handles the realizer keeps. The kernel state stays as it is.
+func (r *Realizer) Close() error {
+	r.garp.stop()
+	r.hmu.Lock()
+	defer r.hmu.Unlock()
+	var errs []error
+	for name, n := range r.handles {
+		errs = append(errs, n.close())
+		delete(r.handles, name)
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Realizer) run(ctx context.Context, d *Desired, dry bool) (*Report, error) {
+	rep := &Report{}
+	specs, err := d.compile()
+	if err != nil {
+		return rep, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	hostLinks, err := dumpLinks(r.host.Netlink())
+	if err != nil {
+		return rep, fmt.Errorf("host links: %w", err)
+	}
+	reps := make([]*Report, len(specs))
+	errs := make([]error, len(specs))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(r.opt.workers, len(specs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				reps[i], errs[i] = r.router(ctx, specs[i], hostLinks, dry)
+				if errs[i] != nil {
+					errs[i] = fmt.Errorf("router %s: %w", specs[i].ID, errs[i])
+				}
+			}
+		}()
+	}
+	for i := range specs {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for _, rr := range reps {
+		rep.merge(rr)
+	}
+	gcRep, gcErr := r.collect(ctx, specs, dry)
+	rep.merge(gcRep)
+	return rep, errors.Join(append(errs, gcErr)...)
+}
+
+// router realizes (or plans) one router.
+func (r *Realizer) router(ctx context.Context, spec *routerSpec, hostLinks map[string]netlink.Link, dry bool) (*Report, error) {
+	rep := &Report{}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	rns, created, err := r.namespace(spec.Namespace, dry)
+	if err != nil {
+		return rep, err
+	}
+	full := r.mgr.FullName(spec.Namespace)
+	if created {
+		rep.add(create, "namespace", 1, full)
+	}
+	if rns != nil && rns.transient {
+		defer rns.close()
+	}
+	rr := &routerRun{r: r, spec: spec, rns: rns, where: full, host: hostLinks, obs: &observed{}, idx: map[string]int{}}
+	if rns != nil {
+		rr.ns = rns.h
+		if rr.obs, err = rns.observe(); err != nil {
+			return rep, err
+		}
+	}
+	changes, err := rr.diff()
+	if err != nil {
+		return rep, err
+	}
+	return rep, rr.execute(ctx, changes, rep, dry)
+}
+
+// dumpLinks lists a namespace's links by name.
+func dumpLinks(h *netlink.Handle) (map[string]netlink.Link, error) {
+	links, err := nl.Dump(h.LinkList)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]netlink.Link, len(links))
+	for _, l := range links {
+		out[l.Attrs().Name] = l
+	}
+	return out, nil
+}
