@@ -37,32 +37,40 @@ import (
 	"github.com/neutrino-net/neutrino/router"
 )
 
+// config holds the flags.
+type config struct {
+	topology, host, prefix, netns, mappings string
+	once                                    bool
+	resync                                  time.Duration
+}
+
 func main() {
-	topology := flag.String("topology", "", "topology JSON file (Neutron API collections)")
-	host := flag.String("host", "", "this node's name: the binding:host_id of its ports")
-	prefix := flag.String("node-prefix", "", "prefix of the qrouter- namespaces this node creates")
-	netns := flag.String("netns", "", "the node's dataplane namespace (name under /run/netns or a path); default: the agent's own")
-	mappings := flag.String("physical-interface-mappings", "", "physnet:interface[,...] for flat and VLAN networks")
-	once := flag.Bool("once", false, "converge once and exit (non-zero on error)")
-	resync := flag.Duration("resync-interval", 30*time.Second, "converge at least this often")
+	var c config
+	flag.StringVar(&c.topology, "topology", "", "topology JSON file (Neutron API collections)")
+	flag.StringVar(&c.host, "host", "", "this node's name: the binding:host_id of its ports")
+	flag.StringVar(&c.prefix, "node-prefix", "", "prefix of the qrouter- namespaces this node creates")
+	flag.StringVar(&c.netns, "netns", "", "the node's dataplane namespace (name under /run/netns or a path); default: the agent's own")
+	flag.StringVar(&c.mappings, "physical-interface-mappings", "", "physnet:interface[,...] for flat and VLAN networks")
+	flag.BoolVar(&c.once, "once", false, "converge once and exit (non-zero on error)")
+	flag.DurationVar(&c.resync, "resync-interval", 30*time.Second, "converge at least this often")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(log, *topology, *host, *prefix, *netns, *mappings, *once, *resync); err != nil {
+	if err := run(log, c); err != nil {
 		log.Error("l3-agent failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, topology, host, prefix, netns, mappings string, once bool, resync time.Duration) error {
-	if topology == "" || host == "" {
+func run(log *slog.Logger, c config) error {
+	if c.topology == "" || c.host == "" {
 		return errors.New("--topology and --host are required")
 	}
-	node, err := openNamespace(netns)
+	node, err := openNamespace(c.netns)
 	if err != nil {
 		return err
 	}
 	defer node.Close()
-	phys, err := network.ParseInterfaceMappings(mappings)
+	phys, err := network.ParseInterfaceMappings(c.mappings)
 	if err != nil {
 		return err
 	}
@@ -71,14 +79,14 @@ func run(log *slog.Logger, topology, host, prefix, netns, mappings string, once 
 	if err != nil {
 		return err
 	}
-	routers, err := router.NewRealizer(node, router.WithLogger(log.With("realizer", "router")), router.WithPrefix(prefix))
+	routers, err := router.NewRealizer(node, router.WithLogger(log.With("realizer", "router")), router.WithPrefix(c.prefix))
 	if err != nil {
 		return err
 	}
 	defer routers.Close() // stops gratuitous ARP in flight; the routers stay
 
 	apply := func(ctx context.Context) error {
-		netD, rtrD, err := desired(topology, host)
+		netD, rtrD, err := desired(c.topology, c.host)
 		if err != nil {
 			return err
 		}
@@ -90,7 +98,7 @@ func run(log *slog.Logger, topology, host, prefix, netns, mappings string, once 
 		printReport("router", rrep.Mutations(), rrep.Changes)
 		return errors.Join(nerr, rerr)
 	}
-	if once {
+	if c.once {
 		err := apply(context.Background())
 		routers.Wait() // let the gratuitous ARP bursts go out before exiting
 		return err
@@ -99,7 +107,7 @@ func run(log *slog.Logger, topology, host, prefix, netns, mappings string, once 
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	tick := time.NewTicker(resync)
+	tick := time.NewTicker(c.resync)
 	defer tick.Stop()
 	for {
 		if err := apply(ctx); err != nil {
