@@ -140,46 +140,59 @@ func countRules(b *testing.B, l *lab.Lab, h *namespace.Handle) int {
 	return strings.Count(out, "# handle") - strings.Count(out, "chain ") - strings.Count(out, "table ")
 }
 
-// BenchmarkMembershipChange: one member joins or leaves a remote group of
-// 100, 1,000 and 10,000 members (ports on other nodes) that the rules of
-// 100 local ports reference. The goal is a flat cost.
+// BenchmarkMembershipChange: one member joins, or leaves, a remote group
+// of 100, 1,000 and 10,000 members (ports on other nodes) that the rules of
+// 100 local ports reference. The goal is a flat cost. A departure also
+// deletes the conntrack entries of the departed address, which walks the
+// conntrack table once.
 func BenchmarkMembershipChange(b *testing.B) {
 	for _, n := range []int{100, 1000, 10000} {
-		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
-			_, h := benchHost(b)
-			d := benchPolicy(100, 10)
-			remote := benchID('b', 1)
-			for i := range n {
-				m := benchPort(100000+i, 10, []string{remote})
-				m.ID, m.HostID = benchID('c', i), "node2"
-				d.Members = append(d.Members, m)
+		for _, leave := range []bool{false, true} {
+			name := fmt.Sprintf("members=%d/join", n)
+			if leave {
+				name = fmt.Sprintf("members=%d/leave", n)
 			}
-			r, err := NewRealizer(h)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := r.Apply(context.Background(), d); err != nil {
-				b.Fatal(err)
-			}
-			extra := benchPort(900000, 10, []string{remote})
-			extra.ID = benchID('d', 0)
-			with := d
-			with.Members = append(append([]port.Port(nil), d.Members...), extra)
-			var objs, i int
-			for b.Loop() {
-				next := with
-				if i%2 == 1 {
-					next = d
+			b.Run(name, func(b *testing.B) {
+				_, h := benchHost(b)
+				d := benchPolicy(100, 10)
+				remote := benchID('b', 1)
+				for i := range n {
+					m := benchPort(100000+i, 10, []string{remote})
+					m.ID, m.HostID = benchID('c', i), "node2"
+					d.Members = append(d.Members, m)
 				}
-				i++
-				rep, err := r.Apply(context.Background(), next)
+				extra := benchPort(900000, 10, []string{remote})
+				extra.ID = benchID('d', 0)
+				with := d
+				with.Members = append(append([]port.Port(nil), d.Members...), extra)
+				before, after := d, with
+				if leave {
+					before, after = with, d
+				}
+				r, err := NewRealizer(h)
 				if err != nil {
 					b.Fatal(err)
 				}
-				objs += rep.Created["element"] + rep.Deleted["element"] + rep.Updated["element"] + rep.Created["chain"] + rep.Updated["chain"] + rep.Created["rule"]
-			}
-			b.ReportMetric(float64(objs)/float64(i), "objects/op")
-		})
+				apply := func(d Desired) *Report {
+					rep, err := r.Apply(context.Background(), d)
+					if err != nil {
+						b.Fatal(err)
+					}
+					return rep
+				}
+				apply(before)
+				var objs, ops int
+				for b.Loop() {
+					rep := apply(after)
+					objs += rep.Mutations() - rep.Deleted["conntrack"]
+					ops++
+					b.StopTimer()
+					apply(before)
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(objs)/float64(ops), "objects/op")
+			})
+		}
 	}
 }
 
