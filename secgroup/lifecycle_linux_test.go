@@ -324,3 +324,40 @@ func TestChangesTouchOnlyWhatChanged(t *testing.T) {
 		return r.Deleted["element"] == 1 && r.Deleted["conntrack"] == 1 && r.Mutations() == 2
 	})
 }
+
+// TestIntervalsMergeAndSplitInOneTransaction: a member between two others
+// merges their intervals, an address pair growing over a fixed IP merges
+// pairs; the kernel rejects overlapping elements, so deletions and
+// additions must land in the right order within the transaction.
+func TestIntervalsMergeAndSplitInOneTransaction(t *testing.T) {
+	w := newWorld(t)
+	g := group("g", true, fromGroup(ports("tcp", 80, 80), "g"))
+	p := mkPort("p0p0p0p0-0000-4000-8000-000000000000", "net1", "fa:16:3e:00:00:01", []string{"g"}, "100.64.5.1")
+	member := func(i int, ip string) port.Port {
+		m := mkPort("m"+strings.Repeat(string(rune('a'+i)), 7)+"-0000-4000-8000-000000000000", "net1", "fa:16:3e:00:01:01", []string{"g"}, ip)
+		m.HostID = "node2"
+		return m
+	}
+	d := Desired{Groups: []SecurityGroup{g}, Ports: []port.Port{p}, Members: []port.Port{member(0, "100.64.5.10"), member(1, "100.64.5.12")}}
+	w.apply(d)
+	for _, step := range []func(){
+		func() { d.Members = append(d.Members, member(2, "100.64.5.11")) },
+		func() { d.Members = d.Members[:2] },
+		func() {
+			d.Ports[0].AllowedAddressPairs = []port.AddressPair{{IPAddress: netip.MustParsePrefix("100.64.5.0/28")}}
+		},
+		func() {
+			d.Ports[0].AllowedAddressPairs = []port.AddressPair{{IPAddress: netip.MustParsePrefix("100.64.4.0/23")}}
+		},
+		func() { d.Ports[0].AllowedAddressPairs = nil },
+	} {
+		step()
+		w.apply(d)
+		if rep := w.apply(d); rep.Mutations() != 0 {
+			t.Errorf("not converged: %v", rep.Changes)
+		}
+	}
+	if out := strings.Join(strings.Fields(w.nft("list", "set", "inet", TableName, "rg-g-v4")), " "); !strings.Contains(out, "100.64.5.1, 100.64.5.10, 100.64.5.12 }") {
+		t.Errorf("members:\n%s", out)
+	}
+}
