@@ -107,8 +107,11 @@ func compile(d *Desired, cfg *config, prev numbers) (*ruleset, numbers, error) {
 	for i := range d.AddressGroups {
 		c.agrp[d.AddressGroups[i].ID] = &d.AddressGroups[i]
 	}
-	c.rs = &ruleset{inet: newTable(familyInet), bridge: newTable(familyBridge),
-		ports: map[uint32]*portInfo{}, groupPorts: map[string][]uint32{}, setUsers: map[string][]string{}}
+	c.rs = &ruleset{ports: map[uint32]*portInfo{}, groupPorts: map[string][]uint32{}, setUsers: map[string][]string{}}
+	if len(d.Ports) == 0 {
+		return c.rs, numbers{}, nil
+	}
+	c.rs.inet, c.rs.bridge = newTable(familyInet), newTable(familyBridge)
 
 	local := make([]*port.Port, 0, len(d.Ports))
 	bridges := map[string]string{} // bridge -> network ID

@@ -18,8 +18,9 @@ type plan struct {
 }
 
 type tablePlan struct {
-	t         *table
-	delTable  bool // an object of ours has the wrong type: rebuild the table
+	family    family
+	t         *table // nil: the table is not wanted
+	delTable  bool   // an object of ours has the wrong type: rebuild the table
 	addTable  bool
 	addSets   []*set
 	addChains []*chain
@@ -38,19 +39,27 @@ func (p *plan) empty() bool { return p.report.Mutations() == 0 }
 func diff(st *state, rs *ruleset, cfg *config) *plan {
 	p := &plan{report: newReport()}
 	cl := newCleanups(rs, cfg)
-	for _, t := range []*table{rs.inet, rs.bridge} {
+	want := rs.tables()
+	for _, f := range families {
 		var ts *tableState
 		if st != nil {
-			ts = st.tables[t.family]
+			ts = st.tables[f]
 		}
-		p.tables = append(p.tables, diffTable(ts, t, p.report, cl))
+		if want[f] == nil {
+			if ts != nil {
+				p.tables = append(p.tables, &tablePlan{family: f, delTable: true})
+				p.report.add(p.report.Deleted, "table", 1, "delete table %s %s: no ports on this node", f, TableName)
+			}
+			continue
+		}
+		p.tables = append(p.tables, diffTable(ts, want[f], p.report, cl))
 	}
 	p.cleanups = cl.list(p.report)
 	return p
 }
 
 func diffTable(ts *tableState, t *table, r *Report, cl *cleanups) *tablePlan {
-	tp := &tablePlan{t: t, delElems: map[string][]elem{}, addElems: map[string][]elem{}, flush: map[string]bool{}}
+	tp := &tablePlan{family: t.family, t: t, delElems: map[string][]elem{}, addElems: map[string][]elem{}, flush: map[string]bool{}}
 	where := string(t.family) + " " + TableName
 	if ts != nil && conflicting(ts, t) {
 		tp.delTable = true

@@ -127,6 +127,9 @@
 // with the departed members' addresses. Deleting too much is harmless: a
 // flow still allowed is picked up again by conntrack from its next packet.
 //
+// A Desired without ports on this node needs no tables: Apply deletes both
+// (Desired{} is how an agent tears the node down).
+//
 // Tampering with the bridge table (deleting a port's chain by hand) leaves
 // the port unfiltered until the next Apply, as deleting Neutron's iptables
 // rules would.

@@ -30,7 +30,8 @@ const (
 // namespace: `table inet neutrino` and `table bridge neutrino`.
 const TableName = "neutrino"
 
-// ruleset is the compiled policy of one node.
+// ruleset is the compiled policy of one node. A node without ports needs
+// no tables: inet and bridge are nil.
 type ruleset struct {
 	inet, bridge *table
 	// ports are the filtered ports with their numbers, for conntrack
@@ -59,6 +60,14 @@ type table struct {
 	chainx map[string]*chain
 	setx   map[string]*set
 }
+
+// tables returns the ruleset's tables by family (nil when not needed).
+func (rs *ruleset) tables() map[family]*table {
+	return map[family]*table{familyInet: rs.inet, familyBridge: rs.bridge}
+}
+
+// families is the order tables are diffed and written in.
+var families = []family{familyInet, familyBridge}
 
 func newTable(f family) *table {
 	return &table{family: f, chainx: map[string]*chain{}, setx: map[string]*set{}}

@@ -202,6 +202,9 @@ table bridge other {
 	w.apply(lifecycleDesired(a, b, c))
 	w.apply(Desired{})
 	after := w.nft("list", "ruleset")
+	if section(after, "table inet "+TableName) != "" || section(after, "table bridge "+TableName) != "" {
+		t.Errorf("a node without ports keeps its tables:\n%s", after)
+	}
 	for _, tbl := range []string{"table inet foreign", "table ip neutrino", "table bridge other"} {
 		if section(before, tbl) != section(after, tbl) || section(after, tbl) == "" {
 			t.Errorf("%s changed:\nbefore:\n%s\nafter:\n%s", tbl, section(before, tbl), section(after, tbl))

@@ -51,8 +51,10 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rep := newReport()
-	if err := r.brNetfilter(apply, rep); err != nil {
-		return rep, err
+	if len(d.Ports) > 0 {
+		if err := r.brNetfilter(apply, rep); err != nil {
+			return rep, err
+		}
 	}
 	c, err := r.host.NFT()
 	if err != nil {

@@ -35,7 +35,10 @@ func newState() *state { return &state{tables: map[family]*tableState{}} }
 // stateOf is the state the kernel holds once rs is committed.
 func stateOf(rs *ruleset) *state {
 	st := newState()
-	for _, t := range []*table{rs.inet, rs.bridge} {
+	for _, t := range rs.tables() {
+		if t == nil {
+			continue
+		}
 		ts := &tableState{chains: map[string]*chainState{}, sets: map[string]*setState{}}
 		for _, c := range t.chains {
 			ts.chains[c.name] = &chainState{hook: c.hook, hashes: c.hashes()}

@@ -14,9 +14,12 @@ import (
 // element that referred to them is gone. Nothing is sent until Flush.
 func queue(c *nftables.Conn, p *plan) error {
 	for _, tp := range p.tables {
-		t := nfTable(tp.t.family)
+		t := nfTable(tp.family)
 		if tp.delTable {
 			c.DelTable(t)
+		}
+		if tp.t == nil {
+			continue
 		}
 		if tp.addTable {
 			c.AddTable(t)
