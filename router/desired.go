@@ -31,11 +31,6 @@ type Desired struct {
 	FloatingIPs []FloatingIP `json:"floatingips,omitempty"`
 }
 
-// isRouterPort reports whether p is an interface or gateway port of a router.
-func isRouterPort(p *port.Port) bool {
-	return p.DeviceOwner == port.OwnerRouterInterface || p.DeviceOwner == port.OwnerRouterGateway
-}
-
 // index holds the objects of a Desired by ID, with their positions for
 // error paths.
 type index struct {
@@ -88,7 +83,7 @@ func (d *Desired) validate() (*index, error) {
 	seenPorts := map[string]int{}
 	for i := range d.Ports {
 		p := &d.Ports[i]
-		if !isRouterPort(p) {
+		if !p.IsRouterPort() {
 			continue
 		}
 		if _, ok := ix.routers[p.DeviceID]; !ok {

@@ -18,27 +18,37 @@ import (
 	"github.com/neutrino-net/neutrino/internal/lab"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/namespace"
+	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
 )
 
 func TestMain(m *testing.M) { lab.Main(m) }
 
 // fixture is a node ("host" namespace) with the L2 a router realizer
-// expects: a bridge per network, instances plugged into them, and an
-// external host on the external network. The network and port realizers
-// build the same in production; here a small netlink fixture does, so
-// that these tests prove the router alone.
+// expects, made by the network realizer (a bridge per network) and the port
+// realizer (instances plugged into them), and an external host plugged into
+// the external network by a veth of the test's own.
 type fixture struct {
 	t    *testing.T
 	l    *lab.Lab
 	host *namespace.Handle
 	b    *docBuilder
 	n    int
+
+	nets      *network.Realizer
+	ports     *port.Realizer
+	instances []port.Port
 }
 
 func newFixture(t *testing.T) *fixture {
 	l := lab.New(t)
-	return &fixture{t: t, l: l, host: l.Namespace("host"), b: &docBuilder{}}
+	f := &fixture{t: t, l: l, host: l.Namespace("host"), b: &docBuilder{}}
+	var err error
+	f.nets, err = network.NewRealizer(f.host)
+	require.NoError(t, err)
+	f.ports, err = port.NewRealizer(f.host)
+	require.NoError(t, err)
+	return f
 }
 
 func (f *fixture) realizer(opts ...Option) *Realizer {
@@ -49,27 +59,11 @@ func (f *fixture) realizer(opts ...Option) *Realizer {
 	return r
 }
 
-// bridges creates the bridge of every network of the document.
+// bridges realizes the bridge of every network of the document.
 func (f *fixture) bridges() {
 	f.t.Helper()
-	links, err := f.host.Netlink().LinkList()
+	_, err := f.nets.Apply(context.Background(), network.Desired{Networks: f.b.d.Networks})
 	require.NoError(f.t, err)
-	have := map[string]bool{}
-	for _, l := range links {
-		have[l.Attrs().Name] = true
-	}
-	for _, n := range f.b.d.Networks {
-		name := naming.Bridge(n.ID)
-		if have[name] {
-			continue
-		}
-		attrs := netlink.NewLinkAttrs()
-		attrs.Name, attrs.MTU = name, n.MTU
-		br := &netlink.Bridge{LinkAttrs: attrs}
-		require.NoError(f.t, f.host.Netlink().LinkAdd(br))
-		require.NoError(f.t, f.host.Netlink().LinkSetIP6AddrGenMode(br, in6AddrGenModeNone))
-		require.NoError(f.t, f.host.Netlink().LinkSetUp(br))
-	}
 }
 
 // plug joins namespace h to network netID through a veth: dev in h (with
@@ -91,15 +85,18 @@ func (f *fixture) plug(h *namespace.Handle, dev, netID string, mac net.HardwareA
 	}
 }
 
-// instance makes a namespace holding an instance with a port on subnetID.
+// instance makes a namespace holding an instance with a port on subnetID,
+// plugged by the port realizer with its address and default route.
 func (f *fixture) instance(name, subnetID, ip string) (*namespace.Handle, port.Port) {
 	f.t.Helper()
 	s := f.b.subnet(subnetID)
-	p := port.Port{ID: f.b.id(), NetworkID: s.NetworkID, MACAddress: f.b.mac(), DeviceOwner: "compute:nova",
-		FixedIPs: []port.FixedIP{fixed(subnetID, ip)}}
 	h := f.l.Namespace(name)
-	f.plug(h, "eth0", s.NetworkID, p.MACAddress.HardwareAddr(), s.GatewayIP.String(),
-		netip.PrefixFrom(netip.MustParseAddr(ip), s.CIDR.Bits()).String())
+	p := port.Port{ID: f.b.id(), NetworkID: s.NetworkID, MACAddress: f.b.mac(), DeviceOwner: "compute:nova",
+		FixedIPs: []port.FixedIP{fixed(subnetID, ip)},
+		Profile:  port.Profile{NetNS: h.Path(), IfName: "eth0", ConfigureIPs: true}}
+	f.instances = append(f.instances, p)
+	_, err := f.ports.Apply(context.Background(), port.Desired{Ports: f.instances, Networks: f.b.d.Networks, Subnets: f.b.d.Subnets})
+	require.NoError(f.t, err)
 	return h, p
 }
 

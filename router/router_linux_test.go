@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -390,4 +391,102 @@ func TestNFTablesReadsWhatWeWrote(t *testing.T) {
 	} {
 		assert.Contains(t, out, want)
 	}
+}
+
+func TestFloatingIPMovesToAnotherRouter(t *testing.T) {
+	w := newWorld(t)
+	b := w.b
+	_, c := b.network("100.64.3.0/24", "100.64.3.1", false)
+	r2 := b.router(w.extNet, w.extSub, "203.0.113.11")
+	b.attach(r2, c)
+	w.bridges()
+	vm4, _ := w.instance("vm4", c, "100.64.3.10")
+	serve(t, vm4, "vm4", "100.64.3.10:8080")
+	w.apply(w.r)
+	w.r.Wait()
+	require.Equal(t, "vm1", greet(t, w.ext, fipAddr+":8080"))
+
+	garps := captureGARP(t, w.ext, "eth0", netip.MustParseAddr(fipAddr))
+	fip := &b.d.FloatingIPs[w.fip]
+	fip.RouterID, fip.FixedIPAddress = r2, netip.MustParseAddr("100.64.3.10")
+	rep := w.apply(w.r)
+	assert.Equal(t, 2, rep.Created["nft-element"], "%v", rep.Changes)
+	assert.Equal(t, 2, rep.Deleted["nft-element"], "%v", rep.Changes)
+	assert.Equal(t, 1, rep.Deleted["conntrack"], "%v", rep.Changes)
+	assert.Equal(t, 1, rep.Deleted["addr"], "the /32 leaves the old gateway: %v", rep.Changes)
+	assert.Equal(t, 1, rep.Created["addr"], "and joins the new one: %v", rep.Changes)
+
+	var qg2 string
+	for _, p := range b.d.Ports {
+		if p.DeviceOwner == port.OwnerRouterGateway && p.DeviceID == r2 {
+			qg2 = p.MACAddress.String()
+		}
+	}
+	select {
+	case mac := <-garps:
+		assert.Equal(t, qg2, mac, "the new router announces the floating IP")
+	case <-time.After(5 * time.Second):
+		t.Fatal("no gratuitous ARP for the floating IP")
+	}
+	// The external host's ARP cache now points at the new router.
+	assert.Equal(t, "vm4", greet(t, w.ext, fipAddr+":8080"))
+	assert.Zero(t, w.apply(w.r).Mutations())
+}
+
+func TestIPv6IsRoutedWithoutNAT(t *testing.T) {
+	w := newWorld(t)
+	b := w.b
+	// Networks A and B get IPv6 subnets too, on the same router ports.
+	for i, sub := range []string{w.subA, w.subB} {
+		netID := b.subnet(sub).NetworkID
+		v6 := b.addSubnet(netID, fmt.Sprintf("2001:db8:%d::/64", i+1), fmt.Sprintf("2001:db8:%d::1", i+1))
+		for k := range b.d.Ports {
+			if p := &b.d.Ports[k]; p.NetworkID == netID && p.DeviceOwner == port.OwnerRouterInterface {
+				p.FixedIPs = append(p.FixedIPs, fixed(v6, fmt.Sprintf("2001:db8:%d::1", i+1)))
+			}
+		}
+	}
+	w.apply(w.r)
+	w.l.MustRun(w.vm1, "ip", "addr", "add", "2001:db8:1::10/64", "dev", "eth0", "nodad")
+	w.l.MustRun(w.vm1, "ip", "-6", "route", "add", "default", "via", "2001:db8:1::1")
+	w.l.MustRun(w.vm2, "ip", "addr", "add", "2001:db8:2::10/64", "dev", "eth0", "nodad")
+	w.l.MustRun(w.vm2, "ip", "-6", "route", "add", "default", "via", "2001:db8:2::1")
+	srv := serve(t, w.vm2, "vm2v6", "[2001:db8:2::10]:8081")
+	assert.Equal(t, "vm2v6", greet(t, w.vm1, "[2001:db8:2::10]:8081"))
+	assert.Equal(t, "2001:db8:1::10", srv.last(), "IPv6 is not translated")
+	assert.Zero(t, w.apply(w.r).Mutations())
+}
+
+func TestExtraRoutes(t *testing.T) {
+	w := newWorld(t)
+	rt := w.b.routerByID(w.router)
+	rt.Routes = []Route{
+		{Destination: netip.MustParsePrefix("198.51.100.0/24"), NextHop: netip.MustParseAddr("100.64.1.10")},
+		{Destination: netip.MustParsePrefix("198.51.100.0/24"), NextHop: netip.MustParseAddr("100.64.1.11")},
+		{Destination: netip.MustParsePrefix("192.0.2.0/24"), NextHop: netip.MustParseAddr("100.64.2.10")},
+	}
+	rep := w.apply(w.r)
+	assert.Equal(t, 3, rep.Created["route"], "%v", rep.Changes)
+	ns := w.routerNS(w.router)
+	out := w.l.MustRun(ns, "ip", "route", "show", "proto", "77")
+	assert.Contains(t, out, "192.0.2.0/24 via 100.64.2.10")
+	assert.Contains(t, out, "nexthop via 100.64.1.10")
+	assert.Contains(t, out, "nexthop via 100.64.1.11")
+	assert.Contains(t, out, "default via "+extHostAddr)
+
+	// Traffic follows them: an address behind vm1 and vm3 is reached from vm2.
+	w.l.MustRun(w.vm1, "ip", "addr", "add", "198.51.100.1/32", "dev", "lo")
+	w.l.MustRun(w.vm3, "ip", "addr", "add", "198.51.100.1/32", "dev", "lo")
+	assert.True(t, w.ping(w.vm2, "198.51.100.1"), "the ECMP route leads to an instance holding the address")
+
+	// One next hop fewer: the ECMP route becomes a plain one.
+	rt.Routes = rt.Routes[1:]
+	rep = w.apply(w.r)
+	assert.Equal(t, map[string]int{"route": 1}, rep.Updated, "%v", rep.Changes)
+	out = w.l.MustRun(ns, "ip", "route", "show", "proto", "77")
+	assert.Contains(t, out, "198.51.100.0/24 via 100.64.1.11")
+	rt.Routes = nil
+	rep = w.apply(w.r)
+	assert.Equal(t, map[string]int{"route": 2}, rep.Deleted, "%v", rep.Changes)
+	assert.Zero(t, w.apply(w.r).Mutations())
 }

@@ -30,7 +30,7 @@ func (b *docBuilder) mac() port.MAC {
 func (b *docBuilder) network(cidr, gw string, external bool) (netID, subnetID string) {
 	netID, subnetID = b.id(), b.id()
 	b.d.Networks = append(b.d.Networks, network.Network{ID: netID, MTU: 1450, External: external,
-		NetworkType: network.TypeVXLAN, SegmentationID: b.n})
+		NetworkType: network.TypeLocal})
 	p := netip.MustParsePrefix(cidr)
 	s := subnet.Subnet{ID: subnetID, NetworkID: netID, CIDR: p, IPVersion: 4, NoGateway: gw == ""}
 	if !p.Addr().Is4() {
