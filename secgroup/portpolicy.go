@@ -35,10 +35,10 @@ func (c *compiler) port(p *port.Port, tap string, n uint32, gids []string) {
 			if dir == Ingress {
 				name = mapIngress
 			}
-			in.setx[name].elems = append(in.setx[name].elems, elem{key: markBytes(mark), verdict: "jump " + target})
+			in.setx[name].elems = append(in.setx[name].elems, elem{key: markBytes(mark), verdict: "jump " + target, comment: comment})
 		}
 		if !c.grp[gids[0]].IsStateful() {
-			in.setx[setStateless].elems = append(in.setx[setStateless].elems, elem{key: markBytes(mark)})
+			in.setx[setStateless].elems = append(in.setx[setStateless].elems, elem{key: markBytes(mark), comment: comment})
 		}
 	}
 }
