@@ -1,0 +1,211 @@
+// Command bgp-agent runs the BGP speaker a node of a Neutrino topology file is
+// scheduled to host (hosts[].bgp_speakers): it does the work of Neutron's
+// neutron-bgp-dragent, announcing to the speaker's peers the tenant subnets
+// and floating IPs reachable through routers on the speaker's external
+// networks, with the routers' gateway addresses as next hops. It uses the
+// SDK's embedded gobgp server (bgp.NewServer) and its realizer, nothing else.
+//
+// gobgp opens its sockets on threads of its own, so the speaker peers from the
+// namespace the process was started in. To speak from a node namespace,
+// start the agent inside it:
+//
+//	nsenter --net=/run/netns/node1 bgp-agent --topology topo.json --host node1
+//	bgp-agent --topology topo.json --host node1 --netns node1   # the same: re-executes itself under nsenter
+//
+// (not `ip netns exec`, which works too but also gives the process a private
+// mount namespace it does not need.) The agent converges every
+// --resync-interval and on SIGHUP, re-reading the topology each time, and
+// prints the speaker's status: peer states and counts of advertised routes.
+// SIGTERM closes the sessions, so peers withdraw the routes, and exits. With
+// --once it applies, prints the report and the status, and exits: a check of
+// the document rather than a way to announce, since the sessions close with
+// the process.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/neutrino-net/neutrino"
+	"github.com/neutrino-net/neutrino/bgp"
+)
+
+// config holds the flags.
+type config struct {
+	topology, host, netns string
+	once                  bool
+	resync                time.Duration
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.topology, "topology", "", "topology JSON file (Neutron API collections)")
+	flag.StringVar(&c.host, "host", "", "this node's name in the topology's hosts")
+	flag.StringVar(&c.netns, "netns", "", "run inside this network namespace (name under /run/netns or a path)")
+	flag.BoolVar(&c.once, "once", false, "apply once, print the status and exit (non-zero on error)")
+	flag.DurationVar(&c.resync, "resync-interval", 30*time.Second, "converge and print the status this often")
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	err := enterNetns(c.netns)
+	if err == nil {
+		err = run(log, c)
+	}
+	if err != nil {
+		log.Error("bgp-agent failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger, c config) error {
+	if c.topology == "" || c.host == "" {
+		return errors.New("--topology and --host are required")
+	}
+	srv, err := bgp.NewServer(bgp.WithLogger(log.With("realizer", "bgp")))
+	if err != nil {
+		return err
+	}
+	speaker, err := bgp.NewRealizer(srv)
+	if err != nil {
+		return err
+	}
+	go func() { // Events is never closed: this lives as long as the process
+		for e := range srv.Events() {
+			log.Info("peer state", "peer", e.Address, "state", e.State, "last_error", e.LastError)
+		}
+	}()
+	apply := func(ctx context.Context) error {
+		d, err := desired(c.topology, c.host)
+		if err != nil {
+			return err
+		}
+		rep, err := speaker.Apply(ctx, d)
+		fmt.Printf("bgp: %d mutations\n", rep.Mutations())
+		for _, ch := range rep.Changes {
+			fmt.Printf("  %s\n", ch)
+		}
+		return err
+	}
+	if c.once {
+		err := apply(context.Background())
+		printStatus(context.Background(), srv)
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	tick := time.NewTicker(c.resync)
+	defer tick.Stop()
+	for {
+		if err := apply(ctx); err != nil {
+			log.Error("apply failed; retrying at the next resync", "err", err)
+		}
+		printStatus(ctx, srv)
+		select {
+		case <-ctx.Done():
+			log.Info("stopping: closing the BGP sessions")
+			stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Stop(stopCtx)
+		case <-hup:
+			log.Info("SIGHUP: re-reading the topology")
+		case <-tick.C:
+		}
+	}
+}
+
+// desired maps this host's slice of the topology onto the BGP realizer. A
+// host with no speaker gets the zero Desired, which stops BGP.
+func desired(file, host string) (bgp.Desired, error) {
+	topo, err := neutrino.LoadFile(file)
+	if err != nil {
+		return bgp.Desired{}, err
+	}
+	topo.Defaults()
+	if err := topo.Validate(); err != nil {
+		return bgp.Desired{}, err
+	}
+	slice, err := topo.ForHost(host)
+	if err != nil {
+		return bgp.Desired{}, err
+	}
+	ix := slice.Index()
+	h := ix.Host(host)
+	if h == nil || len(h.BGPSpeakers) == 0 {
+		return bgp.Desired{}, nil
+	}
+	if len(h.BGPSpeakers) > 1 { // one gobgp server per process, as one os-ken per dragent
+		return bgp.Desired{}, fmt.Errorf("hosts[%s].bgp_speakers: one speaker per agent, %d listed: %w",
+			host, len(h.BGPSpeakers), neutrino.ErrInvalid)
+	}
+	sp := ix.Speaker(h.BGPSpeakers[0])
+	if sp == nil {
+		return bgp.Desired{}, fmt.Errorf("hosts[%s].bgp_speakers[0]: speaker %s: %w", host, h.BGPSpeakers[0], neutrino.ErrNotFound)
+	}
+	return bgp.Desired{Speaker: *sp, Peers: slice.BGPPeers, RouterID: h.TunnelIP, Inputs: bgp.Inputs{
+		Subnets: slice.Subnets, Ports: slice.Ports, Routers: slice.Routers, FloatingIPs: slice.FloatingIPs,
+		SubnetPools: slice.SubnetPools, AddressScopes: slice.AddressScopes,
+	}}, nil
+}
+
+func printStatus(ctx context.Context, srv *bgp.Server) {
+	st, err := srv.Status(ctx)
+	switch {
+	case err != nil:
+		fmt.Printf("status: %v\n", err)
+		return
+	case !st.Running:
+		fmt.Println("status: not running (no speaker on this host)")
+		return
+	}
+	fmt.Printf("status: running=%v as=%d router-id=%s advertised=%d\n", st.Running, st.AS, st.RouterID, st.Advertised)
+	for _, p := range st.Peers {
+		fmt.Printf("  peer %s as=%d %s advertised=%d received=%d flaps=%d %s\n",
+			p.Address, p.RemoteAS, p.State, p.Advertised, p.Received, p.Flaps, p.LastError)
+	}
+}
+
+// enterNetns re-executes the agent under `nsenter --net` unless it already
+// runs in netns: only a process started inside a namespace has all its
+// threads, gobgp's included, there.
+func enterNetns(netns string) error {
+	if netns == "" {
+		return nil
+	}
+	if !strings.Contains(netns, "/") {
+		netns = filepath.Join("/run/netns", netns)
+	}
+	var want, have syscall.Stat_t
+	if err := syscall.Stat(netns, &want); err != nil {
+		return fmt.Errorf("--netns: %w", err)
+	}
+	if err := syscall.Stat("/proc/self/ns/net", &have); err != nil {
+		return err
+	}
+	if want.Dev == have.Dev && want.Ino == have.Ino {
+		return nil
+	}
+	if os.Getenv("BGP_AGENT_NSENTER") != "" {
+		return fmt.Errorf("--netns %s: still outside it after nsenter", netns)
+	}
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		return fmt.Errorf("--netns needs nsenter (util-linux): %w", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	return syscall.Exec(nsenter, append([]string{"nsenter", "--net=" + netns, "--", exe}, os.Args[1:]...),
+		append(os.Environ(), "BGP_AGENT_NSENTER=1"))
+}
