@@ -88,7 +88,7 @@ func (c *compiler) inetBase(bridges map[string]string, zones map[string]uint16) 
 // through, driven by per-port elements of the macs and pairs sets.
 func (c *compiler) bridgeBase() {
 	t, m := c.rs.bridge, c.cfg.mask
-	t.addSet(&set{name: mapPortsIn, key: typeIfname, data: typeVerdict, comment: "filtered port -> its mark and anti-spoofing"})
+	t.addSet(&set{name: mapPortMarks, key: typeIfname, data: typeMark, comment: "filtered port -> its number in the mark"})
 	t.addSet(&set{name: mapPortsOut, key: typeIfname, data: typeVerdict, comment: "filtered port -> its mark"})
 	t.addSet(&set{name: setMACs, key: typeIfMAC, comment: "MACs each port may send from"})
 	t.addSet(&set{name: setPairs4, key: typeIfMACv4, interval: true, comment: "MAC and IPv4 pairs each port may send from"})
@@ -96,7 +96,9 @@ func (c *compiler) bridgeBase() {
 	t.addSet(constSet(setDAD, typeICMPv6Type, dadTypes, "duplicate address detection and MLD reports"))
 
 	t.addChain(&chain{name: chainPrerouting, hook: &hook{"prerouting", prioBridgePrerouting}, kind: kindBase, rules: []rule{
-		{stmts: []stmt{ifnameVMap(false, mapPortsIn)}},
+		// A frame entering from a port carries no mark (veth and tap
+		// devices clear it), so the map may write the whole mark.
+		{stmts: []stmt{markFromMap(setPortMarksKey, mapPortMarks), verdict(stmtGoto, chainAntispoof)}, comment: "filtered ports: their number, then anti-spoofing"},
 		{matches: []match{markField(m, opNeq, 0)}, stmts: []stmt{markSet(m, 0)}, comment: "uplinks and unfiltered ports carry no port number"},
 	}})
 	t.addChain(&chain{name: chainForward, hook: &hook{"forward", prioBridgeForward}, kind: kindBase, rules: []rule{

@@ -23,12 +23,12 @@ const (
 	setNDEgress  = "nd-egress"
 	setNDIngress = "nd-ingress"
 
-	mapPortsIn  = "ports-in"
-	mapPortsOut = "ports-out"
-	setMACs     = "macs"
-	setPairs4   = "pairs4"
-	setPairs6   = "pairs6"
-	setDAD      = "dad"
+	mapPortMarks = "port-marks"
+	mapPortsOut  = "ports-out"
+	setMACs      = "macs"
+	setPairs4    = "pairs4"
+	setPairs6    = "pairs6"
+	setDAD       = "dad"
 
 	chainRaw           = "raw-prerouting"
 	chainEgress        = "port-egress"
@@ -60,7 +60,6 @@ func comboChain(gids []string, dir string) string {
 	h.Write([]byte(strings.Join(gids, ",")))
 	return fmt.Sprintf("sgs-%08x-%s", h.Sum32(), dir)
 }
-func fromChain(tap string) string    { return "from-" + tap }
 func zoneChain(bridge string) string { return "zone-" + bridge }
 func toChain(tap string) string      { return "to-" + tap }
 

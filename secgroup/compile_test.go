@@ -153,13 +153,13 @@ func TestPortSecurityElements(t *testing.T) {
 	if !found {
 		t.Error("the link-local address is not an allowed source")
 	}
-	if got := len(b.setx[mapPortsIn].elems); got != 1 {
-		t.Errorf("ports-in: %d elements, want 1 (unfiltered ports are not in the maps)", got)
+	if m := b.setx[mapPortMarks]; len(m.elems) != 1 || string(m.elems[0].data) != string(be32(0x00010000)) {
+		t.Errorf("port-marks: %+v, want only p1 with number 1 (unfiltered ports are not in the maps)", m.elems)
 	}
-	if got := chainText(t, b, "from-tapp1"); len(got) != 1 || !strings.Contains(got[0], "| 0x00010000 goto antispoof") {
-		t.Errorf("from chain: %v", got)
+	if got := chainText(t, b, "to-tapp1"); len(got) != 1 || !strings.Contains(got[0], "| 0x00010000") {
+		t.Errorf("to chain: %v", got)
 	}
-	if _, ok := b.chainx["from-tapp2"]; ok {
+	if _, ok := b.chainx["to-tapp2"]; ok {
 		t.Error("a port without port security has a chain")
 	}
 	if got := len(rs.inet.setx[setBridges].elems); got != 1 {

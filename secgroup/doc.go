@@ -24,10 +24,10 @@
 // oifname are the bridge, not the port. Port identity therefore travels in
 // the packet mark, in the bits of a mask (DefaultMarkMask, WithMarkMask):
 //
-//   - bridge prerouting (priority -300, before br_netfilter): `iifname vmap
-//     @ports-in` sends a filtered port's frames to its one-rule chain
-//     from-<tap>, which writes the port's number into the mark and goes to
-//     the shared antispoof chain: the source MAC must be one of the port's
+//   - bridge prerouting (priority -300, before br_netfilter): `meta mark set
+//     iifname map @port-marks goto antispoof` writes a filtered port's
+//     number into the mark of its frames and sends them through the shared
+//     antispoof chain: the source MAC must be one of the port's
 //     (set macs), ARP must carry one of its (MAC, IPv4) pairs (set pairs4;
 //     0.0.0.0 for probes), IPv4 and IPv6 must come from one of its (MAC,
 //     address) pairs (pairs4, pairs6: fixed IPs, allowed address pairs with
@@ -50,7 +50,8 @@
 //     chain of the port's security group (or a chain trying each of its
 //     groups); what no rule accepts is dropped.
 //   - bridge forward (-200): `oifname vmap @ports-out` writes the output
-//     port's number (to-<tap>), and inet forward (-200) filters ingress the
+//     port's number (a one-rule chain to-<tap> per port), and inet forward
+//     (-200) filters ingress the
 //     same way through @ingress-ports, after allowing neighbour discovery,
 //     MLD queries, router advertisements and DHCP replies.
 //   - a per-group chain per direction, shared by every port in the group,
@@ -72,10 +73,13 @@
 //     of the 16 bits left free by the common mark users number 255. Egress
 //     filtering in prerouting also covers traffic to the host itself, which
 //     Neutron's iptables driver filters from INPUT.
-//   - the mark is written by per-port one-rule chains, not by `meta mark set
-//     iifname map @…`: a map can only overwrite the whole mark, and nftables
-//     has no OR of two registers on older kernels. The chains keep other
-//     software's mark bits intact.
+//   - a map can only overwrite the whole mark (nftables cannot OR a
+//     looked-up value into it on the kernels we support). On the way in
+//     that is harmless: a frame entering from a port carries no mark (veth
+//     and tap devices clear it; only a tc or netdev ingress hook on the
+//     port could have set one). On the way out other software may have
+//     marked the packet in its prerouting chains, so per-port one-rule
+//     chains write only the number's bits.
 //   - `meta ibrname` is not built into this kernel, so the bridge chains
 //     clear the number field of frames from non-filtered ports (uplinks,
 //     ports without port security) by testing the field, not the bridge.
@@ -109,7 +113,7 @@
 // realizer remembers the state it committed and trusts it only while the
 // kernel's ruleset generation is unchanged: any other change, nft by hand
 // included, forces a read-back). It compiles the policy, keeping the port
-// numbers (from the ports-in element comments) and zones (from the zones
+// numbers (the port-marks map) and zones (from the zones
 // element comments) the kernel already uses, diffs, and commits the
 // difference as one transaction (FlushWithGenID: refused and retried if the
 // ruleset changed meanwhile): packets see the old policy or the new one.

@@ -246,6 +246,7 @@ const (
 	stmtZoneSet // ct zone set <zone>
 	stmtNotrack
 	stmtMarkSet // meta mark set meta mark & and ^ xor
+	stmtMarkMap // meta mark set key map @set
 )
 
 type stmt struct {
@@ -276,6 +277,8 @@ func (s stmt) String() string {
 		return "ct zone set " + strconv.Itoa(int(s.zone))
 	case stmtNotrack:
 		return "notrack"
+	case stmtMarkMap:
+		return "meta mark set " + s.text + " map @" + s.set
 	case stmtMarkSet:
 		return fmt.Sprintf("meta mark set meta mark & 0x%08x | 0x%08x", s.and, s.xor)
 	}
@@ -451,6 +454,7 @@ func markValue(b []byte) uint32 {
 func zoneBytes(z uint16) []byte { return binary.NativeEndian.AppendUint16(nil, z) }
 
 func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
+func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 
 func macBytes(mac []byte) []byte {
 	b := make([]byte, macRegLen)

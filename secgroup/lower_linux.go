@@ -70,6 +70,8 @@ func lowerSet(t *nftables.Table, s *set) *nftables.Set {
 	switch s.data {
 	case typeVerdict:
 		ns.IsMap, ns.DataType = true, nftables.TypeVerdict
+	case typeMark:
+		ns.IsMap, ns.DataType = true, nftables.TypeMark
 	}
 	return ns
 }
@@ -267,6 +269,14 @@ func lowerStmt(s *stmt, sets map[string]*nftables.Set) []expr.Any {
 			&expr.Immediate{Register: 1, Data: zoneBytes(s.zone)},
 			&expr.Ct{Key: expr.CtKeyZONE, Register: 1, SourceRegister: true},
 		}
+	case stmtMarkMap:
+		ex, reg := loadsInto(s.key)
+		l := lookup(reg, s.set, sets, false)
+		l.IsDestRegSet, l.DestRegister = true, 1
+		// The map holds marks in network byte order, which nft (lacking
+		// the data byte order the library cannot write) prints right.
+		return append(ex, l, &expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderNtoh, Len: markLen, Size: markLen},
+			&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1})
 	case stmtMarkSet:
 		return []expr.Any{
 			&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},

@@ -219,6 +219,14 @@ func ifnameVMap(out bool, setName string) stmt {
 
 func zoneSet(z uint16) stmt { return stmt{kind: stmtZoneSet, zone: z} }
 
+// setPortMarksKey is the key of the port-marks map: the input device.
+var setPortMarksKey = []load{metaLoad(metaIIFName, ifnameLen)}
+
+// markFromMap writes the mark looked up by key in a map.
+func markFromMap(key []load, setName string) stmt {
+	return stmt{kind: stmtMarkMap, key: key, set: setName, text: "iifname"}
+}
+
 // markSet writes value into the mask bits of the mark, keeping the others.
 func markSet(mask, value uint32) stmt {
 	return stmt{kind: stmtMarkSet, and: ^mask, xor: value & mask}

@@ -7,21 +7,18 @@ import (
 	"github.com/neutrino-net/neutrino/port"
 )
 
-// port adds a filtered port: its two one-rule bridge chains that put its
-// number in the mark, its entries in the bridge maps and anti-spoofing
-// sets, and its entries in the inet verdict maps (to its groups' chains)
+// port adds a filtered port: its number in the port-marks map, its
+// one-rule bridge chain that puts its number in the mark on the way out,
+// its entries in the anti-spoofing sets, and its entries in the inet verdict maps (to its groups' chains)
 // and, for stateless groups, in the stateless set.
 func (c *compiler) port(p *port.Port, tap string, n uint32, gids []string) {
 	b, in := c.rs.bridge, c.rs.inet
 	mark := c.cfg.markOf(n)
 	comment := "port " + p.ID
-	b.addChain(&chain{name: fromChain(tap), kind: kindPort, owner: p.ID, rules: []rule{
-		{stmts: []stmt{markSet(c.cfg.mask, mark), verdict(stmtGoto, chainAntispoof)}, comment: comment},
-	}})
 	b.addChain(&chain{name: toChain(tap), kind: kindPort, owner: p.ID, rules: []rule{
 		{stmts: []stmt{markSet(c.cfg.mask, mark)}, comment: comment},
 	}})
-	b.setx[mapPortsIn].elems = append(b.setx[mapPortsIn].elems, elem{key: ifnameBytes(tap), verdict: "goto " + fromChain(tap), comment: numberComment(p.ID, n)})
+	b.setx[mapPortMarks].elems = append(b.setx[mapPortMarks].elems, elem{key: ifnameBytes(tap), data: be32(mark), comment: comment})
 	b.setx[mapPortsOut].elems = append(b.setx[mapPortsOut].elems, elem{key: ifnameBytes(tap), verdict: "goto " + toChain(tap)})
 	c.antispoof(p, tap)
 

@@ -68,7 +68,7 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 		if err != nil {
 			return rep, err
 		}
-		rs, _, err := compile(d, r.cfg, st.numbers())
+		rs, _, err := compile(d, r.cfg, st.numbers(r.cfg))
 		if err != nil {
 			return rep, err
 		}

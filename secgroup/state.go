@@ -1,6 +1,7 @@
 package secgroup
 
 import (
+	"encoding/binary"
 	"regexp"
 	"strconv"
 )
@@ -55,36 +56,28 @@ func stateOf(rs *ruleset) *state {
 	return st
 }
 
-// numberComment labels a ports-in element with the port and its number;
-// the number is read back from it so that it stays stable.
-func numberComment(portID string, n uint32) string {
-	return "port " + portID + " number " + strconv.FormatUint(uint64(n), 10)
-}
-
 // zoneComment labels a zones element with the network and its zone, read
 // back the same way.
 func zoneComment(networkID string, z uint16) string {
 	return "network " + networkID + " zone " + strconv.Itoa(int(z))
 }
 
-var (
-	numberRE = regexp.MustCompile(` number ([0-9]+)$`)
-	zoneRE   = regexp.MustCompile(` zone ([0-9]+)$`)
-)
+var zoneRE = regexp.MustCompile(` zone ([0-9]+)$`)
 
 // numbers reads the port numbers and conntrack zones in use.
-func (st *state) numbers() numbers {
+func (st *state) numbers(cfg *config) numbers {
 	nums := numbers{ports: map[string]uint32{}, zones: map[string]uint16{}}
 	if st == nil {
 		return nums
 	}
 	if b := st.tables[familyBridge]; b != nil {
-		if s := b.sets[mapPortsIn]; s != nil {
+		if s := b.sets[mapPortMarks]; s != nil {
 			for _, e := range s.elems {
-				if m := numberRE.FindStringSubmatch(e.comment); m != nil {
-					if n, err := strconv.ParseUint(m[1], 10, 32); err == nil {
-						nums.ports[ifnameString(e.key)] = uint32(n)
-					}
+				if len(e.data) != 4 {
+					continue
+				}
+				if v := binary.BigEndian.Uint32(e.data); v&^cfg.mask == 0 {
+					nums.ports[ifnameString(e.key)] = v >> cfg.shift
 				}
 			}
 		}
