@@ -234,14 +234,14 @@ func TestPerfdhcpVersusDnsmasq(t *testing.T) {
 	lab.RequireCmd(t, "perfdhcp", "dnsmasq")
 	w := newWorld(t)
 	in, macs := benchInput()
-	w.bridge(benchNet, 1450)
+	w.bridge(in.Network)
 	dir := t.TempDir()
 	var macList strings.Builder
 	for _, m := range macs {
 		macList.WriteString(m.String() + "\n")
 	}
 	must(t, os.WriteFile(filepath.Join(dir, "macs"), []byte(macList.String()), 0o644))
-	relay := w.instance("relay", port.Port{NetworkID: benchNet, MACAddress: port.MustParseMAC("02:00:00:00:00:fe")}, 1450)
+	relay := w.instance("relay", port.Port{ID: "f0000000-0000-4000-8000-0000000000fe", NetworkID: benchNet, MACAddress: port.MustParseMAC("02:00:00:00:00:fe")})
 	w.l.Up(relay, "eth0", benchRelay+"/16")
 	p := &perfdhcp{t: t, l: w.l, relay: relay, macs: filepath.Join(dir, "macs"), secs: 5}
 	if v, err := strconv.Atoi(os.Getenv(benchEnv + "_SECS")); err == nil && v > 0 {
@@ -259,7 +259,7 @@ func TestPerfdhcpVersusDnsmasq(t *testing.T) {
 	ours := p.maxRate(target{"neutrino", benchOurs, func() (int, func()) { return os.Getpid(), func() {} }})
 
 	// dnsmasq on its own port of the same network, one configuration at a time.
-	dmq := w.instance("dnsmasq", port.Port{NetworkID: benchNet, MACAddress: port.MustParseMAC("02:00:00:00:00:d2")}, 1450)
+	dmq := w.instance("dnsmasq", port.Port{ID: "f0000001-0000-4000-8000-0000000000d2", NetworkID: benchNet, MACAddress: port.MustParseMAC("02:00:00:00:00:d2")})
 	w.l.Up(dmq, "eth0", benchDnsmasq+"/16")
 	dnsmasq := func(name, stateDir string, leasefileRO bool, extra ...string) target {
 		return target{name, benchDnsmasq, func() (int, func()) {

@@ -2,7 +2,6 @@ package dhcp
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,31 +9,37 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
-
 	"github.com/neutrino-net/neutrino/internal/lab"
-	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/namespace"
+	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
 )
 
 func TestMain(m *testing.M) { lab.Main(m) }
 
-// world is a node ("host" namespace) with the L2 the DHCP realizer expects:
-// the network's bridge and instances plugged into it. The network and port
-// realizers build the same in production; a small netlink fixture does here
-// so that these tests prove DHCP alone.
+// world is a node ("host" namespace) with the L2 the DHCP realizer expects,
+// built by the network realizer (the network's bridge) and the port
+// realizer (instances plugged into it, their MAC on eth0, no address: the
+// DHCP clients under test configure them).
 type world struct {
-	t    *testing.T
-	l    *lab.Lab
-	host *namespace.Handle
-	logs *lab.SafeBuffer
-	n    int
+	t     *testing.T
+	l     *lab.Lab
+	host  *namespace.Handle
+	logs  *lab.SafeBuffer
+	nets  *network.Realizer
+	ports *port.Realizer
+	net   network.Network
+	plugs []port.Port
 }
 
 func newWorld(t *testing.T) *world {
 	l := lab.New(t)
 	w := &world{t: t, l: l, host: l.Namespace("host"), logs: &lab.SafeBuffer{}}
+	var err error
+	w.nets, err = network.NewRealizer(w.host)
+	must(t, err)
+	w.ports, err = port.NewRealizer(w.host)
+	must(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log:\n%s", w.logs.String())
@@ -51,48 +56,31 @@ func (w *world) realizer(opts ...Option) *Realizer {
 	w.t.Helper()
 	opts = append([]Option{WithPrefix(w.l.NodePrefix("n1")), WithLogger(w.logger())}, opts...)
 	r, err := NewRealizer(w.host, opts...)
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	must(w.t, err)
 	w.t.Cleanup(func() { _ = r.Close() })
 	return r
 }
 
-// bridge creates the network's bridge, IPv6-silent, with multicast snooping
-// off so DHCPv6 multicast reaches the server whatever MLD state the bridge
-// has learnt.
-func (w *world) bridge(networkID string, mtu int) {
+// bridge realizes the network's bridge (a local network: no segment).
+func (w *world) bridge(n network.Network) {
 	w.t.Helper()
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.MTU = naming.Bridge(networkID), mtu
-	off := false
-	br := &netlink.Bridge{LinkAttrs: attrs, MulticastSnooping: &off}
-	h := w.host.Netlink()
-	must(w.t, h.LinkAdd(br))
-	must(w.t, h.LinkSetIP6AddrGenMode(br, in6AddrGenModeNone))
-	must(w.t, h.LinkSetUp(br))
+	network.Defaults(&n)
+	w.net = n
+	_, err := w.nets.Apply(context.Background(), network.Desired{Networks: []network.Network{n}})
+	must(w.t, err)
 }
 
-// instance makes a namespace plugged into the network as port p: eth0 with
-// the port's MAC and no address, its host end in the bridge.
-func (w *world) instance(name string, p port.Port, mtu int) *namespace.Handle {
+// instance makes a namespace and plugs it into the network as port p
+// (an instance port), eth0 carrying the port's MAC.
+func (w *world) instance(name string, p port.Port) *namespace.Handle {
 	w.t.Helper()
 	ns := w.l.Namespace(name)
 	// Link-local addresses usable at once, for DHCPv6 clients.
 	must(w.t, ns.Sysctl("net/ipv6/conf/default/accept_dad", "0"))
-	br, err := w.host.Netlink().LinkByName(naming.Bridge(p.NetworkID))
+	p.DeviceOwner, p.Profile = "compute:nova", port.Profile{NetNS: ns.Path(), IfName: "eth0"}
+	w.plugs = append(w.plugs, p)
+	_, err := w.ports.Apply(context.Background(), port.Desired{Ports: w.plugs, Networks: []network.Network{w.net}})
 	must(w.t, err)
-	w.n++
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.MTU, attrs.MasterIndex = fmt.Sprintf("fx%d", w.n), mtu, br.Attrs().Index
-	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: "eth0", PeerHardwareAddr: p.MACAddress.HardwareAddr(),
-		PeerNamespace: netlink.NsFd(ns.Fd()), PeerMTU: uint32(mtu)}
-	must(w.t, w.host.Netlink().LinkAdd(veth))
-	hostEnd, err := w.host.Netlink().LinkByName(attrs.Name)
-	must(w.t, err)
-	must(w.t, w.host.Netlink().LinkSetIP6AddrGenMode(hostEnd, in6AddrGenModeNone))
-	must(w.t, w.host.Netlink().LinkSetUp(hostEnd))
-	w.l.Up(ns, "eth0")
 	return ns
 }
 

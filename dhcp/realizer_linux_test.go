@@ -41,9 +41,9 @@ func TestRealizerServesRealClients(t *testing.T) {
 	lab.RequireCmd(t, "dhclient", "busybox")
 	w := newWorld(t)
 	in := testInput()
-	w.bridge(netID, 1450)
-	vm1 := w.instance("vm1", in.Ports[2], 1450)
-	vm2 := w.instance("vm2", in.Ports[3], 1450)
+	w.bridge(in.Network)
+	vm1 := w.instance("vm1", in.Ports[2])
+	vm2 := w.instance("vm2", in.Ports[3])
 	r := w.realizer()
 	d := desiredOf(in)
 
@@ -141,7 +141,7 @@ func TestRealizerServesRealClients(t *testing.T) {
 	})
 
 	t.Run("relay", func(t *testing.T) {
-		relay := w.instance("relay", port.Port{NetworkID: netID, MACAddress: port.MustParseMAC("02:00:00:00:00:fe")}, 1450)
+		relay := w.instance("relay", port.Port{ID: "f0000000-0000-4000-8000-0000000000fe", NetworkID: netID, MACAddress: port.MustParseMAC("02:00:00:00:00:fe")})
 		w.l.Up(relay, "eth0", "100.64.10.250/24")
 		var conn *net.UDPConn
 		must(t, relay.Do(func() error {
@@ -244,7 +244,7 @@ func TestRealizerServesRealClients(t *testing.T) {
 func TestRealizerConvergesAfterTampering(t *testing.T) {
 	w := newWorld(t)
 	in := testInput()
-	w.bridge(netID, 1450)
+	w.bridge(in.Network)
 	r := w.realizer()
 	d := desiredOf(in)
 	apply(t, r, d)
