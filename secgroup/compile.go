@@ -92,8 +92,9 @@ type compiler struct {
 	rs   *ruleset
 	grp  map[string]*SecurityGroup
 	agrp map[string]*AddressGroup
-	// members holds the addresses of each group's member ports.
-	members map[string][]netip.Prefix
+	// members holds the addresses of each group's member ports, per
+	// family (fam).
+	members [2]map[string][]netip.Prefix
 }
 
 // compile turns desired into the node's ruleset. prev carries the port
@@ -165,24 +166,49 @@ func compile(d *Desired, cfg *config, prev numbers) (*ruleset, numbers, error) {
 }
 
 // collectMembers gathers the addresses of every port, here or elsewhere,
-// per security group: the members of remote groups. Like Neutron's ipsets
-// they include the allowed address pairs.
+// per security group and family: the members of remote groups. Like
+// Neutron's ipsets they include the allowed address pairs. It runs over
+// every port of the deployment on every Apply, so it allocates little.
 func (c *compiler) collectMembers() {
-	c.members = map[string][]netip.Prefix{}
-	seen := map[string]bool{}
-	for _, list := range [][]port.Port{c.d.Ports, c.d.Members} {
-		for i := range list {
-			p := &list[i]
-			if seen[p.ID] {
-				continue
+	c.members = [2]map[string][]netip.Prefix{{}, {}}
+	local := make(map[string]bool, len(c.d.Ports))
+	for i := range c.d.Ports {
+		local[c.d.Ports[i].ID] = true
+		c.addMember(&c.d.Ports[i])
+	}
+	for i := range c.d.Members {
+		if p := &c.d.Members[i]; !local[p.ID] {
+			c.addMember(p)
+		}
+	}
+}
+
+func (c *compiler) addMember(p *port.Port) {
+	groups := p.SecurityGroups
+	if len(groups) > 1 {
+		groups = sortedUnique(groups)
+	}
+	for _, g := range groups {
+		for _, ip := range p.FixedIPs {
+			if a := ip.IPAddress.Unmap(); a.IsValid() {
+				c.members[fam(a)][g] = append(c.members[fam(a)][g], netip.PrefixFrom(a, a.BitLen()))
 			}
-			seen[p.ID] = true
-			addrs := portAddrs(p)
-			for _, g := range sortedUnique(p.SecurityGroups) {
-				c.members[g] = append(c.members[g], addrs...)
+		}
+		for _, pair := range p.AllowedAddressPairs {
+			if pair.IPAddress.IsValid() {
+				a := pair.IPAddress.Masked()
+				c.members[fam(a.Addr())][g] = append(c.members[fam(a.Addr())][g], a)
 			}
 		}
 	}
+}
+
+// fam indexes per-family tables: 0 for IPv4, 1 for IPv6.
+func fam(a netip.Addr) int {
+	if a.Is4() {
+		return 0
+	}
+	return 1
 }
 
 // portAddrs is a port's fixed IPs (as host prefixes) and allowed address

@@ -54,10 +54,9 @@ func (c *compiler) rule(g *SecurityGroup, r *Rule) rule {
 func (c *compiler) memberSet(gid string, v6 bool, user string) string {
 	name := memberSet(gid, v6)
 	c.useSet(name, user, func() *set {
-		v4s, v6s := splitFamilies(c.members[gid])
-		ps, typ := v4s, typeIPv4
+		ps, typ := c.members[0][gid], typeIPv4
 		if v6 {
-			ps, typ = v6s, typeIPv6
+			ps, typ = c.members[1][gid], typeIPv6
 		}
 		return &set{name: name, key: typ, interval: true, comment: "members of security group " + gid, elems: intervalElems(ps)}
 	})
