@@ -289,22 +289,23 @@ func (s stmt) String() string {
 type setType string
 
 const (
-	typeIfname        setType = "ifname"
-	typeMark          setType = "mark"
-	typeIPv4          setType = "ipv4_addr"
-	typeIPv6          setType = "ipv6_addr"
-	typeICMPv6Type    setType = "icmpv6_type"
-	typeVerdict       setType = "verdict"
-	typeIfMAC         setType = "ifname . ether_addr"
-	typeIfMACv4       setType = "ifname . ether_addr . ipv4_addr"
-	typeIfMACv6       setType = "ifname . ether_addr . ipv6_addr"
-	typeNone          setType = ""
-	ifnameLen                 = 16 // IFNAMSIZ
-	macRegLen                 = 8  // 6 bytes padded to two registers
-	markLen                   = 4
-	zoneLen                   = 2
-	icmpTypeLen               = 1
-	defaultSetComment         = ""
+	typeIfname     setType = "ifname"
+	typeMark       setType = "mark"
+	typeIPv4       setType = "ipv4_addr"
+	typeIPv6       setType = "ipv6_addr"
+	typeICMPv6Type setType = "icmpv6_type"
+	typeVerdict    setType = "verdict"
+	typeIfMAC      setType = "ifname . ether_addr"
+	typeIfMACv4    setType = "ifname . ether_addr . ipv4_addr"
+	typeIfMACv6    setType = "ifname . ether_addr . ipv6_addr"
+	typeNone       setType = ""
+)
+
+// Key lengths.
+const (
+	ifnameLen = 16 // IFNAMSIZ
+	macRegLen = 8  // 6 bytes padded to two registers
+	markLen   = 4
 )
 
 // set is a named set or map.
@@ -315,8 +316,6 @@ type set struct {
 	interval bool
 	comment  string
 	elems    []elem
-	// users is how many rules refer to the set; unreferenced remote
-	// group sets are not created.
 }
 
 func (s *set) isMap() bool { return s.data != typeNone }
