@@ -283,7 +283,7 @@ func waitApplied(t testing.TB, n *node, p *agentProc, count float64) map[string]
 }
 
 // udhcpcScript writes a udhcpc hook that puts the leased address on the
-// interface and prints it.
+// interface (and the default route) and prints it.
 func udhcpcScript(t testing.TB) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "udhcpc.sh")
@@ -291,6 +291,7 @@ func udhcpcScript(t testing.TB) string {
 case "$1" in bound|renew)
 	ip -4 addr flush dev "$interface"
 	ip addr add "$ip/${mask:-24}" dev "$interface"
+	[ -n "$router" ] && ip route replace default via "${router%% *}"
 	echo "leased $ip" ;;
 esac
 exit 0

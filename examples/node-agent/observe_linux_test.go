@@ -146,7 +146,7 @@ func diffState(n *node, topo *neutrino.Topology) []string {
 		return append(diffs, err.Error())
 	}
 	for _, ns := range names {
-		if _, ok := w.namespaces[ns]; !ok {
+		if _, ok := w.namespaces[ns]; !ok && ownedNamespace(ns) {
 			diffs = append(diffs, "undesired namespace "+ns)
 		}
 	}
@@ -155,6 +155,12 @@ func diffState(n *node, topo *neutrino.Topology) []string {
 	}
 	sort.Strings(diffs)
 	return diffs
+}
+
+// ownedNamespace reports whether a name under the node prefix is in the
+// realizers' scheme: they own those namespaces by name.
+func ownedNamespace(name string) bool {
+	return strings.HasPrefix(name, naming.NSRouter) || strings.HasPrefix(name, naming.NSDHCP)
 }
 
 // neutrinoTable is the name of the security-group tables in the node namespace.

@@ -257,3 +257,5 @@ func bigTopology(lo, hi, rulePort int) *builder {
 	}
 	return b
 }
+
+func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
