@@ -54,10 +54,14 @@ func TestDriftIsRepaired(t *testing.T) {
 		{name: "FDB entry deleted", argv: [][]string{{"bridge", "fdb", "del", mac(kPort, remotePort).String(), "dev", naming.VXLAN(1001), "dst", "198.18.0.2"}},
 			repaired: func(w *world) bool { return w.hasFDB() }},
 		{name: "security-group rule deleted", argv: [][]string{{"nft", "delete", "rule", "inet", "neutrino", sgChain, "handle", "HANDLE:" + icmpRule}},
-			repaired: func(w *world) bool { return w.has(w.n.h, icmpRule, "nft", "list", "chain", "inet", "neutrino", sgChain) }},
+			repaired: func(w *world) bool {
+				return w.has(w.n.h, icmpRule, "nft", "list", "chain", "inet", "neutrino", sgChain)
+			}},
 		{name: "security-group table deleted", argv: [][]string{{"nft", "delete", "table", "inet", "neutrino"}}},
 		{name: "router route deleted", ns: rtr, argv: [][]string{{"ip", "route", "del", "198.51.100.0/24"}},
-			repaired: func(w *world) bool { return w.has(w.ns(t, rtr), "via 100.64.1.200", "ip", "route", "show", "198.51.100.0/24") }},
+			repaired: func(w *world) bool {
+				return w.has(w.ns(t, rtr), "via 100.64.1.200", "ip", "route", "show", "198.51.100.0/24")
+			}},
 		{name: "router gateway address deleted", ns: rtr, argv: [][]string{{"ip", "addr", "del", gatewayAddr + "/24", "dev", gw}},
 			repaired: func(w *world) bool { return w.has(w.ns(t, rtr), gatewayAddr+"/24", "ip", "addr", "show", gw) }},
 		{name: "router NAT table deleted", ns: rtr, argv: [][]string{{"nft", "delete", "table", "inet", "neutrino-router"}},
