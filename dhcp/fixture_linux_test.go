@@ -2,12 +2,17 @@ package dhcp
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
 
 	"github.com/neutrino-net/neutrino/internal/lab"
 	"github.com/neutrino-net/neutrino/namespace"
@@ -153,5 +158,56 @@ func waitEvent(t *testing.T, path string, timeout time.Duration, what string, ok
 			t.Fatalf("no %s within %v; hook output:\n%s", what, timeout, b)
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// relay is a DHCP relay agent in its own namespace on the network: it sends
+// DISCOVERs with giaddr set from port 67 and reads the server's replies.
+type relay struct {
+	t    *testing.T
+	conn *net.UDPConn
+	addr netip.Addr
+}
+
+func newRelay(t *testing.T, w *world, cidr string) *relay {
+	t.Helper()
+	p := netip.MustParsePrefix(cidr)
+	ns := w.instance(fmt.Sprintf("relay%d", len(w.plugs)), port.Port{ID: fmt.Sprintf("f0000000-%04d-4000-8000-0000000000fe", len(w.plugs)),
+		NetworkID: w.net.ID, MACAddress: port.MAC{2, 0, 0, 0, byte(len(w.plugs)), 0xfe}})
+	w.l.Up(ns, "eth0", cidr)
+	rl := &relay{t: t, addr: p.Addr()}
+	must(t, ns.Do(func() error {
+		var err error
+		rl.conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: p.Addr().AsSlice(), Port: 67})
+		return err
+	}))
+	t.Cleanup(func() { rl.conn.Close() })
+	return rl
+}
+
+// ask relays a DISCOVER for mac to the server at 100.64.10.2 and returns its
+// answer, or nil when none comes within 3 seconds.
+func (rl *relay) ask(mac port.MAC) *dhcpv4.DHCPv4 {
+	t := rl.t
+	t.Helper()
+	m, err := dhcpv4.NewDiscovery(mac.HardwareAddr(), dhcpv4.WithGatewayIP(rl.addr.AsSlice()), func(d *dhcpv4.DHCPv4) { d.HopCount = 1 })
+	must(t, err)
+	_, err = rl.conn.WriteToUDP(m.ToBytes(), &net.UDPAddr{IP: net.ParseIP("100.64.10.2"), Port: 67})
+	must(t, err)
+	must(t, rl.conn.SetReadDeadline(time.Now().Add(3*time.Second)))
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := rl.conn.ReadFromUDP(buf)
+		if err != nil {
+			return nil
+		}
+		reply, err := dhcpv4.FromBytes(buf[:n])
+		if err != nil || reply.TransactionID != m.TransactionID {
+			continue // a late answer to an earlier question
+		}
+		if from.Port != 67 || !from.IP.Equal(net.ParseIP("100.64.10.2")) {
+			t.Errorf("relay reply from %v", from)
+		}
+		return reply
 	}
 }

@@ -54,8 +54,16 @@ type Realizer struct {
 
 // running is a server the realizer started, and what it was started on.
 type running struct {
-	srv     *Server
-	portID  string
+	srv    *Server
+	portID string
+	dev    devID
+}
+
+// devID identifies the device a server's sockets are bound to: a device
+// recreated, or recreated in a recreated namespace (where it may well get
+// the same ifindex), needs a new server.
+type devID struct {
+	ns      uint64 // inode of the namespace
 	ifindex int
 }
 

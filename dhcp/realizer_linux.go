@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
@@ -215,7 +216,7 @@ func (r *Realizer) realize(cfg *Config, exists bool, host map[string]netlink.Lin
 		w := &netWork{r: r, cfg: cfg, br: br, fresh: true}
 		_ = execute(rep, true, append(w.sysctls(nil), w.pair(nil, nil, alias)...))
 		_ = execute(rep, true, append(w.addresses(nil), w.routes(nil)...))
-		return r.serve(cfg, nil, 0, rep, true)
+		return r.serve(cfg, nil, devID{}, rep, true)
 	}
 	var ns *namespace.Handle
 	var err error
@@ -252,29 +253,29 @@ func (r *Realizer) realize(cfg *Config, exists bool, host map[string]netlink.Lin
 	if err := execute(rep, dry, cs); err != nil {
 		return err
 	}
-	ifindex := 0
+	id := devID{ns: nsInode(ns)}
 	if l, err := ns.Netlink().LinkByName(cfg.Interface); err == nil {
-		ifindex = l.Attrs().Index
+		id.ifindex = l.Attrs().Index
 	} else if !dry {
 		return nl.Err(err)
 	}
-	return r.serve(cfg, ns, ifindex, rep, dry)
+	return r.serve(cfg, ns, id, rep, dry)
 }
 
 // serve starts, updates or restarts the network's server.
-func (r *Realizer) serve(cfg *Config, ns *namespace.Handle, ifindex int, rep *Report, dry bool) error {
+func (r *Realizer) serve(cfg *Config, ns *namespace.Handle, dev devID, rep *Report, dry bool) error {
 	id := cfg.NetworkID
 	cur := r.servers[id]
 	if cur != nil {
 		old := cur.srv.Config()
-		if cur.portID == cfg.PortID && cur.ifindex == ifindex && old.HasV4() == cfg.HasV4() && old.HasV6() == cfg.HasV6() {
+		if cur.portID == cfg.PortID && cur.dev == dev && old.HasV4() == cfg.HasV4() && old.HasV6() == cfg.HasV6() {
 			if diffReservations(rep, id, old, cfg) > 0 && !dry {
 				return cur.srv.Update(cfg)
 			}
 			return nil
 		}
-		// Another device (or a recreated one: the sockets are bound to the
-		// old ifindex) or other families: a new server.
+		// Another device, a recreated one (the sockets are bound to the old
+		// one) or other families: a new server.
 		rep.update("server", "network %s on %s", id, cfg.Interface)
 		diffReservations(rep, id, old, cfg)
 		if dry {
@@ -296,7 +297,7 @@ func (r *Realizer) serve(cfg *Config, ns *namespace.Handle, ifindex int, rep *Re
 	if err != nil {
 		return err
 	}
-	r.servers[id] = &running{srv: srv, portID: cfg.PortID, ifindex: ifindex}
+	r.servers[id] = &running{srv: srv, portID: cfg.PortID, dev: dev}
 	return nil
 }
 
@@ -355,6 +356,15 @@ func (w *netWork) observe() (*observedNS, error) {
 		o.routes = append(o.routes, rs...)
 	}
 	return o, nil
+}
+
+// nsInode identifies a namespace for as long as it lives.
+func nsInode(h *namespace.Handle) uint64 {
+	var st unix.Stat_t
+	if err := unix.Fstat(h.Fd(), &st); err != nil {
+		return 0
+	}
+	return st.Ino
 }
 
 func prefixOf(n *net.IPNet) (netip.Prefix, bool) {

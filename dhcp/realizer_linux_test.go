@@ -141,46 +141,44 @@ func TestRealizerServesRealClients(t *testing.T) {
 	})
 
 	t.Run("relay", func(t *testing.T) {
-		relay := w.instance("relay", port.Port{ID: "f0000000-0000-4000-8000-0000000000fe", NetworkID: netID, MACAddress: port.MustParseMAC("02:00:00:00:00:fe")})
-		w.l.Up(relay, "eth0", "100.64.10.250/24")
-		var conn *net.UDPConn
-		must(t, relay.Do(func() error {
-			var err error
-			conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP("100.64.10.250"), Port: 67})
-			return err
-		}))
-		defer conn.Close()
-		ask := func(mac port.MAC) *dhcpv4.DHCPv4 {
-			m, err := dhcpv4.NewDiscovery(mac.HardwareAddr(), dhcpv4.WithGatewayIP(net.ParseIP("100.64.10.250")), func(d *dhcpv4.DHCPv4) { d.HopCount = 1 })
-			must(t, err)
-			_, err = conn.WriteToUDP(m.ToBytes(), &net.UDPAddr{IP: net.ParseIP("100.64.10.2"), Port: 67})
-			must(t, err)
-			must(t, conn.SetReadDeadline(time.Now().Add(3*time.Second)))
-			buf := make([]byte, 1500)
-			n, from, err := conn.ReadFromUDP(buf)
-			if err != nil {
-				return nil
-			}
-			if from.Port != 67 || !from.IP.Equal(net.ParseIP("100.64.10.2")) {
-				t.Errorf("relay reply from %v", from)
-			}
-			reply, err := dhcpv4.FromBytes(buf[:n])
-			must(t, err)
-			if reply.TransactionID != m.TransactionID {
-				t.Errorf("xid mismatch")
-			}
-			return reply
-		}
-		offer := ask(vm1MAC)
+		rl := newRelay(t, w, "100.64.10.250/24")
+		offer := rl.ask(vm1MAC)
 		if offer == nil || offer.MessageType() != dhcpv4.MessageTypeOffer || !offer.YourIPAddr.Equal(net.ParseIP("100.64.10.10")) || !offer.GatewayIPAddr.Equal(net.ParseIP("100.64.10.250")) {
 			t.Fatalf("relayed offer: %v", offer)
 		}
-		if reply := ask(port.MustParseMAC("fa:16:3e:99:99:99")); reply != nil {
+		if reply := rl.ask(port.MustParseMAC("fa:16:3e:99:99:99")); reply != nil {
 			t.Errorf("unknown client answered: %s", reply.Summary())
 		}
 		if !strings.Contains(w.logs.String(), "unknown client") {
 			t.Error("the unknown client was not logged")
 		}
+
+		// Reservations change under a stream of exchanges: every one is
+		// answered, and no Apply restarts the server.
+		in2 := testInput()
+		in2.Ports[3].FixedIPs[0].IPAddress = addr("100.64.10.21")
+		states := []Desired{desiredOf(in2), d}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range 20 {
+				rep, err := r.Apply(context.Background(), states[i%2])
+				if err != nil || rep.Created["server"]+rep.Updated["server"] != 0 || rep.Updated["reservation"] != 1 {
+					t.Errorf("live update %d: %v %s", i, err, rep)
+				}
+			}
+		}()
+		answered := 0
+		for range 100 {
+			if o := rl.ask(vm1MAC); o != nil && o.YourIPAddr.Equal(net.ParseIP("100.64.10.10")) {
+				answered++
+			}
+		}
+		<-done
+		if answered != 100 {
+			t.Errorf("%d of 100 exchanges answered during live updates", answered)
+		}
+		requireIdle(t, r, d)
 	})
 
 	t.Run("dhcpv6 stateful", func(t *testing.T) {
@@ -271,6 +269,20 @@ func TestRealizerConvergesAfterTampering(t *testing.T) {
 		t.Errorf("recreate: %s %v", rep, rep.Changes)
 	}
 	requireIdle(t, r, d)
+
+	// The namespace deleted by hand (the server still holds the old one):
+	// recreated, with a new pair and a server inside it.
+	must(t, w.l.Manager().Delete("n1-"+naming.DHCPNamespace(netID)))
+	rep = apply(t, r, d)
+	if rep.Created["namespace"] != 1 || rep.Created["veth"] != 1 || rep.Updated["server"] != 1 {
+		t.Errorf("namespace recreated: %s %v", rep, rep.Changes)
+	}
+	requireIdle(t, r, d)
+
+	rl := newRelay(t, w, "100.64.10.250/24")
+	if o := rl.ask(vm1MAC); o == nil || !o.YourIPAddr.Equal(net.ParseIP("100.64.10.10")) {
+		t.Errorf("after the namespace was recreated: %v", o)
+	}
 
 	// A foreign device with our tap name is a conflict, left alone.
 	in2 := testInput()
