@@ -1,6 +1,7 @@
 package network
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -331,7 +332,7 @@ func (p *planner) uplink(s segment) {
 	var ops []op
 	var what []string
 	if m := p.master(d); s.flat && m != s.bridge.Name {
-		ops, what = append(ops, opMaster{d.Name, s.bridge.Name}), append(what, fmt.Sprintf("master %s -> %s", or(m, "none"), s.bridge.Name))
+		ops, what = append(ops, opMaster{d.Name, s.bridge.Name}), append(what, fmt.Sprintf("master %s -> %s", cmp.Or(m, "none"), s.bridge.Name))
 	}
 	if !d.Up && s.net.Up() {
 		ops, what = append(ops, opUp{d.Name, true}), append(what, "up")
@@ -410,7 +411,7 @@ func (p *planner) repair(want, have device) ([]op, []string) {
 		ops, what = append(ops, opMTU{want.Name, want.MTU}), append(what, fmt.Sprintf("mtu %d -> %d", have.MTU, want.MTU))
 	}
 	if m := p.master(&have); m != want.Master {
-		ops, what = append(ops, opMaster{want.Name, want.Master}), append(what, fmt.Sprintf("master %s -> %s", or(m, "none"), or(want.Master, "none")))
+		ops, what = append(ops, opMaster{want.Name, want.Master}), append(what, fmt.Sprintf("master %s -> %s", cmp.Or(m, "none"), cmp.Or(want.Master, "none")))
 	}
 	if have.Up != want.Up {
 		ops, what = append(ops, opUp{want.Name, want.Up}), append(what, upDown(want.Up))
@@ -475,11 +476,4 @@ func upDown(up bool) string {
 		return "up"
 	}
 	return "down"
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -1,6 +1,7 @@
 package port
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -285,10 +286,11 @@ func repairHost(w portWant, have hostDev, deleted map[string]bool) ([]op, []stri
 		ops, what = append(ops, opMTU{w.tap, w.mtu}), append(what, fmt.Sprintf("mtu %d -> %d", have.MTU, w.mtu))
 	}
 	if m := have.Master; m != w.bridge || deleted[m] {
-		ops, what = append(ops, opMaster{w.tap, w.bridge}), append(what, fmt.Sprintf("master %s -> %s", or(m, "none"), w.bridge))
+		ops, what = append(ops, opMaster{w.tap, w.bridge}), append(what, fmt.Sprintf("master %s -> %s", cmp.Or(m, "none"), w.bridge))
 	}
 	if have.Up != w.up {
-		ops, what = append(ops, opUp{w.tap, w.up}), append(what, upDown(w.up))
+		state := map[bool]string{true: "up", false: "down"}[w.up]
+		ops, what = append(ops, opUp{w.tap, w.up}), append(what, state)
 	}
 	return ops, what
 }
@@ -335,18 +337,4 @@ func (p *planner) addresses(w portWant, inst *instView) {
 			p.add(change{verb: network.Create, kind: kindRoute, what: "default via " + gw.String() + on, port: w.id, ops: []op{opRoute{w: w, gw: gw, add: true}}})
 		}
 	}
-}
-
-func upDown(up bool) string {
-	if up {
-		return "up"
-	}
-	return "down"
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
