@@ -146,7 +146,7 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 			return nl.IgnoreNotFound(r.host.Netlink().LinkDel(l))
 		}})
 	}
-	errs = append(errs, execute(rep, dry, gc))
+	errs = append(errs, r.execute(rep, dry, gc))
 
 	gone := map[string]bool{}
 	for id := range present {
@@ -163,15 +163,17 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 	return rep, errors.Join(errs...)
 }
 
-// execute runs the changes in order (unless dry), recording each one that
-// was made; it stops at the first failure, since later changes build on
-// earlier ones.
-func execute(rep *Report, dry bool, cs []change) error {
+// execute runs the changes in order (unless dry), recording and logging
+// each one that was made; it stops at the first failure, since later
+// changes build on earlier ones.
+func (r *Realizer) execute(rep *Report, dry bool, cs []change) error {
 	for _, c := range cs {
+		verb := [...]string{"create", "update", "delete"}[c.verb]
 		if !dry {
 			if err := c.do(); err != nil {
-				return fmt.Errorf("%s %s %s: %w", [...]string{"create", "update", "delete"}[c.verb], c.kind, c.desc, err)
+				return fmt.Errorf("%s %s %s: %w", verb, c.kind, c.desc, err)
 			}
+			r.log.Debug("dhcp realizer: "+verb+" "+c.kind, "what", c.desc)
 		}
 		c.record(rep)
 	}
@@ -191,7 +193,7 @@ func (r *Realizer) teardown(id string, exists bool, rep *Report, dry bool) error
 	}
 	if exists {
 		name := naming.DHCPNamespace(id)
-		errs = append(errs, execute(rep, dry, []change{{remove, "namespace", r.mgr.FullName(name), func() error {
+		errs = append(errs, r.execute(rep, dry, []change{{remove, "namespace", r.mgr.FullName(name), func() error {
 			return r.mgr.Delete(name)
 		}}}))
 	}
@@ -214,8 +216,8 @@ func (r *Realizer) realize(cfg *Config, exists bool, host map[string]netlink.Lin
 	if !exists && dry {
 		rep.create("namespace", "%s", r.mgr.FullName(nsName))
 		w := &netWork{r: r, cfg: cfg, br: br, fresh: true}
-		_ = execute(rep, true, append(w.sysctls(nil), w.pair(nil, nil, alias)...))
-		_ = execute(rep, true, append(w.addresses(nil), w.routes(nil)...))
+		_ = r.execute(rep, true, append(w.sysctls(nil), w.pair(nil, nil, alias)...))
+		_ = r.execute(rep, true, append(w.addresses(nil), w.routes(nil)...))
 		return r.serve(cfg, nil, devID{}, rep, true)
 	}
 	var ns *namespace.Handle
@@ -250,7 +252,7 @@ func (r *Realizer) realize(cfg *Config, exists bool, host map[string]netlink.Lin
 	}
 	cs = append(cs, w.addresses(o)...)
 	cs = append(cs, w.routes(o)...)
-	if err := execute(rep, dry, cs); err != nil {
+	if err := r.execute(rep, dry, cs); err != nil {
 		return err
 	}
 	id := devID{ns: nsInode(ns)}
@@ -269,7 +271,8 @@ func (r *Realizer) serve(cfg *Config, ns *namespace.Handle, dev devID, rep *Repo
 	if cur != nil {
 		old := cur.srv.Config()
 		if cur.portID == cfg.PortID && cur.dev == dev && old.HasV4() == cfg.HasV4() && old.HasV6() == cfg.HasV6() {
-			if diffReservations(rep, id, old, cfg) > 0 && !dry {
+			if n := diffReservations(rep, id, old, cfg); n > 0 && !dry {
+				r.log.Debug("dhcp realizer: live update", "network", id, "changes", n, "reservations", cfg.Reservations())
 				return cur.srv.Update(cfg)
 			}
 			return nil
@@ -298,6 +301,7 @@ func (r *Realizer) serve(cfg *Config, ns *namespace.Handle, dev devID, rep *Repo
 		return err
 	}
 	r.servers[id] = &running{srv: srv, portID: cfg.PortID, dev: dev}
+	r.log.Debug("dhcp realizer: server started", "network", id, "device", cfg.Interface, "reservations", cfg.Reservations())
 	return nil
 }
 
