@@ -2,6 +2,7 @@ package router
 
 import (
 	"net/netip"
+	"slices"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -16,22 +17,22 @@ import (
 func (rr *routerRun) diffAddrs(fresh map[string]bool) []change {
 	var cs []change
 	for _, ifc := range rr.spec.Ifaces {
-		var have []netip.Prefix
+		var have map[netip.Prefix]bool
 		if !fresh[ifc.Name] {
 			have = rr.obs.addrs[rr.idx[ifc.Name]]
 		}
-		want := make(map[netip.Prefix]bool, len(ifc.Addrs))
-		wantAddr := make(map[netip.Addr]bool, len(ifc.Addrs))
-		for _, p := range ifc.Addrs {
-			want[p], wantAddr[p.Addr()] = true, true
-		}
-		haveSet := make(map[netip.Prefix]bool, len(have))
-		for _, p := range have {
-			haveSet[p] = true
-			if want[p] {
-				continue
+		// ifc.Addrs is sorted: look addresses up without building a set,
+		// which for a gateway with 10,000 floating IPs would be most of a
+		// pass's work.
+		var stale []netip.Prefix
+		for p := range have {
+			if _, ok := slices.BinarySearchFunc(ifc.Addrs, p, comparePrefix); !ok {
+				stale = append(stale, p)
 			}
-			if ifc.Gateway && p.Addr().Is4() && !wantAddr[p.Addr()] {
+		}
+		slices.SortFunc(stale, comparePrefix)
+		for _, p := range stale {
+			if ifc.Gateway && p.Addr().Is4() && !slices.ContainsFunc(ifc.Addrs, func(w netip.Prefix) bool { return w.Addr() == p.Addr() }) {
 				rr.conntrack = append(rr.conntrack, p.Addr())
 			}
 			cs = append(cs, change{remove, "addr", 1, rr.in(p.String() + " on " + ifc.Name), func() error {
@@ -39,14 +40,14 @@ func (rr *routerRun) diffAddrs(fresh map[string]bool) []change {
 			}})
 		}
 		for _, p := range ifc.Addrs {
-			if haveSet[p] {
+			if have[p] {
 				continue
 			}
 			if p.Addr().Is4() && ifc.Up {
 				rr.garp[ifc.Name] = append(rr.garp[ifc.Name], p.Addr())
 			}
 			cs = append(cs, change{create, "addr", 1, rr.in(p.String() + " on " + ifc.Name), func() error {
-				return nl.Err(rr.ns.Netlink().AddrAdd(rr.link(ifc.Name), nlAddr(p)))
+				return nl.Err(rr.ns.Netlink().AddrReplace(rr.link(ifc.Name), nlAddr(p)))
 			}})
 		}
 	}

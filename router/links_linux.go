@@ -195,7 +195,7 @@ func (rr *routerRun) staleLinks() []change {
 			continue
 		}
 		if strings.HasPrefix(name, naming.PrefixGateway) {
-			for _, p := range rr.obs.addrs[l.Attrs().Index] {
+			for p := range rr.obs.addrs[l.Attrs().Index] {
 				if p.Addr().Is4() && !gwAddrs[p.Addr().String()] {
 					rr.conntrack = append(rr.conntrack, p.Addr())
 				}

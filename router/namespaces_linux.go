@@ -22,14 +22,20 @@ import (
 // netlink, nftables and sysctl files per router per pass, and dumping a
 // NAT table of 10,000 floating IPs to change one.
 type routerNS struct {
-	h   *namespace.Handle
-	nat *natCache
+	h     *namespace.Handle
+	addrs *addrMirror
+	nat   *natCache
 	// transient handles are closed after their pass: the realizer keeps at
 	// most WithMaxOpenNamespaces open (see fdHeadroom).
 	transient bool
 }
 
-func (n *routerNS) close() error { return n.h.Close() }
+func (n *routerNS) close() error {
+	if n.addrs != nil {
+		n.addrs.close()
+	}
+	return n.h.Close()
+}
 
 // namespace returns the router namespace name, creating it unless dry (then
 // a missing namespace gives nil and created true).
@@ -66,6 +72,10 @@ func (r *Realizer) namespace(name string, dry bool) (n *routerNS, created bool, 
 		_ = h.Close()
 		return nil, false, fmt.Errorf("netlink strict check: %w", err)
 	}
+	if n.addrs, err = newAddrMirror(h); err != nil {
+		_ = h.Close()
+		return nil, false, err
+	}
 	r.hmu.Lock()
 	if len(r.handles) < r.opt.maxOpen {
 		r.handles[name] = n
@@ -80,7 +90,7 @@ func (r *Realizer) namespace(name string, dry bool) (n *routerNS, created bool, 
 // before the realizer opens a namespace: the nftables library waits for
 // replies with select(2), whose descriptor sets end at 1024, and panics on
 // a socket numbered above (google/nftables#352). Opening a namespace takes
-// five descriptors (the namespace, three netlink sockets, one nftables
+// six descriptors (the namespace, four netlink sockets, one nftables
 // socket), and up to WithWorkers routers open at once.
 const fdReserve = 64
 

@@ -18,6 +18,10 @@ type natState struct {
 	rules  map[string][]string // chain -> rule comments, in order
 	sets   map[string]*nftables.Set
 	elems  map[string]map[netip.Addr]netip.Addr // map name -> key -> value
+	// snatDerived says elems[snatMap] is not kept: it is the inverse of
+	// elems[dnatMap], as in a table this realizer wrote. Diffing then needs
+	// one map, not two, on the path of every floating IP change.
+	snatDerived bool
 }
 
 // natCache is the NAT table as of an nftables generation. The generation
@@ -163,7 +167,6 @@ func (rr *routerRun) diffNAT() []change {
 		}}}
 	}
 	chains := natChains(n, rr.r.opt.randomFully)
-	want := map[string]map[netip.Addr]netip.Addr{dnatMap: n.FIPs, snatMap: invert(n.FIPs)}
 	var (
 		cs    []change
 		queue []func(c *nftables.Conn) error
@@ -186,7 +189,7 @@ func (rr *routerRun) diffNAT() []change {
 				if err := c.AddSet(s, nil); err != nil {
 					return err
 				}
-				if err := nft.QueueElements(c, s, nil, elements(want[s.Name])); err != nil {
+				if err := nft.QueueElements(c, s, nil, elements(wantOf(n.FIPs, s.Name))); err != nil {
 					return err
 				}
 			}
@@ -215,23 +218,22 @@ func (rr *routerRun) diffNAT() []change {
 			})
 		}
 	}
-	for _, name := range []string{dnatMap, snatMap} {
-		del, add := diffElements(st.elems[name], want[name])
-		for _, k := range del {
-			cs = append(cs, change{remove, "nft-element", 1, rr.in(fmt.Sprintf("%s %s : %s", name, k, st.elems[name][k])), nil})
+	for _, d := range diffMaps(st, n.FIPs) {
+		for _, e := range d.del {
+			cs = append(cs, change{remove, "nft-element", 1, rr.in(fmt.Sprintf("%s %s : %s", d.name, e[0], e[1])), nil})
 		}
-		for _, k := range add {
-			cs = append(cs, change{create, "nft-element", 1, rr.in(fmt.Sprintf("%s %s : %s", name, k, want[name][k])), nil})
+		for _, e := range d.add {
+			cs = append(cs, change{create, "nft-element", 1, rr.in(fmt.Sprintf("%s %s : %s", d.name, e[0], e[1])), nil})
 		}
-		if rebuild || len(del)+len(add) == 0 {
+		if rebuild || len(d.del)+len(d.add) == 0 {
 			continue
 		}
-		if name == dnatMap {
-			rr.fipsChanged(del)
+		if d.name == dnatMap {
+			rr.fipsChanged(d.del)
 		}
-		set, have := st.sets[name], st.elems[name]
+		set := st.sets[d.name]
 		queue = append(queue, func(c *nftables.Conn) error {
-			return nft.QueueElements(c, set, elementsOf(have, del), elementsOf(want[name], add))
+			return nft.QueueElements(c, set, pairElements(d.del), pairElements(d.add))
 		})
 	}
 	if len(cs) == 0 {
@@ -256,15 +258,18 @@ func (rr *routerRun) diffNAT() []change {
 		// One commit moves the generation by one: the table at gen+1 is
 		// the desired one, unless someone else committed meanwhile, which
 		// the next pass sees as another generation.
-		rr.rns.nat = &natCache{gen: gen + 1, st: desiredNAT(table, chains, want)}
+		after := desiredNAT(table, chains, n.FIPs)
+		after.gen = gen + 1
+		rr.rns.nat = &natCache{gen: after.gen, st: after}
 		return nil
 	}
 	return cs
 }
 
 // desiredNAT is the NAT table as diffNAT makes it.
-func desiredNAT(t *nftables.Table, chains []natChain, want map[string]map[netip.Addr]netip.Addr) *natState {
-	st := &natState{table: t, chains: map[string]*nftables.Chain{}, rules: map[string][]string{}, elems: want}
+func desiredNAT(t *nftables.Table, chains []natChain, fips map[netip.Addr]netip.Addr) *natState {
+	st := &natState{table: t, chains: map[string]*nftables.Chain{}, rules: map[string][]string{},
+		elems: map[string]map[netip.Addr]netip.Addr{dnatMap: fips}, snatDerived: true}
 	dnat, snat := natMaps(t)
 	st.sets = map[string]*nftables.Set{dnatMap: dnat, snatMap: snat}
 	for _, ch := range chains {
@@ -279,13 +284,51 @@ func desiredNAT(t *nftables.Table, chains []natChain, want map[string]map[netip.
 // fipsChanged records floating IPs removed or moved: their flows are flushed
 // from conntrack, and a moved one that stays on the gateway is announced
 // again (it may have moved here from another router).
-func (rr *routerRun) fipsChanged(del []netip.Addr) {
-	for _, fip := range del {
+func (rr *routerRun) fipsChanged(del []pair) {
+	for _, e := range del {
+		fip := e[0]
 		rr.conntrack = append(rr.conntrack, fip)
 		if _, stays := rr.spec.NAT.FIPs[fip]; stays && rr.spec.Gateway.Up {
 			rr.garp[rr.spec.Gateway.Name] = append(rr.garp[rr.spec.Gateway.Name], fip)
 		}
 	}
+}
+
+// pair is a map element: key, value.
+type pair [2]netip.Addr
+
+// mapDiff is what one of the two maps needs: elements to delete (as they
+// are) and to add.
+type mapDiff struct {
+	name     string
+	del, add []pair
+}
+
+// diffMaps compares both maps with the floating IPs fips (floating ->
+// fixed). When the snat map is known to be the dnat map's inverse, its
+// changes follow from the dnat map's.
+func diffMaps(st *natState, fips map[netip.Addr]netip.Addr) []mapDiff {
+	dnat := mapDiff{name: dnatMap}
+	dnat.del, dnat.add = diffElements(st.elems[dnatMap], fips)
+	snat := mapDiff{name: snatMap}
+	if st.snatDerived {
+		for _, e := range dnat.del {
+			snat.del = append(snat.del, pair{e[1], e[0]})
+		}
+		for _, e := range dnat.add {
+			snat.add = append(snat.add, pair{e[1], e[0]})
+		}
+	} else {
+		snat.del, snat.add = diffElements(st.elems[snatMap], invert(fips))
+	}
+	return []mapDiff{dnat, snat}
+}
+
+func wantOf(fips map[netip.Addr]netip.Addr, name string) map[netip.Addr]netip.Addr {
+	if name == snatMap {
+		return invert(fips)
+	}
+	return fips
 }
 
 func invert(m map[netip.Addr]netip.Addr) map[netip.Addr]netip.Addr {
@@ -296,38 +339,39 @@ func invert(m map[netip.Addr]netip.Addr) map[netip.Addr]netip.Addr {
 	return out
 }
 
-// diffElements returns the keys of have to delete (absent from want or
-// mapped elsewhere) and the keys of want to add, sorted. A changed value is
-// a deletion and an addition in the same transaction.
-func diffElements(have, want map[netip.Addr]netip.Addr) (del, add []netip.Addr) {
+// diffElements returns the elements of have to delete (absent from want or
+// mapped elsewhere) and of want to add, sorted by key. A changed value is a
+// deletion and an addition in the same transaction.
+func diffElements(have, want map[netip.Addr]netip.Addr) (del, add []pair) {
 	for k, v := range have {
 		if w, ok := want[k]; !ok || w != v {
-			del = append(del, k)
+			del = append(del, pair{k, v})
 		}
 	}
 	for k, v := range want {
 		if h, ok := have[k]; !ok || h != v {
-			add = append(add, k)
+			add = append(add, pair{k, v})
 		}
 	}
-	slices.SortFunc(del, netip.Addr.Compare)
-	slices.SortFunc(add, netip.Addr.Compare)
+	byKey := func(a, b pair) int { return a[0].Compare(b[0]) }
+	slices.SortFunc(del, byKey)
+	slices.SortFunc(add, byKey)
 	return del, add
 }
 
 func elements(m map[netip.Addr]netip.Addr) []nftables.SetElement {
-	keys := make([]netip.Addr, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	ps := make([]pair, 0, len(m))
+	for k, v := range m {
+		ps = append(ps, pair{k, v})
 	}
-	slices.SortFunc(keys, netip.Addr.Compare)
-	return elementsOf(m, keys)
+	slices.SortFunc(ps, func(a, b pair) int { return a[0].Compare(b[0]) })
+	return pairElements(ps)
 }
 
-func elementsOf(m map[netip.Addr]netip.Addr, keys []netip.Addr) []nftables.SetElement {
-	out := make([]nftables.SetElement, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, nftables.SetElement{Key: k.AsSlice(), Val: m[k].AsSlice()})
+func pairElements(ps []pair) []nftables.SetElement {
+	out := make([]nftables.SetElement, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, nftables.SetElement{Key: p[0].AsSlice(), Val: p[1].AsSlice()})
 	}
 	return out
 }

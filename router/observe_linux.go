@@ -17,7 +17,7 @@ import (
 // observed is what a router namespace holds, read with one dump per kind.
 type observed struct {
 	links  map[string]netlink.Link
-	addrs  map[int][]netip.Prefix // by link index; IPv6 link-local left out
+	addrs  map[int]map[netip.Prefix]bool // by link index; IPv6 link-local left out
 	routes map[netip.Prefix]netlink.Route
 	sysctl map[string]string // absent keys: the kernel has no such sysctl
 	nat    *natState
@@ -30,7 +30,7 @@ func (n *routerNS) observe() (*observed, error) {
 	if o.links, err = dumpLinks(h); err != nil {
 		return nil, fmt.Errorf("links: %w", err)
 	}
-	if o.addrs, err = dumpAddrs(h); err != nil {
+	if o.addrs, err = n.addrs.read(h); err != nil {
 		return nil, fmt.Errorf("addresses: %w", err)
 	}
 	if o.routes, err = dumpRoutes(h); err != nil {
@@ -43,22 +43,6 @@ func (n *routerNS) observe() (*observed, error) {
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
 	return o, nil
-}
-
-func dumpAddrs(h *netlink.Handle) (map[int][]netip.Prefix, error) {
-	addrs, err := nl.Dump(func() ([]netlink.Addr, error) { return h.AddrList(nil, netlink.FAMILY_ALL) })
-	if err != nil {
-		return nil, err
-	}
-	out := map[int][]netip.Prefix{}
-	for _, a := range addrs {
-		p, ok := prefixOf(a.IPNet)
-		if !ok || p.Addr().IsLinkLocalUnicast() {
-			continue
-		}
-		out[a.LinkIndex] = append(out[a.LinkIndex], p)
-	}
-	return out, nil
 }
 
 // dumpRoutes returns the routes carrying our rtm_protocol in the main table.

@@ -95,10 +95,3 @@ func (rr *routerRun) nlRoute(rt routeSpec) *netlink.Route {
 	}
 	return r
 }
-
-func comparePrefix(a, b netip.Prefix) int {
-	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c
-	}
-	return a.Bits() - b.Bits()
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nft"
 )
 
@@ -63,4 +64,24 @@ func TestThousandsOfFloatingIPs(t *testing.T) {
 	plan, err := f.realizer(WithGARP(0, 0)).Plan(context.Background(), b.d)
 	require.NoError(t, err)
 	assert.Zero(t, plan.Mutations(), "%v", plan.Changes)
+}
+
+// After a change of its own the realizer keeps the NAT table it wrote, tied
+// to the generation its commit made: the next pass reads one number back,
+// not the maps.
+func TestNATCacheFollowsOwnCommits(t *testing.T) {
+	w := newWorld(t)
+	w.apply(w.r)
+	rns, _, err := w.r.namespace(naming.RouterNamespace(w.router), true)
+	require.NoError(t, err)
+	c, err := rns.h.NFT()
+	require.NoError(t, err)
+	w.b.d.FloatingIPs[w.fip].FixedIPAddress = netip.MustParseAddr("100.64.1.11")
+	w.apply(w.r)
+	g, err := c.GetGen()
+	require.NoError(t, err)
+	require.NotNil(t, rns.nat)
+	assert.Equal(t, g.ID, rns.nat.gen)
+	assert.Equal(t, g.ID, rns.nat.st.gen)
+	assert.Zero(t, w.apply(w.r).Mutations())
 }

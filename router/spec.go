@@ -201,13 +201,14 @@ func (d *Desired) compileIface(ix *index, p *port.Port, ppath string) (*ifaceSpe
 	return iface, nil
 }
 
-func sortPrefixes(ps []netip.Prefix) {
-	slices.SortFunc(ps, func(a, b netip.Prefix) int {
-		if c := a.Addr().Compare(b.Addr()); c != 0 {
-			return c
-		}
-		return a.Bits() - b.Bits()
-	})
+func sortPrefixes(ps []netip.Prefix) { slices.SortFunc(ps, comparePrefix) }
+
+// comparePrefix orders prefixes by address, then length.
+func comparePrefix(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return a.Bits() - b.Bits()
 }
 
 // checkOverlaps refuses two interfaces on overlapping subnets: the router
