@@ -48,7 +48,7 @@ func ExampleNewRealizer() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer r.Close() // stops the servers; namespaces and devices stay for the next agent
+	defer r.Close()          // stops the servers; namespaces and devices stay for the next agent
 	var desired dhcp.Desired // the node's slice of the topology: networks, subnets, ports
 	rep, err := r.Apply(context.Background(), desired)
 	if err != nil {
