@@ -124,12 +124,16 @@ func (c *Config) handle4(req *dhcpv4.DHCPv4, log *slog.Logger) *reply4 {
 			log.Debug("dhcp4 inform ack", "network", c.NetworkID, "port", h.portID, "xid", req.TransactionID.String(), "chaddr", req.ClientHWAddr.String(), "ciaddr", ciaddr)
 		}
 		return c.answer(req, l, dhcpv4.MessageTypeAck, relayed)
-	case dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeDecline:
-		// Reservations are static: a released or declined address stays the
-		// port's. A decline means a conflict on the wire worth knowing about.
+	case dhcpv4.MessageTypeRelease:
+		// Reservations are static: a released address stays the port's.
 		if dbg {
-			log.Debug("dhcp4 "+mt.String()+" noted; the reservation stays", "network", c.NetworkID, "port", h.portID, "chaddr", req.ClientHWAddr.String(), "ciaddr", ciaddr, "requested", requested)
+			log.Debug("dhcp4 release noted; the reservation stays", "network", c.NetworkID, "port", h.portID, "chaddr", req.ClientHWAddr.String(), "ciaddr", ciaddr)
 		}
+		return nil
+	case dhcpv4.MessageTypeDecline:
+		// The client found its address in use on the wire: someone else
+		// holds the port's address, which an operator wants to hear about.
+		log.Warn("dhcp4 decline: the client saw its reserved address in use", "network", c.NetworkID, "port", h.portID, "chaddr", req.ClientHWAddr.String(), "address", requested)
 		return nil
 	}
 	return drop("message type not served", "type", mt)
