@@ -128,13 +128,18 @@ type change struct {
 
 type planner struct {
 	o       *observed
+	dry     bool
 	deleted map[string]bool
 	changes []change
 	errs    []error
 }
 
-func plan(w *want, o *observed) ([]change, error) {
-	p := &planner{o: o, deleted: map[string]bool{}}
+// plan computes the changes from o to w. A dry run (Plan) takes a missing
+// bridge for one the network realizer is about to make, so that the plan of
+// a node's first Apply foretells it; Apply cannot enslave to a bridge that
+// is not there and reports the port.
+func plan(w *want, o *observed, dry bool) ([]change, error) {
+	p := &planner{o: o, dry: dry, deleted: map[string]bool{}}
 	needed := make(map[string]string, len(w.ports))
 	for _, pw := range w.ports {
 		needed[pw.tap] = pw.alias
@@ -166,6 +171,7 @@ func (p *planner) port(w portWant) error {
 		return errdefs.Conflict(w.tap, "a device named %s exists and is not this port's (alias %q): left alone", w.tap, have.Alias)
 	}
 	switch br := p.o.host[w.bridge]; {
+	case br == nil && p.dry:
 	case br == nil:
 		return errdefs.NotFound(w.bridge, "bridge %s does not exist: realize the port's network first", w.bridge)
 	case br.Alias != w.brAlias:

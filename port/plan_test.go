@@ -48,7 +48,7 @@ func planLines(t *testing.T, d Desired, o *observed) ([]string, error) {
 	t.Helper()
 	w, err := d.validate()
 	require.NoError(t, err)
-	changes, err := plan(w, o)
+	changes, err := plan(w, o, false)
 	var lines []string
 	for _, c := range changes {
 		lines = append(lines, c.verb+" "+c.kind+" "+c.what)
@@ -69,7 +69,7 @@ func TestPlanCreatesInstancePortsOnly(t *testing.T) {
 	require.NoError(t, err)
 	v := w.ports[1]
 	assert.Equal(t, []netip.Addr{netip.MustParseAddr("100.64.0.1")}, v.gateways, "one default route; the IPv6 subnet has no gateway")
-	changes, _ := plan(w, unitHost())
+	changes, _ := plan(w, unitHost(), false)
 	assert.Equal(t, []op{opVeth{v}, opUp{v.tap, true}, opPeerUp{v},
 		opAddr{w: v, a: netip.MustParsePrefix("100.64.0.5/24"), add: true}, opAddr{w: v, a: netip.MustParsePrefix("2001:db8::5/64"), add: true},
 		opRoute{w: v, gw: netip.MustParseAddr("100.64.0.1"), add: true}}, changes[1].ops)
@@ -158,6 +158,14 @@ func TestPlanPortErrors(t *testing.T) {
 	_, err = planLines(t, unitDesired(), o)
 	require.ErrorIs(t, err, errdefs.ErrNotFound)
 	assert.ErrorContains(t, err, "realize the port's network first")
+
+	// A dry run takes the bridge for one about to be made.
+	d := unitDesired()
+	w, err := d.validate()
+	require.NoError(t, err)
+	changes, err := plan(w, o, true)
+	require.NoError(t, err)
+	assert.Len(t, changes, 2)
 }
 
 func TestDesiredValidation(t *testing.T) {

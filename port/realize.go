@@ -73,7 +73,9 @@ func (r *Realizer) Apply(ctx context.Context, d Desired) (*Report, error) {
 	return r.run(ctx, d, true)
 }
 
-// Plan returns the Report Apply would give now, changing nothing.
+// Plan returns the Report Apply would give now, changing nothing. A port
+// whose bridge does not exist yet is planned as if the network realizer had
+// made it, as it does first when a node applies a topology.
 func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
 	return r.run(ctx, d, false)
 }
@@ -94,7 +96,7 @@ func (r *Realizer) run(ctx context.Context, d Desired, apply bool) (*Report, err
 		return rep, fmt.Errorf("read host state: %w", err)
 	}
 	defer o.close()
-	changes, planErr := plan(w, o)
+	changes, planErr := plan(w, o, !apply)
 	if !apply {
 		for _, c := range changes {
 			rep.Add(c.verb, c.kind, c.what)
