@@ -14,7 +14,9 @@ import (
 // addresses), as Neutron's delete_addr_and_conntrack_state does with
 // `conntrack -D -d ip` and `conntrack -D -q ip`: flows to the address, and
 // flows translated to it. Without this an established flow keeps reaching
-// a floating IP's old port.
+// a floating IP's old port. The kernel walks its whole conntrack hash for
+// this (milliseconds, however few flows there are), so it runs in the
+// background, after the NAT no longer leads to the old port.
 func (rr *routerRun) cleanConntrack() []change {
 	if len(rr.conntrack) == 0 {
 		return nil
@@ -27,11 +29,16 @@ func (rr *routerRun) cleanConntrack() []change {
 		names[i] = a.String()
 	}
 	return []change{{remove, "conntrack", len(addrs), rr.in("flows of " + strings.Join(names, ", ")), func() error {
-		n, err := deleteFlows(rr.ns.Netlink(), addrs)
-		if err == nil {
-			rr.r.opt.log.Debug("conntrack flows deleted", "namespace", rr.where, "addresses", names, "flows", n)
-		}
-		return err
+		h, log, where := rr.ns.Netlink(), rr.r.opt.log, rr.where
+		rr.r.bg.run(func() {
+			n, err := deleteFlows(h, addrs)
+			if err != nil {
+				log.Warn("conntrack cleanup failed", "namespace", where, "addresses", names, "err", err)
+				return
+			}
+			log.Debug("conntrack flows deleted", "namespace", where, "addresses", names, "flows", n)
+		})
+		return nil
 	}}}
 }
 

@@ -20,9 +20,11 @@ var (
 	zeroMAC      = net.HardwareAddr{0, 0, 0, 0, 0, 0}
 )
 
-// announcer sends gratuitous ARP bursts in the background, for as long as
-// the realizer lives.
-type announcer struct {
+// background runs what a pass starts but does not wait for, for as long as
+// the realizer lives: gratuitous ARP bursts, which take seconds, and
+// conntrack cleanups, which walk the kernel's conntrack hash (shared by all
+// namespaces: milliseconds however few flows the router has).
+type background struct {
 	count    int
 	interval time.Duration
 	log      *slog.Logger
@@ -32,22 +34,34 @@ type announcer struct {
 	wg     sync.WaitGroup
 }
 
-func newAnnouncer(count int, interval time.Duration, log *slog.Logger) *announcer {
+func newBackground(count int, interval time.Duration, log *slog.Logger) *background {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &announcer{count: count, interval: interval, log: log, ctx: ctx, cancel: cancel}
+	return &background{count: count, interval: interval, log: log, ctx: ctx, cancel: cancel}
 }
 
-func (a *announcer) wait() { a.wg.Wait() }
+func (a *background) wait() { a.wg.Wait() }
 
-func (a *announcer) stop() {
+func (a *background) stop() {
 	a.cancel()
 	a.wg.Wait()
+}
+
+// run runs fn on its own goroutine unless the realizer is closed.
+func (a *background) run(fn func()) {
+	if a.ctx.Err() != nil {
+		return
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		fn()
+	}()
 }
 
 // announce opens an ARP socket on dev inside ns (AF_PACKET sockets belong
 // to the namespace they are created in; once open, any goroutine may use
 // it) and sends the burst from a goroutine, so Apply does not wait for it.
-func (a *announcer) announce(ns *namespace.Handle, dev string, addrs []netip.Addr) error {
+func (a *background) announce(ns *namespace.Handle, dev string, addrs []netip.Addr) error {
 	if a.count == 0 || len(addrs) == 0 || a.ctx.Err() != nil {
 		return nil
 	}
@@ -63,22 +77,20 @@ func (a *announcer) announce(ns *namespace.Handle, dev string, addrs []netip.Add
 	if err != nil {
 		return fmt.Errorf("arp socket on %s: %w", dev, err)
 	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
+	a.run(func() {
 		defer c.Close()
 		if err := a.burst(c, addrs); err != nil {
 			// The device or address went away meanwhile: nothing to announce.
 			a.log.Debug("gratuitous ARP stopped", "device", dev, "err", err)
 		}
-	}()
+	})
 	return nil
 }
 
 // burst sends count rounds, interval apart, of an ARP request and an ARP
 // reply for each address, both broadcast: some hosts honour only one of the
 // two kinds (Neutron sends both for that reason).
-func (a *announcer) burst(c *arp.Client, addrs []netip.Addr) error {
+func (a *background) burst(c *arp.Client, addrs []netip.Addr) error {
 	mac := c.HardwareAddr()
 	for i := range a.count {
 		if i > 0 {
@@ -124,7 +136,7 @@ func (rr *routerRun) announce() []change {
 			names[i] = a.String()
 		}
 		cs = append(cs, change{create, "garp", len(addrs), rr.in(dev + " " + strings.Join(names, ", ")), func() error {
-			return rr.r.garp.announce(rr.ns, dev, addrs)
+			return rr.r.bg.announce(rr.ns, dev, addrs)
 		}})
 	}
 	return cs

@@ -21,7 +21,7 @@ type Realizer struct {
 	host *namespace.Handle
 	mgr  *namespace.Manager
 	opt  options
-	garp *announcer
+	bg   *background
 
 	mu sync.Mutex // one Apply or Plan at a time
 
@@ -44,7 +44,7 @@ func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
 		host:    host,
 		mgr:     namespace.NewManager(o.prefix),
 		opt:     o,
-		garp:    newAnnouncer(o.garpCount, o.garpInterval, o.log),
+		bg:      newBackground(o.garpCount, o.garpInterval, o.log),
 		handles: map[string]*routerNS{},
 	}, nil
 }
@@ -52,8 +52,8 @@ func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
 // Apply converges the node's routers to d and reports what it changed. An
 // invalid d changes nothing. A router that fails does not stop the others:
 // the error joins the failures, each naming its router, and the report
-// counts what was achieved. Gratuitous ARP goes out in the background (see
-// Wait).
+// counts what was achieved. Gratuitous ARP and conntrack cleanup run in the
+// background (see Wait).
 func (r *Realizer) Apply(ctx context.Context, d Desired) (*Report, error) {
 	return r.run(ctx, &d, false)
 }
@@ -63,13 +63,16 @@ func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
 	return r.run(ctx, &d, true)
 }
 
-// Wait blocks until the gratuitous ARP bursts started so far have been sent.
-func (r *Realizer) Wait() { r.garp.wait() }
+// Wait blocks until the background work of the passes so far is done:
+// gratuitous ARP bursts sent, conntrack flows of moved or removed floating
+// IPs deleted.
+func (r *Realizer) Wait() { r.bg.wait() }
 
-// Close stops gratuitous ARP bursts in flight and closes the namespace
-// handles the realizer keeps. The kernel state stays as it is.
+// Close stops gratuitous ARP bursts in flight, waits for conntrack cleanups,
+// and closes the namespace handles the realizer keeps. The kernel state
+// stays as it is.
 func (r *Realizer) Close() error {
-	r.garp.stop()
+	r.bg.stop()
 	r.hmu.Lock()
 	defer r.hmu.Unlock()
 	var errs []error
