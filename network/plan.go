@@ -230,10 +230,18 @@ func VLANInterface(iface string, vlan int) string {
 	return iface + suffix
 }
 
+// Owner names the network realizer in temporary device names (nl.TempName).
+const Owner = "network"
+
 // deleteStale deletes our devices that no desired network needs.
 func (p *planner) deleteStale(needed map[string]string) {
 	for _, name := range slices.Sorted(maps.Keys(p.o.devices)) {
 		d := p.o.devices[name]
+		if nl.IsTemp(name, Owner) { // a creation a crash interrupted
+			p.deleted[name] = true
+			p.changes = append(p.changes, change{verb: Delete, kind: "unfinished", what: name, ops: []op{opDel{name}}})
+			continue
+		}
 		kind, _, ours := nl.ParseOwner(d.Alias)
 		if !ours || !ownedKinds[kind] || needed[name] == d.Alias {
 			continue

@@ -203,21 +203,12 @@ func (e *executor) add(d device) error {
 	default:
 		return fmt.Errorf("cannot create a %s device", d.Kind)
 	}
-	if err := e.h.LinkAdd(l); err != nil {
-		return nl.Err(err)
-	}
-	if l.Attrs().Index == 0 {
-		return fmt.Errorf("device %s: created but not found: %w", d.Name, nl.Err(unix.ENODEV))
+	// The device's name never appears without our alias, even if the
+	// process dies half-way (see nl.CreateOwned).
+	if err := nl.CreateOwned(e.h, l, Owner, d.Alias); err != nil {
+		return err
 	}
 	e.index[d.Name] = l.Attrs().Index
-	// The kernel ignores IFLA_IFALIAS in a create request. Until the alias is
-	// set the device looks foreign; should marking fail, remove it so the
-	// next Apply does not take it for someone else's.
-	if err := e.h.LinkSetAlias(l, d.Alias); err != nil {
-		_ = e.h.LinkDel(l)
-		delete(e.index, d.Name)
-		return nl.Err(err)
-	}
 	if err := e.h.LinkSetIP6AddrGenMode(l, addrGenModeNone); err != nil {
 		return nl.Err(err)
 	}

@@ -21,6 +21,9 @@ const DefaultIfName = "eth0"
 // OwnerKind is the alias kind of the host devices the port realizer owns.
 const OwnerKind = "port"
 
+// Owner names the port realizer in temporary device names (nl.TempName).
+const Owner = "port"
+
 // want is a validated Desired: what each plugged port needs.
 type want struct {
 	ports []portWant // sorted by port ID

@@ -138,6 +138,9 @@ type planner struct {
 // bridge for one the network realizer is about to make, so that the plan of
 // a node's first Apply foretells it; Apply cannot enslave to a bridge that
 // is not there and reports the port.
+//
+// Devices with a temporary name of ours (nl.TempName) are creations a crash
+// interrupted: they are deleted.
 func plan(w *want, o *observed, dry bool) ([]change, error) {
 	p := &planner{o: o, dry: dry, deleted: map[string]bool{}}
 	needed := make(map[string]string, len(w.ports))
@@ -146,6 +149,11 @@ func plan(w *want, o *observed, dry bool) ([]change, error) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(o.host)) {
 		d := o.host[name]
+		if nl.IsTemp(name, Owner) { // a creation a crash interrupted
+			p.deleted[name] = true
+			p.add(change{verb: network.Delete, kind: "unfinished", what: name, ops: []op{opDel{name}}})
+			continue
+		}
 		if kind, _, ours := nl.ParseOwner(d.Alias); ours && kind == OwnerKind && needed[name] != d.Alias {
 			p.deleted[name] = true
 			p.add(change{verb: network.Delete, kind: kindPort, what: name, ops: []op{opDel{name}}})

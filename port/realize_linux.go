@@ -337,8 +337,8 @@ func (e *executor) createVeth(w portWant) error {
 	attrs.Name, attrs.MTU = w.tap, w.mtu
 	veth := netlink.NewVeth(attrs)
 	veth.PeerName, veth.PeerHardwareAddr, veth.PeerNamespace, veth.PeerMTU = w.ifname, mac, netlink.NsFd(ih.Fd()), uint32(w.mtu)
-	if err := e.h.LinkAdd(veth); err != nil {
-		return nl.Err(err)
+	if err := nl.CreateOwned(e.h, veth, Owner, w.alias); err != nil {
+		return err
 	}
 	delete(e.peers, w.netns+" "+w.ifname)
 	return e.adopt(veth, w)
@@ -351,23 +351,16 @@ func (e *executor) createTap(w portWant) error {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = w.tap
 	tap := &netlink.Tuntap{LinkAttrs: attrs, Mode: netlink.TUNTAP_MODE_TAP, Flags: netlink.TUNTAP_NO_PI | netlink.TUNTAP_TUN_EXCL}
-	if err := e.host.Do(func() error { return e.h.LinkAdd(tap) }); err != nil {
-		return nl.Err(err)
+	add := func(l netlink.Link) error { return e.host.Do(func() error { return e.h.LinkAdd(l) }) }
+	if err := nl.CreateOwnedWith(e.h, tap, Owner, w.alias, add); err != nil {
+		return err
 	}
 	return e.adopt(tap, w)
 }
 
-// adopt marks a device just created for w as ours (deleting it if that
-// fails, so that it is not left looking foreign), quiets IPv6 on it, gives
-// it the MTU and puts it in the bridge.
+// adopt takes a device just created (and labelled) for w: quiets IPv6 on
+// it, gives it the MTU and puts it in the bridge.
 func (e *executor) adopt(l netlink.Link, w portWant) error {
-	if l.Attrs().Index == 0 {
-		return fmt.Errorf("device %s: created but not found: %w", w.tap, nl.Err(unix.ENODEV))
-	}
-	if err := e.h.LinkSetAlias(l, w.alias); err != nil {
-		_ = e.h.LinkDel(l)
-		return nl.Err(err)
-	}
 	e.index[w.tap] = l.Attrs().Index
 	if err := e.h.LinkSetIP6AddrGenMode(l, addrGenModeNone); err != nil {
 		return nl.Err(err)

@@ -15,7 +15,7 @@ func TestCreateOwnedNeverShowsTheFinalNameUnlabelled(t *testing.T) {
 	l := lab.New(t)
 	h := l.Namespace("host").Netlink()
 	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "brqowned", MTU: 1450}}
-	if err := nl.CreateOwned(h, br, "bridge", "neutrino:bridge:x"); err != nil {
+	if err := nl.CreateOwned(h, br, "network", "neutrino:bridge:x"); err != nil {
 		t.Fatal(err)
 	}
 	got, err := h.LinkByName("brqowned")
@@ -27,7 +27,7 @@ func TestCreateOwnedNeverShowsTheFinalNameUnlabelled(t *testing.T) {
 	}
 
 	// A crash between create and rename leaves a temporary name, swept by kind.
-	tmp := nl.TempName("bridge")
+	tmp := nl.TempName("network")
 	if err := h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: tmp}}); err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestCreateOwnedNeverShowsTheFinalNameUnlabelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	links, _ := nl.Dump(h.LinkList)
-	deleted, err := nl.SweepTemp(h, links, "bridge")
+	deleted, err := nl.SweepTemp(h, links, "network")
 	if err != nil || len(deleted) != 1 || deleted[0] != tmp {
 		t.Fatalf("swept %v, %v", deleted, err)
 	}

@@ -1,6 +1,8 @@
 package nl
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -88,4 +90,35 @@ func ParseOwner(alias string) (kind, id string, ok bool) {
 	}
 	kind, id, ok = strings.Cut(rest, ":")
 	return kind, id, ok && kind != "" && id != ""
+}
+
+// TempPrefix starts the name of a device Neutrino is still creating. The
+// kernel ignores IFLA_IFALIAS in a create message, so a device cannot be
+// born labelled: CreateOwned creates it under a temporary name, labels it,
+// and only then renames it to its final name. The final name therefore
+// never exists without our alias, and a process killed half-way leaves a
+// device whose temporary name says whose it was; the next Apply of the
+// realizer that owns that kind deletes it (SweepTemp).
+const TempPrefix = "nq"
+
+// TempName returns a fresh temporary device name for a device created by
+// the given owner, the realizer's name ("network", "port", "router",
+// "dhcp"): nq<first letter>-<8 hex>, 12 bytes.
+func TempName(kind string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return TempPrefix + tempKind(kind) + "-" + hex.EncodeToString(b[:])
+}
+
+// tempKind is the one-letter code of an owner kind in temporary names.
+func tempKind(kind string) string {
+	if kind == "" {
+		return "x"
+	}
+	return kind[:1]
+}
+
+// IsTemp reports whether name is a temporary name of the given owner.
+func IsTemp(name, owner string) bool {
+	return strings.HasPrefix(name, TempPrefix+tempKind(owner)+"-") && len(name) == len(TempPrefix)+10
 }
