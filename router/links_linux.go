@@ -140,9 +140,12 @@ func (rr *routerRun) createVeth(ifc *ifaceSpec, alias string, brIndex int) error
 	if err := host.LinkAdd(veth); err != nil {
 		return nl.Err(err)
 	}
-	tap, err := host.LinkByName(ifc.Tap)
-	if err != nil {
-		return nl.Err(err)
+	var tap netlink.Link = veth // LinkAdd looked its index up
+	if veth.Index == 0 {
+		var err error
+		if tap, err = host.LinkByName(ifc.Tap); err != nil {
+			return nl.Err(err)
+		}
 	}
 	// The kernel ignores IFLA_IFALIAS when it creates a link: set it after.
 	if err := host.LinkSetAlias(tap, alias); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/neutrino-net/neutrino/internal/nft"
 	"github.com/neutrino-net/neutrino/internal/nl"
 )
 
@@ -23,10 +24,32 @@ type observed struct {
 	nat    *natState
 }
 
-func (n *routerNS) observe() (*observed, error) {
+// observe reads the namespace back. A namespace created by this pass holds
+// nothing but a loopback device that is down (planned up as if missing), so
+// only what the kernel chooses for a new namespace (sysctls) and the
+// nftables generation are read.
+func (n *routerNS) observe(created bool) (*observed, error) {
 	h := n.h.Netlink()
 	o := &observed{}
 	var err error
+	if created {
+		if o.sysctl, err = n.readSysctls(); err != nil {
+			return nil, fmt.Errorf("sysctls: %w", err)
+		}
+		c, err := n.h.NFT()
+		if err != nil {
+			return nil, err
+		}
+		g, err := c.GetGen()
+		if err != nil {
+			return nil, fmt.Errorf("nftables: %w", nft.Err(err))
+		}
+		o.nat = &natState{gen: g.ID}
+		o.links, o.routes = map[string]netlink.Link{}, map[netip.Prefix]netlink.Route{}
+		o.addrs = map[int]map[netip.Prefix]bool{}
+		n.addrs.addrs, n.addrs.valid = o.addrs, true
+		return o, nil
+	}
 	if o.links, err = dumpLinks(h); err != nil {
 		return nil, fmt.Errorf("links: %w", err)
 	}

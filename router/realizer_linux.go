@@ -147,7 +147,7 @@ func (r *Realizer) router(ctx context.Context, spec *routerSpec, hostLinks map[s
 	rr := &routerRun{r: r, spec: spec, rns: rns, where: full, host: hostLinks, obs: &observed{}, idx: map[string]int{}}
 	if rns != nil {
 		rr.ns = rns.h
-		if rr.obs, err = rns.observe(); err != nil {
+		if rr.obs, err = rns.observe(created); err != nil {
 			return rep, err
 		}
 	}

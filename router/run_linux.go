@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 
 	"github.com/vishvananda/netlink"
 
@@ -87,8 +88,13 @@ func (rr *routerRun) execute(ctx context.Context, cs []change, rep *Report, dry 
 
 func (rr *routerRun) in(what string) string { return what + " in " + rr.where }
 
+// diffSysctls plans the sysctls that differ, written in one visit to the
+// namespace.
 func (rr *routerRun) diffSysctls() []change {
-	var cs []change
+	var (
+		cs    []change
+		write []string // key, value pairs
+	)
 	for _, s := range routerSysctls {
 		have, ok := rr.obs.sysctl[s.key]
 		switch {
@@ -96,10 +102,20 @@ func (rr *routerRun) diffSysctls() []change {
 		case !ok, have == s.value:
 			continue
 		}
-		key, value := s.key, s.value
-		cs = append(cs, change{update, "sysctl", 1, rr.in(key + "=" + value), func() error {
-			return rr.ns.Sysctl(key, value)
-		}})
+		write = append(write, s.key, s.value)
+		cs = append(cs, change{update, "sysctl", 1, rr.in(s.key + "=" + s.value), nil})
+	}
+	if len(cs) > 0 {
+		cs[len(cs)-1].do = func() error {
+			return rr.ns.Do(func() error {
+				for i := 0; i < len(write); i += 2 {
+					if err := os.WriteFile(sysctlFile(write[i]), []byte(write[i+1]), 0o644); err != nil {
+						return fmt.Errorf("sysctl %s=%s: %w", write[i], write[i+1], err)
+					}
+				}
+				return nil
+			})
+		}
 	}
 	return cs
 }
