@@ -3,6 +3,7 @@ package secgroup
 import (
 	"github.com/neutrino-net/neutrino/port"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -17,7 +18,16 @@ func TestSmoke(t *testing.T) {
 	d := Desired{Groups: []SecurityGroup{DefaultGroup("g1"), g2}, Ports: []port.Port{a, b, c}}
 	rep := w.apply(d)
 	t.Logf("first apply: %s", rep)
-	t.Log(w.nft("list", "ruleset"))
+	// The nft tool reads what we programmed, with comments naming groups,
+	// rules and ports.
+	listing := w.nft("list", "table", "inet", TableName) + w.nft("list", "table", "bridge", TableName)
+	for _, want := range []string{`comment "sg g1 rule g1-ingress-ipv4"`, `ip saddr @rg-g1-v4 accept`,
+		`comment "port ` + a.ID + `"`, `jump sg-g1-ingress`, `ct zone set`, `goto antispoof`} {
+		if !strings.Contains(listing, want) {
+			t.Errorf("nft list lacks %s", want)
+		}
+	}
+	t.Log(listing)
 	if !tcpProbe(t, va, vb, netip.MustParseAddr("100.64.1.20"), 80) {
 		t.Error("A->B tcp dropped")
 	}
