@@ -7,7 +7,9 @@ import (
 	"testing"
 )
 
-func TestSmoke(t *testing.T) {
+// TestDefaultGroupIsEnforcedAndListedReadably: members of the default group
+// reach each other, others do not, and nft lists it all with comments.
+func TestDefaultGroupIsEnforcedAndListedReadably(t *testing.T) {
 	w := newWorld(t)
 	a := mkPort("aaaaaaaa-0000-4000-8000-000000000001", "net1", "fa:16:3e:00:00:01", []string{"g1"}, "100.64.1.10", "2001:db8:1::10")
 	b := mkPort("bbbbbbbb-0000-4000-8000-000000000002", "net1", "fa:16:3e:00:00:02", []string{"g1"}, "100.64.1.20", "2001:db8:1::20")
