@@ -81,7 +81,7 @@ func wipe(b *testing.B, prefix string) {
 			b.Fatal(err)
 		}
 	}
-	time.Sleep(time.Second)
+	time.Sleep(3 * time.Second)
 }
 
 // BenchmarkBringUp100Routers measures 100 routers (2 internal interfaces, a

@@ -193,6 +193,7 @@ func (r *Realizer) removeRouter(name string, rep *Report, dry bool) error {
 		if err := r.mgr.Delete(name); err != nil {
 			return err
 		}
+		r.opt.log.Info("router removed", "namespace", full)
 	}
 	rep.add(remove, "namespace", 1, full)
 	return nil

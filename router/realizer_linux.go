@@ -155,7 +155,14 @@ func (r *Realizer) router(ctx context.Context, spec *routerSpec, hostLinks map[s
 	if err != nil {
 		return rep, err
 	}
-	return rep, rr.execute(ctx, changes, rep, dry)
+	err = rr.execute(ctx, changes, rep, dry)
+	if n := rep.Mutations(); n > 0 && !dry {
+		r.opt.log.Info("router realized", "router", spec.ID, "namespace", full, "changes", n)
+		for _, c := range rep.Changes {
+			r.opt.log.Debug(c, "router", spec.ID)
+		}
+	}
+	return rep, err
 }
 
 // dumpLinks lists a namespace's links by name.
