@@ -189,6 +189,9 @@ func (r *Realizer) realize(cfg *Config, exists bool, host map[string]netlink.Lin
 		return errdefs.Conflict("ports", "host device %s of DHCP port %s exists and is not ours (alias %q)", tapName, cfg.PortID, tap.Attrs().Alias)
 	}
 	nsName := naming.DHCPNamespace(cfg.NetworkID)
+	// A name that is no mount point is the file a crash inside namespace
+	// creation leaves: Ensure takes it over, Open would fail on it.
+	exists = exists && r.mgr.Exists(nsName)
 	if !exists && dry {
 		rep.create("namespace", "%s", r.mgr.FullName(nsName))
 		w := &netWork{r: r, cfg: cfg, br: br, fresh: true}

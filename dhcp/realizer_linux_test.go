@@ -123,7 +123,12 @@ func TestRealizerServesRealClients(t *testing.T) {
 		in2 := testInput()
 		in2.Ports[3].FixedIPs[0].IPAddress = addr("100.64.10.21")
 		d2 := desiredOf(in2)
+		plan, err := r.Plan(context.Background(), d2)
+		must(t, err)
 		rep := apply(t, r, d2)
+		if strings.Join(plan.Changes, "\n") != strings.Join(rep.Changes, "\n") {
+			t.Errorf("plan %v, apply %v", plan.Changes, rep.Changes)
+		}
 		if rep.Mutations() != 1 || rep.Updated["reservation"] != 1 {
 			t.Errorf("address change: %s %v", rep, rep.Changes)
 		}
