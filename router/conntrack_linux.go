@@ -30,13 +30,21 @@ func (rr *routerRun) cleanConntrack() []change {
 	}
 	return []change{{remove, "conntrack", len(addrs), rr.in("flows of " + strings.Join(names, ", ")), func() error {
 		h, log, where := rr.ns.Netlink(), rr.r.opt.log, rr.where
-		rr.r.bg.run(func() {
+		clean := func() error {
 			n, err := deleteFlows(h, addrs)
 			if err != nil {
-				log.Warn("conntrack cleanup failed", "namespace", where, "addresses", names, "err", err)
-				return
+				return err
 			}
 			log.Debug("conntrack flows deleted", "namespace", where, "addresses", names, "flows", n)
+			return nil
+		}
+		if rr.rns.transient {
+			return clean() // the handle closes with this pass
+		}
+		rr.r.bg.run(func() {
+			if err := clean(); err != nil {
+				log.Warn("conntrack cleanup failed", "namespace", where, "addresses", names, "err", err)
+			}
 		})
 		return nil
 	}}}

@@ -85,3 +85,25 @@ func TestNATCacheFollowsOwnCommits(t *testing.T) {
 	assert.Equal(t, g.ID, rns.nat.st.gen)
 	assert.Zero(t, w.apply(w.r).Mutations())
 }
+
+// Beyond WithMaxOpenNamespaces routers are opened and closed on each pass,
+// and converge all the same.
+func TestRoutersBeyondTheOpenNamespaceLimit(t *testing.T) {
+	w := newWorld(t)
+	b := w.b
+	_, c := b.network("100.64.3.0/24", "100.64.3.1", false)
+	r2 := b.router(w.extNet, w.extSub, "203.0.113.11")
+	b.attach(r2, c)
+	w.bridges()
+	rz := w.realizer(WithMaxOpenNamespaces(1))
+	rep := w.apply(rz)
+	assert.Equal(t, 2, rep.Created["namespace"])
+	assert.Len(t, rz.handles, 1)
+	assert.Equal(t, "vm1", greet(t, w.ext, fipAddr+":8080"))
+	w.b.d.FloatingIPs[w.fip].FixedIPAddress = netip.MustParseAddr("100.64.1.11")
+	rep = w.apply(rz)
+	assert.Equal(t, 1, rep.Deleted["conntrack"])
+	rz.Wait()
+	assert.Equal(t, "vm3", greet(t, w.ext, fipAddr+":8080"))
+	assert.Zero(t, w.apply(rz).Mutations())
+}
