@@ -57,6 +57,18 @@
 // only when its device was recreated or the set of families changed. Close
 // stops the servers and leaves the kernel state for the next Realizer.
 //
+// # Performance
+//
+// Answering copies option blocks encoded once per reservation; the table is
+// read without locks. TestPerfdhcpVersusDnsmasq (NEUTRINO_DHCP_BENCH=1)
+// drives Kea's perfdhcp as a relay, full four-way exchanges against 5000
+// reservations, stepping the rate to the highest with at most 1% loss,
+// against this server and against dnsmasq with Neutron's command line and
+// files (lease file bootstrapped with every host, rewritten and fsynced on
+// every lease change, DNS on). Measured on a shared 2-core machine: about
+// 3300 exchanges/s here against about 40/s for dnsmasq the Neutron way and
+// about 420/s for dnsmasq with --leasefile-ro.
+//
 // # Deviations from Neutron
 //
 //   - No DNS service: with no dns_nameservers, dnsmasq offers itself as the
