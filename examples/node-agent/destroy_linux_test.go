@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,14 +41,55 @@ func TestDestroyAfterCrashLeavesNothing(t *testing.T) {
 	start := time.Now()
 	r := n1.exec(t, "destroy", "", worldFlags...)
 	t.Logf("destroy took %v: %s", time.Since(start).Round(time.Millisecond), r)
-	unmounted := requireDestroyed(t, n1)
+	var bugs []string
+	if names := unmarkedInNamespaces(t, n1); len(names) > 0 {
+		// A kill between creating a veth and marking its router end: the
+		// router realizer takes the namespace for someone else's.
+		bugs = append(bugs, fmt.Sprintf("router: namespaces kept for their unmarked devices %v (removed by hand)", names))
+		removeRemnants(t, n1, names)
+		n1.mustExec(t, "destroy", "", worldFlags...)
+	}
+	if unmounted := requireDestroyed(t, n1); len(unmounted) > 0 {
+		bugs = append(bugs, fmt.Sprintf("router: unmounted namespace files %v a kill inside namespace creation left are never removed", unmounted))
+	}
 	if r := n1.mustExec(t, "destroy", "", worldFlags...); r.mutations() != 0 {
 		t.Errorf("a second destroy still changes things:\n%s", r.stdout)
 	}
 	requireConverged(t, n2, &b2.Topology)
-	if len(unmounted) > 0 {
-		knownBug(t, "router", "destroy leaves the unmounted namespace files %v a kill inside namespace creation left", unmounted)
+	if len(bugs) > 0 {
+		knownBug(t, "router", "%s", strings.Join(bugs, "; "))
 	}
+}
+
+// unmarkedInNamespaces lists, as "namespace/device", the devices without
+// an ownership alias in the node's qrouter- and qdhcp- namespaces.
+func unmarkedInNamespaces(t *testing.T, n *node) []string {
+	t.Helper()
+	names, err := n.mgr().List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, ns := range names {
+		if !ownedNamespace(ns) || !n.mgr().Exists(ns) {
+			continue
+		}
+		h, err := n.mgr().Open(ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		devs, err := devices(h)
+		h.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, d := range devs {
+			if name != "lo" && d.alias == "" {
+				out = append(out, n.mgr().FullName(ns)+"/"+name)
+			}
+		}
+	}
+	return out
 }
 
 // TestUnmountedNamespaceFilesAreTakenOver places the file a SIGKILL inside
