@@ -235,3 +235,7 @@ func (n *Node) Close() error {
 	defer n.mu.Unlock()
 	return errors.Join(n.dhcp.Close(), n.router.Close())
 }
+
+// DHCPStats returns the counters of the node's running DHCP servers, by
+// network ID.
+func (n *Node) DHCPStats() map[string]dhcp.Stats { return n.dhcp.Stats() }

@@ -18,11 +18,6 @@ import (
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
-// in6AddrGenModeNone keeps the host end of the veth without an IPv6
-// link-local address: host ends carry no addresses, and IPv6 on bridge
-// ports floods neighbour discovery and MLD through the bridge.
-const in6AddrGenModeNone = 1
-
 // nsSysctls are set in every qdhcp namespace before its device is created,
 // so the device inherits them: no SLAAC addresses from router
 // advertisements (Neutron sets accept_ra=0 there), and no duplicate address
@@ -218,47 +213,12 @@ func (w *netWork) pair(tap, dev netlink.Link, alias string) []change {
 // namespace, marks both ends as ours and brings them up.
 func (w *netWork) createPair(alias string) error {
 	cfg := w.cfg
-	host, ns := w.r.host.Netlink(), w.ns.Netlink()
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.MasterIndex = naming.Tap(cfg.PortID), w.br.Attrs().Index
-	if cfg.MTU > 0 {
-		attrs.MTU = cfg.MTU
-	}
-	veth := &netlink.Veth{
-		LinkAttrs:        attrs,
-		PeerName:         cfg.Interface,
-		PeerHardwareAddr: cfg.MAC,
-		PeerNamespace:    netlink.NsFd(w.ns.Fd()),
-		PeerTxQLen:       -1,
-	}
-	if cfg.MTU > 0 {
-		veth.PeerMTU = uint32(cfg.MTU)
-	}
-	if err := host.LinkAdd(veth); err != nil {
-		return nl.Err(err)
-	}
-	tap, err := host.LinkByName(attrs.Name)
-	if err != nil {
-		return nl.Err(err)
-	}
-	// The kernel ignores IFLA_IFALIAS when it creates a link: set it after.
-	if err := host.LinkSetAlias(tap, alias); err != nil {
-		return nl.Err(err)
-	}
-	if err := host.LinkSetIP6AddrGenMode(tap, in6AddrGenModeNone); err != nil {
-		return nl.Err(err)
-	}
-	if err := host.LinkSetUp(tap); err != nil {
-		return nl.Err(err)
-	}
-	dev, err := ns.LinkByName(cfg.Interface)
-	if err != nil {
-		return nl.Err(err)
-	}
-	if err := ns.LinkSetAlias(dev, alias); err != nil {
-		return nl.Err(err)
-	}
-	return nl.Err(ns.LinkSetUp(dev))
+	_, err := nl.PlugVeth(w.r.host.Netlink(), w.ns.Netlink(), nl.Veth{
+		Host: naming.Tap(cfg.PortID), Bridge: w.br.Attrs().Index, MTU: cfg.MTU,
+		Peer: cfg.Interface, PeerMAC: cfg.MAC, PeerNS: w.ns.Fd(), PeerUp: true,
+		Owner: Owner, Alias: alias,
+	})
+	return err
 }
 
 func (w *netWork) dev() (netlink.Link, error) {

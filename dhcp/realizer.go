@@ -10,6 +10,9 @@ import (
 // ownerKind is the ownership alias of both ends of a DHCP port's veth pair.
 const ownerKind = "dhcp-port"
 
+// Owner names the DHCP realizer in temporary device names (nl.TempName).
+const Owner = "dhcp"
+
 // Option configures a Realizer.
 type Option func(*Realizer)
 
@@ -75,4 +78,16 @@ func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
 	}
 	r.mgr = namespace.NewManager(r.prefix)
 	return r, nil
+}
+
+// Stats returns the counters of the servers running now, by network ID.
+// A server restarted (its device or namespace recreated) starts from zero.
+func (r *Realizer) Stats() map[string]Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]Stats, len(r.servers))
+	for id, s := range r.servers {
+		out[id] = s.srv.Stats()
+	}
+	return out
 }

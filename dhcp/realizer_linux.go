@@ -114,6 +114,12 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 	// Host ends of DHCP ports no served (or failed) network has.
 	var gc []change
 	for _, l := range links {
+		if nl.IsTemp(l.Attrs().Name, Owner) { // a creation a crash interrupted
+			gc = append(gc, change{remove, "unfinished", l.Attrs().Name, func() error {
+				return nl.IgnoreNotFound(r.host.Netlink().LinkDel(l))
+			}})
+			continue
+		}
 		kind, pid, ok := nl.ParseOwner(l.Attrs().Alias)
 		if !ok || kind != ownerKind || sel.keepPorts[pid] {
 			continue

@@ -91,6 +91,9 @@ func TestRealizerServesRealClients(t *testing.T) {
 				t.Errorf("%s=%q, want %q", k, ev[k], v)
 			}
 		}
+		if acks := r.Stats()[in.Network.ID].Acks4; acks < 1 {
+			t.Errorf("Stats: %d ACKs after dhclient's lease", acks)
+		}
 	})
 
 	t.Run("udhcpc and renewal after an address change", func(t *testing.T) {

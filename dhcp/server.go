@@ -37,7 +37,20 @@ type Server struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+
+	acks4, replies6 atomic.Uint64
 }
+
+// Stats counts what a server has answered since it started.
+type Stats struct {
+	// Acks4 counts DHCPv4 ACKs sent: leases granted or renewed.
+	Acks4 uint64
+	// Replies6 counts DHCPv6 Reply messages sent.
+	Replies6 uint64
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats { return Stats{Acks4: s.acks4.Load(), Replies6: s.replies6.Load()} }
 
 // ServerOption configures a Server.
 type ServerOption func(*Server)
@@ -147,6 +160,8 @@ func (s *Server) serve4(conn *net.UDPConn, b []byte, peer netip.AddrPort) {
 	}
 	if _, err := conn.WriteToUDPAddrPort(r.pkt, r.dst); err != nil {
 		s.log.Debug("dhcp4 send", "dst", r.dst, "err", err)
+	} else if r.typ == dhcpv4.MessageTypeAck {
+		s.acks4.Add(1)
 	}
 }
 
@@ -166,5 +181,7 @@ func (s *Server) serve6(conn *net.UDPConn, b []byte, peer netip.AddrPort) {
 	dst := netip.AddrPortFrom(r.dst.Addr().WithZone(""), r.dst.Port())
 	if _, err := conn.WriteToUDPAddrPort(r.msg.ToBytes(), dst); err != nil {
 		s.log.Debug("dhcp6 send", "dst", dst, "err", err)
+	} else if r.msg.Type() == dhcpv6.MessageTypeReply {
+		s.replies6.Add(1)
 	}
 }

@@ -86,6 +86,7 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 			log.Log(ctx, lvl, "apply", "trigger", why, "mutations", rep.Mutations(), "took", time.Since(start).String())
 		}
 		recordBGP(ctx, m, node)
+		recordDHCP(m, node)
 		// Our own changes echo back as kernel events: drop those that
 		// arrived while applying; a resync that finds nothing ends the echo.
 		drain(triggers, triggerKernel)
@@ -171,4 +172,14 @@ func recordBGP(ctx context.Context, m *metrics, node *agent.Node) {
 		m.Set("neutrino_bgp_peer_up", up, "peer", p.Address.String(), "id", p.ID)
 	}
 	m.Set("neutrino_bgp_advertised_routes", float64(st.Advertised))
+}
+
+// recordDHCP publishes leases served per network. The servers count from
+// their start, so the series is a gauge-like counter that resets when a
+// server restarts, as a process counter would.
+func recordDHCP(m *metrics, node *agent.Node) {
+	m.Reset("neutrino_dhcp_leases_total")
+	for id, st := range node.DHCPStats() {
+		m.Set("neutrino_dhcp_leases_total", float64(st.Acks4+st.Replies6), "network", id)
+	}
 }

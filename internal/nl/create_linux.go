@@ -2,6 +2,7 @@ package nl
 
 import (
 	"fmt"
+	"net"
 
 	"github.com/vishvananda/netlink"
 )
@@ -61,4 +62,61 @@ func SweepTemp(h *netlink.Handle, links []netlink.Link, owner string) ([]string,
 		}
 	}
 	return deleted, nil
+}
+
+// addrGenModeNone stops the kernel from giving a host-side device an IPv6
+// link-local address: such devices carry no addresses, and with IPv6 on,
+// each new port on a big bridge sends neighbour discovery and MLD that
+// floods all the others (PITFALLS.md).
+const addrGenModeNone = 1
+
+// Veth describes a port plugged as a veth pair: the host end joins a bridge
+// of the node, the other end lives in a namespace Neutrino owns (a router's
+// qr-/qg- device, a DHCP port's ns- device).
+type Veth struct {
+	Host    string // host end, tap<port11>
+	Bridge  int    // index of the bridge the host end joins
+	MTU     int    // of both ends; 0 keeps the kernel's default
+	Peer    string // name of the other end
+	PeerMAC net.HardwareAddr
+	PeerNS  int  // file descriptor of the other end's namespace
+	PeerUp  bool // bring the other end up
+	// Owner (the realizer's name) and Alias label both ends; see CreateOwned.
+	Owner, Alias string
+}
+
+// PlugVeth creates the pair in one request with the other end already in
+// its namespace, labels both ends, quiets IPv6 on the host end and brings
+// it up. peer is a netlink handle in the other end's namespace. It returns
+// the other end.
+func PlugVeth(host, peer *netlink.Handle, v Veth) (netlink.Link, error) {
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name, attrs.MasterIndex = v.Host, v.Bridge
+	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: v.Peer, PeerHardwareAddr: v.PeerMAC,
+		PeerNamespace: netlink.NsFd(v.PeerNS), PeerTxQLen: -1}
+	if v.MTU > 0 {
+		veth.LinkAttrs.MTU, veth.PeerMTU = v.MTU, uint32(v.MTU)
+	}
+	if err := CreateOwned(host, veth, v.Owner, v.Alias); err != nil {
+		return nil, err
+	}
+	if err := host.LinkSetIP6AddrGenMode(veth, addrGenModeNone); err != nil {
+		return nil, Err(err)
+	}
+	if err := host.LinkSetUp(veth); err != nil {
+		return nil, Err(err)
+	}
+	dev, err := peer.LinkByName(v.Peer)
+	if err != nil {
+		return nil, Err(err)
+	}
+	if err := peer.LinkSetAlias(dev, v.Alias); err != nil {
+		return nil, Err(err)
+	}
+	if v.PeerUp {
+		if err := peer.LinkSetUp(dev); err != nil {
+			return nil, Err(err)
+		}
+	}
+	return dev, nil
 }
