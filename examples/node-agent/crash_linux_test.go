@@ -64,7 +64,7 @@ func TestCrashConvergence(t *testing.T) {
 		kp := killPoints[round%len(killPoints)]
 		p := n.start(t, "apply", files[cur], mapping...)
 		killed := killAt(p, kp)
-		line := fmt.Sprintf("round %2d topology %c kill %-14s", round, 'A'+cur, kp)
+		line := fmt.Sprintf("round %2d topology %c kill %-15s ", round, 'A'+cur, kp)
 		if killed {
 			kills++
 			line += fmt.Sprintf("killed with %s; %s", progress(n), lastLogLine(p.log.String()))
