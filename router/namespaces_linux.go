@@ -23,7 +23,7 @@ import (
 // NAT table of 10,000 floating IPs to change one.
 type routerNS struct {
 	h     *namespace.Handle
-	addrs *addrMirror
+	state *mirror
 	nat   *natCache
 	// transient handles are closed after their pass: the realizer keeps at
 	// most WithMaxOpenNamespaces open (see fdHeadroom).
@@ -31,8 +31,8 @@ type routerNS struct {
 }
 
 func (n *routerNS) close() error {
-	if n.addrs != nil {
-		n.addrs.close()
+	if n.state != nil {
+		n.state.close()
 	}
 	return n.h.Close()
 }
@@ -72,7 +72,7 @@ func (r *Realizer) namespace(name string, dry bool) (n *routerNS, created bool, 
 		_ = h.Close()
 		return nil, false, fmt.Errorf("netlink strict check: %w", err)
 	}
-	if n.addrs, err = newAddrMirror(h); err != nil {
+	if n.state, err = newMirror(h, true); err != nil {
 		_ = h.Close()
 		return nil, false, err
 	}
@@ -90,8 +90,8 @@ func (r *Realizer) namespace(name string, dry bool) (n *routerNS, created bool, 
 // before the realizer opens a namespace: the nftables library waits for
 // replies with select(2), whose descriptor sets end at 1024, and panics on
 // a socket numbered above (google/nftables#352). Opening a namespace takes
-// six descriptors (the namespace, four netlink sockets, one nftables
-// socket), and up to WithWorkers routers open at once.
+// six descriptors (the namespace, three netlink sockets, a notification
+// socket, an nftables socket), and up to WithWorkers routers open at once.
 const fdReserve = 64
 
 // fdHeadroom refuses, instead of letting the nftables library crash the

@@ -45,17 +45,16 @@ func (n *routerNS) observe(created bool) (*observed, error) {
 			return nil, fmt.Errorf("nftables: %w", nft.Err(err))
 		}
 		o.nat = &natState{gen: g.ID}
-		o.links, o.routes = map[string]netlink.Link{}, map[netip.Prefix]netlink.Route{}
-		o.addrs = map[int]map[netip.Prefix]bool{}
-		n.addrs.addrs, n.addrs.valid = o.addrs, true
+		// The mirror's notifications of the namespace's birth (lo) may
+		// still be queued; the next pass applies them.
+		n.state.reset(map[string]netlink.Link{}, nil)
+		o.links, o.addrs, o.routes = n.state.links, n.state.addrs, map[netip.Prefix]netlink.Route{}
 		return o, nil
 	}
-	if o.links, err = dumpLinks(h); err != nil {
-		return nil, fmt.Errorf("links: %w", err)
+	if err := n.state.sync(h, true); err != nil {
+		return nil, fmt.Errorf("links and addresses: %w", err)
 	}
-	if o.addrs, err = n.addrs.read(h); err != nil {
-		return nil, fmt.Errorf("addresses: %w", err)
-	}
+	o.links, o.addrs = n.state.links, n.state.addrs
 	if o.routes, err = dumpRoutes(h); err != nil {
 		return nil, fmt.Errorf("routes: %w", err)
 	}

@@ -27,6 +27,8 @@ type Realizer struct {
 
 	hmu     sync.Mutex
 	handles map[string]*routerNS // by namespace name (without the node prefix)
+
+	hostState *mirror // the host's links (bridges, host ends of pairs)
 }
 
 // NewRealizer returns a router realizer for the node whose own namespace is
@@ -80,6 +82,10 @@ func (r *Realizer) Close() error {
 		errs = append(errs, n.close())
 		delete(r.handles, name)
 	}
+	if r.hostState != nil {
+		r.hostState.close()
+		r.hostState = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -94,7 +100,7 @@ func (r *Realizer) run(ctx context.Context, d *Desired, dry bool) (*Report, erro
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
-	hostLinks, err := dumpLinks(r.host.Netlink())
+	hostLinks, err := r.hostLinks()
 	if err != nil {
 		return rep, fmt.Errorf("host links: %w", err)
 	}
@@ -125,6 +131,22 @@ func (r *Realizer) run(ctx context.Context, d *Desired, dry bool) (*Report, erro
 	gcRep, gcErr := r.collect(ctx, specs, dry)
 	rep.merge(gcRep)
 	return rep, errors.Join(append(errs, gcErr)...)
+}
+
+// hostLinks returns the host's links by name, current as of now. The map
+// is read, not changed, during the pass.
+func (r *Realizer) hostLinks() (map[string]netlink.Link, error) {
+	if r.hostState == nil {
+		m, err := newMirror(r.host, false)
+		if err != nil {
+			return nil, err
+		}
+		r.hostState = m
+	}
+	if err := r.hostState.sync(r.host.Netlink(), false); err != nil {
+		return nil, err
+	}
+	return r.hostState.links, nil
 }
 
 // router realizes (or plans) one router.
