@@ -30,7 +30,7 @@ type mirror struct {
 	sock  *vnl.NetlinkSocket
 	valid bool
 	links map[string]netlink.Link
-	names map[int]string                  // link index -> name, to follow renames
+	names map[int]string                // link index -> name, to follow renames
 	addrs map[int]map[netip.Prefix]bool // by link index; IPv6 link-local left out
 	buf   []byte
 }
