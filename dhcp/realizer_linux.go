@@ -14,6 +14,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
 	"github.com/neutrino-net/neutrino/namespace"
+	"github.com/neutrino-net/neutrino/network"
 )
 
 type verb int
@@ -185,9 +186,19 @@ func (r *Realizer) teardown(id string, exists bool, rep *Report, dry bool) error
 // realize converges one network: namespace, sysctls, veth pair, addresses,
 // default routes, then the server.
 func (r *Realizer) realize(cfg *Config, exists bool, host map[string]netlink.Link, rep *Report, dry bool) error {
-	br := host[naming.Bridge(cfg.NetworkID)]
-	if br == nil || br.Type() != "bridge" {
-		return errdefs.NotFound("bridge", "%s of network %s is missing from the host (the network realizer creates it)", naming.Bridge(cfg.NetworkID), cfg.NetworkID)
+	brName := naming.Bridge(cfg.NetworkID)
+	br := host[brName]
+	switch {
+	case br == nil && dry:
+		// Planning a fresh node: the network realizer, which runs first,
+		// will have created the bridge by the time Apply plugs into it.
+		br = &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: brName}}
+	case br == nil || br.Type() != "bridge":
+		return errdefs.NotFound("bridge", "%s of network %s is missing from the host (the network realizer creates it)", brName, cfg.NetworkID)
+	case br.Attrs().Alias != naming.OwnerAlias(network.KindBridge, cfg.NetworkID):
+		// A bridge with our name that the network realizer did not make
+		// is someone else's: never plug into it.
+		return errdefs.Conflict("bridge", "%s of network %s exists and is not ours (alias %q)", brName, cfg.NetworkID, br.Attrs().Alias)
 	}
 	tapName, alias := naming.Tap(cfg.PortID), naming.OwnerAlias(ownerKind, cfg.PortID)
 	tap := host[tapName]

@@ -2,7 +2,9 @@ package dhcp
 
 import (
 	"context"
+	"errors"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/vishvananda/netlink"
 
+	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/lab"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/network"
@@ -313,5 +316,36 @@ func TestRealizerRequiresTheBridge(t *testing.T) {
 	_, err := r.Apply(context.Background(), desiredOf(testInput()))
 	if err == nil || !strings.Contains(err.Error(), naming.Bridge(netID)) {
 		t.Fatalf("missing bridge: %v", err)
+	}
+}
+
+func TestRealizerPlansAFreshNodeAndRefusesAForeignBridge(t *testing.T) {
+	w := newWorld(t)
+	r := w.realizer()
+	d := desiredOf(testInput())
+	// Plan before the network realizer ran: the bridge it will create is
+	// taken as there, and nothing changes.
+	plan, err := r.Plan(context.Background(), d)
+	if err != nil || plan.Created["namespace"] != 1 || plan.Created["server"] != 1 {
+		t.Fatalf("plan of a fresh node: %v\n%s", err, plan)
+	}
+	if names, _ := w.l.Manager().List(); slices.ContainsFunc(names, func(n string) bool { return strings.Contains(n, naming.NSDHCP) }) {
+		t.Fatalf("plan created a namespace: %v", names)
+	}
+	// A bridge with the network's name that the network realizer did not
+	// make is someone else's: a conflict, and nothing joins it.
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = naming.Bridge(netID)
+	must(t, w.host.Netlink().LinkAdd(&netlink.Bridge{LinkAttrs: attrs}))
+	if _, err := r.Apply(context.Background(), d); !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("foreign bridge: %v", err)
+	}
+	br, err := w.host.Netlink().LinkByName(attrs.Name)
+	must(t, err)
+	links, _ := w.host.Netlink().LinkList()
+	for _, l := range links {
+		if l.Attrs().MasterIndex == br.Attrs().Index {
+			t.Errorf("%s joined the foreign bridge", l.Attrs().Name)
+		}
 	}
 }
