@@ -27,7 +27,7 @@ import (
 // applied after it are harmless: they are applied in order, so each object
 // ends in the state of its last notification, which the dump agrees with.
 type mirror struct {
-	sock  *vnl.NetlinkSocket
+	fd    int // a netlink socket bound to the groups, numbered high (see highFD)
 	valid bool
 	links map[string]netlink.Link
 	names map[int]string                // link index -> name, to follow renames
@@ -42,27 +42,37 @@ const mirrorSockBuf = 8 << 20
 // newMirror subscribes, inside ns, to link notifications and, with addrs,
 // to address notifications.
 func newMirror(ns *namespace.Handle, addrs bool) (*mirror, error) {
-	m := &mirror{buf: make([]byte, 1<<16)}
-	groups := []uint{unix.RTNLGRP_LINK}
+	m := &mirror{fd: -1, buf: make([]byte, 1<<16)}
+	groups := uint32(1) << (unix.RTNLGRP_LINK - 1)
 	if addrs {
-		groups = append(groups, unix.RTNLGRP_IPV4_IFADDR, unix.RTNLGRP_IPV6_IFADDR)
+		groups |= 1<<(unix.RTNLGRP_IPV4_IFADDR-1) | 1<<(unix.RTNLGRP_IPV6_IFADDR-1)
 	}
+	// The socket is created inside the namespace: a netlink socket hears
+	// the namespace it was made in.
 	err := ns.Do(func() error {
-		var err error
-		m.sock, err = vnl.Subscribe(unix.NETLINK_ROUTE, groups...)
-		return err
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+		if err != nil {
+			return err
+		}
+		m.fd = moveHigh(fd)
+		return unix.Bind(m.fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: groups})
 	})
-	if err != nil {
-		return nil, fmt.Errorf("subscribe to link and address changes: %w", err)
+	if err == nil {
+		err = unix.SetsockoptInt(m.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, mirrorSockBuf)
 	}
-	if err := m.sock.SetReceiveBufferSize(mirrorSockBuf, true); err != nil {
-		m.sock.Close()
-		return nil, fmt.Errorf("notification buffer: %w", err)
+	if err != nil {
+		m.close()
+		return nil, fmt.Errorf("subscribe to link and address changes: %w", err)
 	}
 	return m, nil
 }
 
-func (m *mirror) close() { m.sock.Close() }
+func (m *mirror) close() {
+	if m.fd >= 0 {
+		_ = unix.Close(m.fd)
+		m.fd = -1
+	}
+}
 
 // sync brings the mirror up to date: it applies the queued notifications,
 // or dumps when it has none to build on. dumpAddrs says whether addresses
@@ -104,7 +114,7 @@ func (m *mirror) reset(links map[string]netlink.Link, addrs map[int]map[netip.Pr
 // drain applies the notifications queued on the socket.
 func (m *mirror) drain() error {
 	for {
-		n, _, err := unix.Recvfrom(m.sock.GetFd(), m.buf, unix.MSG_DONTWAIT)
+		n, _, err := unix.Recvfrom(m.fd, m.buf, unix.MSG_DONTWAIT)
 		switch {
 		case errors.Is(err, unix.EAGAIN):
 			return nil

@@ -22,9 +22,10 @@ import (
 // netlink, nftables and sysctl files per router per pass, and dumping a
 // NAT table of 10,000 floating IPs to change one.
 type routerNS struct {
-	h     *namespace.Handle
-	state *mirror
-	nat   *natCache
+	h       *namespace.Handle
+	state   *mirror
+	sysctls sysctlFiles
+	nat     *natCache
 	// transient handles are closed after their pass: the realizer keeps at
 	// most WithMaxOpenNamespaces open (see fdHeadroom).
 	transient bool
@@ -34,6 +35,7 @@ func (n *routerNS) close() error {
 	if n.state != nil {
 		n.state.close()
 	}
+	n.sysctls.close()
 	return n.h.Close()
 }
 
@@ -76,6 +78,10 @@ func (r *Realizer) namespace(name string, dry bool) (n *routerNS, created bool, 
 		_ = h.Close()
 		return nil, false, err
 	}
+	if n.sysctls, err = openSysctls(h); err != nil {
+		_ = n.close()
+		return nil, false, err
+	}
 	r.hmu.Lock()
 	if len(r.handles) < r.opt.maxOpen {
 		r.handles[name] = n
@@ -87,15 +93,13 @@ func (r *Realizer) namespace(name string, dry bool) (n *routerNS, created bool, 
 }
 
 // fdReserve is how far below 1024 the lowest free file descriptor must be
-// before the realizer opens a namespace: the nftables library waits for
-// replies with select(2), whose descriptor sets end at 1024, and panics on
-// a socket numbered above (google/nftables#352). Opening a namespace takes
-// six descriptors (the namespace, three netlink sockets, a notification
-// socket, an nftables socket), and up to WithWorkers routers open at once.
+// before the realizer opens a namespace: the nftables library panics on a
+// socket numbered 1024 or more (see highFD). Opening a namespace takes five
+// low descriptors (the namespace, three netlink sockets, an nftables socket;
+// what the realizer itself keeps goes above highFD), and up to WithWorkers
+// routers open at once.
 const fdReserve = 64
 
-// fdHeadroom refuses, instead of letting the nftables library crash the
-// process, to open a namespace when descriptors near 1024 would be used.
 func fdHeadroom() error {
 	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -1,12 +1,9 @@
 package router
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -33,7 +30,7 @@ func (n *routerNS) observe(created bool) (*observed, error) {
 	o := &observed{}
 	var err error
 	if created {
-		if o.sysctl, err = n.readSysctls(); err != nil {
+		if o.sysctl, err = n.sysctls.read(); err != nil {
 			return nil, fmt.Errorf("sysctls: %w", err)
 		}
 		c, err := n.h.NFT()
@@ -58,7 +55,7 @@ func (n *routerNS) observe(created bool) (*observed, error) {
 	if o.routes, err = dumpRoutes(h); err != nil {
 		return nil, fmt.Errorf("routes: %w", err)
 	}
-	if o.sysctl, err = n.readSysctls(); err != nil {
+	if o.sysctl, err = n.sysctls.read(); err != nil {
 		return nil, fmt.Errorf("sysctls: %w", err)
 	}
 	if o.nat, err = n.readNAT(); err != nil {
@@ -109,39 +106,4 @@ func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
 
 func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
-}
-
-// routerSysctls are the sysctls Neutron's L3 agent sets in a router
-// namespace (namespaces.Namespace.create and ip_lib's netns add).
-var routerSysctls = []struct{ key, value string }{
-	{"net.ipv4.ip_forward", "1"},
-	{"net.ipv4.conf.all.arp_ignore", "1"},   // answer ARP only for addresses of the incoming interface
-	{"net.ipv4.conf.all.arp_announce", "2"}, // always use the best local source address
-	{"net.ipv4.conf.all.promote_secondaries", "1"},
-	{"net.ipv6.conf.all.forwarding", "1"},
-	{"net.netfilter.nf_conntrack_tcp_be_liberal", "1"}, // tolerate TCP window-scaling problems
-}
-
-func sysctlFile(key string) string { return "/proc/sys/" + strings.ReplaceAll(key, ".", "/") }
-
-// readSysctls reads the router sysctls in one visit to the namespace (a
-// /proc/sys/net file shows the namespace of the thread that opens it). A
-// key the kernel lacks (IPv6 disabled on the node) is left out and never
-// written.
-func (n *routerNS) readSysctls() (map[string]string, error) {
-	out := make(map[string]string, len(routerSysctls))
-	err := n.h.Do(func() error {
-		for _, s := range routerSysctls {
-			b, err := os.ReadFile(sysctlFile(s.key))
-			if errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			out[s.key] = strings.TrimSpace(string(b))
-		}
-		return nil
-	})
-	return out, err
 }

@@ -76,7 +76,8 @@ const DefaultMaxOpenNamespaces = 128
 
 // WithMaxOpenNamespaces sets how many router namespaces the realizer keeps
 // open between passes (default 128). An open namespace saves reopening its
-// sockets and rereading an unchanged NAT table on every pass, but holds five
-// file descriptors, and the nftables library fails on descriptors above
-// 1023; routers beyond the limit are opened and closed on each pass.
+// sockets and files and rereading an unchanged NAT table on every pass, but
+// holds five file descriptors numbered below 1024, and the nftables library
+// fails on descriptors above 1023; routers beyond the limit are opened and
+// closed on each pass.
 func WithMaxOpenNamespaces(n int) Option { return func(o *options) { o.maxOpen = max(n, 0) } }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 
 	"github.com/vishvananda/netlink"
 
@@ -88,8 +87,7 @@ func (rr *routerRun) execute(ctx context.Context, cs []change, rep *Report, dry 
 
 func (rr *routerRun) in(what string) string { return what + " in " + rr.where }
 
-// diffSysctls plans the sysctls that differ, written in one visit to the
-// namespace.
+// diffSysctls plans the sysctls that differ.
 func (rr *routerRun) diffSysctls() []change {
 	var (
 		cs    []change
@@ -107,14 +105,12 @@ func (rr *routerRun) diffSysctls() []change {
 	}
 	if len(cs) > 0 {
 		cs[len(cs)-1].do = func() error {
-			return rr.ns.Do(func() error {
-				for i := 0; i < len(write); i += 2 {
-					if err := os.WriteFile(sysctlFile(write[i]), []byte(write[i+1]), 0o644); err != nil {
-						return fmt.Errorf("sysctl %s=%s: %w", write[i], write[i+1], err)
-					}
+			for i := 0; i < len(write); i += 2 {
+				if err := rr.rns.sysctls.write(write[i], write[i+1]); err != nil {
+					return err
 				}
-				return nil
-			})
+			}
+			return nil
 		}
 	}
 	return cs
