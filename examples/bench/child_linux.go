@@ -45,6 +45,15 @@ func runChild(nodePath, prefix string, in io.Reader, out io.Writer) error {
 		return err
 	}
 	defer host.Close()
+	// Workaround: google/nftables waits for replies with select(2) and
+	// panics on a socket numbered 1024 or above (google/nftables#352). At
+	// node scale the router and DHCP realizers hold ~1,400 descriptors
+	// before the secgroup realizer, last in the agent's order, opens the
+	// node's nftables connection on its first Apply: opened here first, it
+	// gets a low number. (The router realizer guards its own namespaces.)
+	if _, err := host.NFT(); err != nil {
+		return err
+	}
 	node, err := agent.New(host, agent.Config{Host: nodeName, Prefix: prefix, PhysicalInterfaceMappings: mappings})
 	if err != nil {
 		return err
@@ -132,7 +141,14 @@ func (c *child) serve(req *request) response {
 		res.Error = err.Error()
 	}
 	res.CPUMillis = ms(cpuTime() - cpu0)
+	res.FDs = openFDs()
 	return res
+}
+
+// openFDs counts the process's open file descriptors.
+func openFDs() int {
+	fds, _ := os.ReadDir("/proc/self/fd")
+	return len(fds)
 }
 
 // realizerApply runs the child's own realizers, one after the other and
@@ -176,7 +192,7 @@ func (c *child) realizerApply(ctx context.Context, req *request) (response, erro
 	for _, w := range which {
 		cpu0, start := cpuTime(), time.Now()
 		rep, err := c.own.apply(ctx, w, d)
-		t := timing{Realizer: w, Millis: ms(time.Since(start)), CPUMillis: ms(cpuTime() - cpu0), Kinds: kinds(rep)}
+		t := timing{Realizer: w, Millis: ms(time.Since(start)), CPUMillis: ms(cpuTime() - cpu0), Kinds: kinds(rep), FDs: openFDs()}
 		for _, n := range t.Kinds {
 			t.Mutations += n
 		}

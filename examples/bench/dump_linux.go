@@ -30,7 +30,7 @@ func dumpNode(n *node, sysctlKeys []string) (*state, error) {
 				return nil, err
 			}
 		}
-		s, err := dumpNS(h, sysctlKeys)
+		s, err := dumpNS(h, sysctlKeys, name != "node")
 		if name != "node" {
 			h.Close()
 		}
@@ -43,7 +43,7 @@ func dumpNode(n *node, sysctlKeys []string) (*state, error) {
 	return st, nil
 }
 
-func dumpNS(h *namespace.Handle, sysctlKeys []string) (*nsState, error) {
+func dumpNS(h *namespace.Handle, sysctlKeys []string, fixedMACs bool) (*nsState, error) {
 	s := &nsState{Links: map[string]*linkState{}, Sysctls: map[string]string{}}
 	nlh := h.Netlink()
 	links, err := nl.Dump(nlh.LinkList)
@@ -57,7 +57,7 @@ func dumpNS(h *namespace.Handle, sysctlKeys []string) (*nsState, error) {
 	for _, l := range links {
 		a := l.Attrs()
 		ls := &linkState{Name: a.Name, Kind: l.Type(), Master: byIndex[a.MasterIndex], MTU: a.MTU, MAC: a.HardwareAddr.String(),
-			Alias: a.Alias, Up: a.Flags&net.FlagUp != 0, index: a.Index, parent: a.ParentIndex, nsid: a.NetNsID}
+			Alias: a.Alias, Up: a.Flags&net.FlagUp != 0, FixedMAC: fixedMACs && a.Name != "lo", index: a.Index, parent: a.ParentIndex, nsid: a.NetNsID}
 		switch v := l.(type) {
 		case *netlink.Vxlan:
 			ls.VNI, ls.Local, ls.Port, ls.Learning, ls.Proxy = v.VxlanId, v.SrcAddr.String(), v.Port, v.Learning, v.Proxy

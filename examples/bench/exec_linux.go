@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Running a plan. Commands run on a thread inside the node's namespace
@@ -30,12 +31,23 @@ func (n *node) full(args string) string {
 	return strings.Join(f, " ")
 }
 
-// inNS prefixes argv to run it in the namespace called rel.
+// inNS prefixes argv to run it in the namespace called rel, as Neutron's
+// agents do: `ip netns exec`, which also gives the process a mount
+// namespace with the namespace's /sys (2-4 ms).
 func (n *node) inNS(rel string, argv ...string) []string {
 	if rel == "node" {
 		return argv
 	}
 	return append([]string{"ip", "netns", "exec", n.prefix + rel}, argv...)
+}
+
+// enterNS prefixes argv to run it in the network namespace called rel and
+// nothing more (nsenter --net): the cheapest way in, for baseline B.
+func (n *node) enterNS(rel string, argv ...string) []string {
+	if rel == "node" {
+		return argv
+	}
+	return append([]string{"nsenter", "--net=" + n.mgr.Path(rel), "--"}, argv...)
 }
 
 // argv is the one process that performs o (per-operation style).
@@ -59,14 +71,30 @@ func (n *node) argv(o op) []string {
 	panic("bench: unknown tool " + o.Tool)
 }
 
-// runner runs commands in the node and counts the processes.
+// runner runs commands in the node and counts the processes and the time
+// they take, by program.
 type runner struct {
 	n     *node
 	procs int
+	spent map[string]time.Duration
 }
 
 func (r *runner) run(stdin string, argv ...string) error {
 	r.procs++
+	start := time.Now()
+	defer func() {
+		if r.spent == nil {
+			r.spent = map[string]time.Duration{}
+		}
+		key := argv[0]
+		switch {
+		case len(argv) > 4 && argv[1] == "netns" && argv[2] == "exec":
+			key = "ip netns exec " + argv[4]
+		case len(argv) > 3 && argv[0] == "nsenter":
+			key = "nsenter " + argv[3]
+		}
+		r.spent[key] += time.Since(start)
+	}()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
@@ -84,7 +112,7 @@ func (r *runner) run(stdin string, argv ...string) error {
 }
 
 // runPerOp runs a plan one process per operation.
-func (n *node) runPerOp(p plan) (int, error) {
+func (n *node) runPerOp(p plan) (*runner, error) {
 	r := &runner{n: n}
 	err := n.h.Do(func() error {
 		for _, o := range p {
@@ -94,13 +122,14 @@ func (n *node) runPerOp(p plan) (int, error) {
 		}
 		return nil
 	})
-	return r.procs, err
+	return r, err
 }
 
 // runBatched runs a plan as one `ip -batch` for the namespaces it adds,
 // one `sysctl` per namespace, one `ip -batch` (and `bridge -batch`) per
-// namespace, the node's first, and one `nft -f` per table.
-func (n *node) runBatched(p plan, dir string) (int, error) {
+// namespace, the node's first, and one `nft -f` per table; in the router
+// and DHCP namespaces through nsenter.
+func (n *node) runBatched(p plan, dir string) (*runner, error) {
 	type group struct {
 		key   string
 		lines []string
@@ -156,7 +185,7 @@ func (n *node) runBatched(p plan, dir string) (int, error) {
 			case strings.HasPrefix(key, "0 "):
 				err = r.run(strings.Join(g.lines, "\n")+"\n", "ip", "-batch", "-")
 			case strings.HasPrefix(key, "1 "):
-				err = r.run("", n.inNS(g.o.NS, append([]string{"sysctl", "-q", "-w"}, g.lines...)...)...)
+				err = r.run("", n.enterNS(g.o.NS, append([]string{"sysctl", "-q", "-w"}, g.lines...)...)...)
 			case strings.HasPrefix(key, "2 "), strings.HasPrefix(key, "3 "), strings.HasPrefix(key, "4 "):
 				argv := []string{g.o.Tool}
 				if g.o.NS != "node" {
@@ -170,7 +199,7 @@ func (n *node) runBatched(p plan, dir string) (int, error) {
 				}
 				file := filepath.Join(dir, "t"+strconv.Itoa(i)+".nft")
 				if err = os.WriteFile(file, []byte(text), 0o600); err == nil {
-					err = r.run("", n.inNS(g.o.NS, "nft", "-f", file)...)
+					err = r.run("", n.enterNS(g.o.NS, "nft", "-f", file)...)
 				}
 			}
 			if err != nil {
@@ -179,5 +208,14 @@ func (n *node) runBatched(p plan, dir string) (int, error) {
 		}
 		return nil
 	})
-	return r.procs, err
+	return r, err
+}
+
+// String says where the time went, by program.
+func (r *runner) String() string {
+	var parts []string
+	for _, k := range slicesKeys(r.spent) {
+		parts = append(parts, fmt.Sprintf("%s %s", k, r.spent[k].Round(time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
 }

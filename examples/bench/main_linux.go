@@ -22,11 +22,11 @@ func main() {
 	}
 	var (
 		cfg      config
-		quick    = flag.Bool("quick", false, "about a tenth of the default size: finishes in under a minute")
+		quick    = flag.Bool("quick", false, "a tenth of the default size, one repetition: finishes in under a minute")
 		jsonFile = flag.String("json", "", "also write the figures as JSON to this file")
 		s        Size
 	)
-	flag.IntVar(&cfg.reps, "reps", 3, "repetitions of every measurement, each side on a fresh node")
+	flag.IntVar(&cfg.reps, "reps", 0, "repetitions of every measurement, each side on a fresh node (default 3, 1 with --quick)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of Neutrino's first bring-up to this file")
 	flag.DurationVar(&cfg.settle, "settle", 0, "pause after removing a node, for the kernel's background namespace cleanup (default 2s, 0.5s with --quick)")
 	flag.BoolVar(&cfg.verbose, "v", false, "log every measured operation")
@@ -52,7 +52,9 @@ func main() {
 	if cfg.settle == 0 {
 		cfg.settle = map[bool]time.Duration{false: 2 * time.Second, true: 500 * time.Millisecond}[*quick]
 	}
-	cfg.reps = max(cfg.reps, 1)
+	if cfg.reps <= 0 {
+		cfg.reps = map[bool]int{false: 3, true: 1}[*quick]
+	}
 	cfg.realizerReps = 5
 	cfg.command = "go run ./examples/bench " + strings.Join(os.Args[1:], " ")
 	cfg.log = os.Stderr

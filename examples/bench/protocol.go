@@ -29,6 +29,7 @@ type response struct {
 	Error     string   `json:"error,omitempty"`
 	HWM       int64    `json:"hwm_kb,omitempty"`
 	RSS       int64    `json:"rss_kb,omitempty"`
+	FDs       int      `json:"fds,omitempty"` // open file descriptors after the op
 	Steps     []timing `json:"steps,omitempty"`
 }
 
@@ -39,4 +40,5 @@ type timing struct {
 	CPUMillis float64        `json:"cpu_ms"`
 	Mutations int            `json:"mutations"`
 	Kinds     map[string]int `json:"kinds,omitempty"` // "created element" -> n
+	FDs       int            `json:"fds,omitempty"`   // open file descriptors after the step
 }

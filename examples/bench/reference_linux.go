@@ -146,9 +146,6 @@ func (w *world) buildReference(files map[string]string, progress func(string)) (
 			return nil, err
 		}
 	}
-	if _, err := a.call(request{Op: "steps"}); err != nil {
-		return nil, fmt.Errorf("reference destroy: %w", err)
-	}
 	ref.keepSetSysctls()
 	return ref, nil
 }

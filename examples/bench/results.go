@@ -136,8 +136,8 @@ func (r *results) judge() {
 	add("bring-up ≤ 1.5× baseline B (kernel state, no DHCP daemons)", up/upB <= 1.5, "%.2f× (B %s)", up/upB, fmtMs(upB))
 	add("no-op Apply ≤ 100 ms, zero mutations", noop <= 100 && noopMut == 0, "%s, %d mutations", fmtMs(noop), noopMut)
 	for _, x := range []struct{ id, what string }{
-		{"member-realizer", "SG membership change at 10k members"},
-		{"fip-realizer", "FIP added at 10k FIPs"},
+		{"member-realizer", fmt.Sprintf("SG membership change at %s members", count(r.Size.Members))},
+		{"fip-realizer", fmt.Sprintf("FIP added at %s FIPs", count(r.Size.FIPs))},
 		{"port-realizers", "one port added"},
 	} {
 		s := r.scenario(x.id)
@@ -232,13 +232,16 @@ func (r *results) print(w io.Writer) {
 	}
 	if len(r.Steps) > 0 {
 		fmt.Fprintln(w, "\nwhere Neutrino's time goes: the reference run, each realizer alone, in the agent's order (wall ms / CPU ms):")
+		fds := 0
 		for _, doc := range []string{"base", "plus", "destroy", "scale", "scale1", "scale2"} {
 			var parts []string
 			for _, t := range r.Steps[doc] {
 				parts = append(parts, fmt.Sprintf("%s %.1f/%.1f", t.Realizer, t.Millis, t.CPUMillis))
+				fds = max(fds, t.FDs)
 			}
 			fmt.Fprintf(w, "  %-8s %s\n", doc, strings.Join(parts, ", "))
 		}
+		fmt.Fprintf(w, "  (at most %d file descriptors open)\n", fds)
 	}
 	fmt.Fprintln(w, "\ngoals (ARCHITECTURE.md section 8):")
 	for _, g := range r.Goals {
@@ -256,4 +259,12 @@ func cellProcs(s *summary, unit string) string {
 		c += fmt.Sprintf(" (%d procs)", s.Procs)
 	}
 	return c
+}
+
+// count writes 10000 as 10k.
+func count(n int) string {
+	if n >= 1000 && n%1000 == 0 {
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return fmt.Sprint(n)
 }

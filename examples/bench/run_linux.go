@@ -80,6 +80,9 @@ func run(w *world, cfg config) (*results, error) {
 			switch side {
 			case "neutrino":
 				err = b.neutrino(rep, sc)
+				if err == nil {
+					err = b.realizerLevel(rep, sc)
+				}
 			case "A":
 				err = b.baseline(rep, perOp, sc)
 			case "B":
@@ -168,15 +171,7 @@ func (b *bench) neutrino(rep int, sc *scenarios) error {
 	if err := loadDocs(a, b.files, "base", "plus"); err != nil {
 		return err
 	}
-	call := func(req request) (response, error) {
-		res, err := a.call(req)
-		if b.cfg.verbose {
-			b.logf("\n  %s %s %s: %.1f ms (cpu %.1f ms), %d mutations", req.Op, req.Which, req.Name, res.Millis, res.CPUMillis, res.Mutations)
-		} else {
-			b.logf(".")
-		}
-		return res, err
-	}
+	call := b.caller(a)
 	profile := rep == 1 && b.cfg.cpuProfile != ""
 	if profile {
 		if _, err := call(request{Op: "profile-start", File: b.cfg.cpuProfile}); err != nil {
@@ -267,54 +262,12 @@ func (b *bench) neutrino(rep int, sc *scenarios) error {
 	if err := b.check(n, b.ref.scale2, "Neutrino scale variant"); err != nil {
 		return err
 	}
-	// The realizer level, several times per repetition: leave and join,
-	// FIP off and on. The first Apply of each realizer reads the kernel.
-	var (
-		joins, adds     []float64
-		joinMut, addMut int
-		joinK, addK     map[string]int
-	)
-	for i := 0; i <= b.cfg.realizerReps; i++ {
-		if _, err := call(request{Op: "realizer", Which: "secgroup", Name: "scale"}); err != nil {
-			return err
-		}
-		r, err := call(request{Op: "realizer", Which: "secgroup", Name: "scale1"})
-		if err != nil {
-			return err
-		}
-		if _, err := call(request{Op: "realizer", Which: "router", Name: "scale1"}); err != nil {
-			return err
-		}
-		f, err := call(request{Op: "realizer", Which: "router", Name: "scale2"})
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			joins, adds = append(joins, r.Millis), append(adds, f.Millis)
-			joinMut, addMut = max(joinMut, objects(r)), max(addMut, objects(f))
-			joinK, addK = r.Steps[0].Kinds, f.Steps[0].Kinds
-		}
-	}
-	sc.memberR.Note = "one join: " + kindList(joinK)
-	sc.fipR.Note = "one FIP: " + kindList(addK)
-	if b.cfg.cpuProfile != "" && rep == 1 {
-		if err := b.profileLoops(call); err != nil {
-			return err
-		}
-	}
-	sc.memberR.N.add(medianOf(joins))
-	sc.memberR.N.Mutations = append(sc.memberR.N.Mutations, joinMut)
-	sc.fipR.N.add(medianOf(adds))
-	sc.fipR.N.Mutations = append(sc.fipR.N.Mutations, addMut)
 	mem, err = call(request{Op: "rss"})
 	if err != nil {
 		return err
 	}
 	sc.rssEnd.N.add(float64(mem.HWM) / 1024)
-	if _, err := call(request{Op: "destroy"}); err != nil {
-		return err
-	}
-	return nil
+	return nil // the node's namespaces go with the node, all at once
 }
 
 // objects counts a realizer op's kernel objects: its mutations but the
@@ -345,7 +298,7 @@ func (b *bench) profileLoops(call func(request) (response, error)) error {
 	}{
 		{"member", []request{{Op: "realizer", Which: "secgroup", Name: "scale"}, {Op: "realizer", Which: "secgroup", Name: "scale1"}}},
 		{"fip", []request{{Op: "realizer", Which: "router", Name: "scale1"}, {Op: "realizer", Which: "router", Name: "scale2"}}},
-		{"noop-scale", []request{{Op: "apply", Name: "scale2"}}},
+		{"noop-scale", []request{{Op: "steps", Name: "scale2"}}},
 	}
 	for _, l := range loops {
 		if _, err := call(request{Op: "profile-start", File: b.cfg.cpuProfile + "." + l.suffix}); err != nil {
@@ -396,12 +349,82 @@ func breakdown(p plan, sty style) string {
 	return fmt.Sprintf("%d processes (%s)", len(p), kindList(by))
 }
 
-// count writes 10000 as 10k.
-func count(n int) string {
-	if n >= 1000 && n%1000 == 0 {
-		return fmt.Sprintf("%dk", n/1000)
+
+// caller sends requests to a child, logging them.
+func (b *bench) caller(a *agentProc) func(request) (response, error) {
+	return func(req request) (response, error) {
+		res, err := a.call(req)
+		if b.cfg.verbose {
+			b.logf("\n  %s %s %s: %.1f ms (cpu %.1f ms), %d mutations, %d fds", req.Op, req.Which, req.Name, res.Millis, res.CPUMillis, res.Mutations, res.FDs)
+		} else {
+			b.logf(".")
+		}
+		return res, err
 	}
-	return fmt.Sprint(n)
+}
+
+// realizerLevel measures the incremental changes where they are made:
+// the secgroup realizer for a membership change, the router realizer for
+// a floating IP, alone and repeated. It runs in a child and on a node of
+// its own, with one set of realizers (two router realizers in one process
+// at this scale would cross the nftables library's 1024-descriptor limit).
+func (b *bench) realizerLevel(rep int, sc *scenarios) error {
+	n, err := b.w.newNode(fmt.Sprintf("r%dm", rep))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = n.remove(); b.settle() }()
+	a, err := b.w.startAgent(n)
+	if err != nil {
+		return err
+	}
+	defer a.stop()
+	if err := loadDocs(a, b.files, "scale", "scale1", "scale2"); err != nil {
+		return err
+	}
+	call := b.caller(a)
+	if _, err := call(request{Op: "steps", Name: "scale2"}); err != nil {
+		return err
+	}
+	// Several times: leave and join, FIP off and on.
+	var (
+		joins, adds     []float64
+		joinMut, addMut int
+		joinK, addK     map[string]int
+	)
+	for i := 0; i <= b.cfg.realizerReps; i++ {
+		if _, err := call(request{Op: "realizer", Which: "secgroup", Name: "scale"}); err != nil {
+			return err
+		}
+		r, err := call(request{Op: "realizer", Which: "secgroup", Name: "scale1"})
+		if err != nil {
+			return err
+		}
+		if _, err := call(request{Op: "realizer", Which: "router", Name: "scale1"}); err != nil {
+			return err
+		}
+		f, err := call(request{Op: "realizer", Which: "router", Name: "scale2"})
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			joins, adds = append(joins, r.Millis), append(adds, f.Millis)
+			joinMut, addMut = max(joinMut, objects(r)), max(addMut, objects(f))
+			joinK, addK = r.Steps[0].Kinds, f.Steps[0].Kinds
+		}
+	}
+	sc.memberR.Note = "one join: " + kindList(joinK)
+	sc.fipR.Note = "one FIP: " + kindList(addK)
+	if b.cfg.cpuProfile != "" && rep == 1 {
+		if err := b.profileLoops(call); err != nil {
+			return err
+		}
+	}
+	sc.memberR.N.add(medianOf(joins))
+	sc.memberR.N.Mutations = append(sc.memberR.N.Mutations, joinMut)
+	sc.fipR.N.add(medianOf(adds))
+	sc.fipR.N.Mutations = append(sc.fipR.N.Mutations, addMut)
+	return nil
 }
 
 func medianOf(v []float64) float64 {
@@ -432,11 +455,9 @@ func (b *bench) baseline(rep int, sty style, sc *scenarios) error {
 		}
 		return s.B
 	}
-	dir := b.w.dir
-
 	// Bring-up: the kernel state, then one dnsmasq per network.
 	start := time.Now()
-	procs, err := n.runPlan(p.bringUp, sty, dir)
+	procs, err := b.runPlan(n, "bring-up", p.bringUp, sty)
 	if err != nil {
 		return fmt.Errorf("bring-up: %w", err)
 	}
@@ -464,7 +485,7 @@ func (b *bench) baseline(rep int, sty style, sc *scenarios) error {
 		}
 	}
 	start = time.Now()
-	procs, err = n.runPlan(p.port, sty, dir)
+	procs, err = b.runPlan(n, "port", p.port, sty)
 	if err != nil {
 		return fmt.Errorf("port: %w", err)
 	}
@@ -485,7 +506,7 @@ func (b *bench) baseline(rep int, sty style, sc *scenarios) error {
 	if err := n.h.Do(func() error { return dm.stop(r, sty) }); err != nil {
 		return err
 	}
-	procs, err = n.runPlan(p.teardown, sty, dir)
+	procs, err = b.runPlan(n, "teardown", p.teardown, sty)
 	if err != nil {
 		return fmt.Errorf("teardown: %w", err)
 	}
@@ -498,7 +519,7 @@ func (b *bench) baseline(rep int, sty style, sc *scenarios) error {
 
 	// The scale variant, made the fast way (not measured), then one
 	// membership change and one FIP.
-	if _, err := n.runPlan(b.ref.scaleUp(), batched, dir); err != nil {
+	if _, err := b.runPlan(n, "scale variant", b.ref.scaleUp(), batched); err != nil {
 		return fmt.Errorf("scale variant: %w", err)
 	}
 	if err := n.h.Do(func() error { return dm.start(&runner{n: n}, dhcpNets(b.tops.Scale)) }); err != nil {
@@ -509,7 +530,7 @@ func (b *bench) baseline(rep int, sty style, sc *scenarios) error {
 		p plan
 	}{{sc.member, p.member}, {sc.fip, p.fip}} {
 		start = time.Now()
-		procs, err := n.runPlan(x.p, sty, dir)
+		procs, err := b.runPlan(n, x.s.ID, x.p, sty)
 		if err != nil {
 			return fmt.Errorf("%s: %w", x.s.ID, err)
 		}
@@ -520,11 +541,23 @@ func (b *bench) baseline(rep int, sty style, sc *scenarios) error {
 	return b.check(n, b.ref.scale2, "baseline "+name+" scale variant")
 }
 
-func (n *node) runPlan(p plan, sty style, dir string) (int, error) {
+func (b *bench) runPlan(n *node, what string, p plan, sty style) (int, error) {
+	var (
+		r   *runner
+		err error
+	)
 	if sty == perOp {
-		return n.runPerOp(p)
+		r, err = n.runPerOp(p)
+	} else {
+		r, err = n.runBatched(p, b.w.dir)
 	}
-	return n.runBatched(p, dir)
+	if b.cfg.verbose && r != nil {
+		b.logf("\n  %s: %d processes: %s", what, r.procs, r)
+	}
+	if r == nil {
+		return 0, err
+	}
+	return r.procs, err
 }
 
 // check dumps the node and compares it with want; a difference fails the

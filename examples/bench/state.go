@@ -41,14 +41,15 @@ type linkState struct {
 	Port               int
 	Learning, Proxy    bool
 	TapMode            string
+	FixedMAC           bool // see portMAC
 	// What pairs veth ends; not part of the state.
 	index, parent, nsid int
 }
 
-// portMAC reports a MAC the realizers set from a port (Neutron's fa:16:3e
-// prefix; the generator keeps fa:16): the others are random, as the
-// kernel assigns them.
-func (l *linkState) portMAC() bool { return strings.HasPrefix(l.MAC, "fa:16:") }
+// portMAC reports a MAC the realizers set from a port: those of the
+// router and DHCP namespaces' devices. The node's devices (bridges, VXLAN,
+// taps, veths' host ends) keep the random ones the kernel gives them.
+func (l *linkState) portMAC() bool { return l.FixedMAC }
 
 // String is what two links must share to count as the same device.
 func (l *linkState) String() string {
