@@ -349,7 +349,6 @@ func breakdown(p plan, sty style) string {
 	return fmt.Sprintf("%d processes (%s)", len(p), kindList(by))
 }
 
-
 // caller sends requests to a child, logging them.
 func (b *bench) caller(a *agentProc) func(request) (response, error) {
 	return func(req request) (response, error) {
