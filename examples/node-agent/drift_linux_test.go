@@ -79,6 +79,7 @@ func TestDriftIsRepaired(t *testing.T) {
 		if c.ns != "" {
 			h = w.ns(t, c.ns)
 		}
+		settle(n)
 		offset := len(p.log.String())
 		for _, argv := range c.argv {
 			w.l.MustRun(h, w.resolveHandle(t, h, argv)...)
@@ -100,6 +101,24 @@ func TestDriftIsRepaired(t *testing.T) {
 		t.Error("vm2 gets no DHCP lease after the repairs")
 	}
 	w.requireDataplane(t)
+}
+
+// settle waits (at most 3 s) until the agent's kernel-triggered resyncs
+// stop for half a second, so that the echo of one repair does not pass for
+// the trigger of the next.
+func settle(n *node) {
+	const series = `neutrino_resyncs_total{trigger="kernel"}`
+	last, since := -1.0, time.Now()
+	eventually(3*time.Second, func() bool {
+		m, err := scrape(n.h)
+		if err != nil {
+			return false
+		}
+		if m[series] != last {
+			last, since = m[series], time.Now()
+		}
+		return time.Since(since) >= 500*time.Millisecond
+	})
 }
 
 // requireDataplane pings across the router and to the floating IP.
