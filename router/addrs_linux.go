@@ -21,18 +21,26 @@ func (rr *routerRun) diffAddrs(fresh map[string]bool) []change {
 		if !fresh[ifc.Name] {
 			have = rr.obs.addrs[rr.idx[ifc.Name]]
 		}
-		// ifc.Addrs is sorted: look addresses up without building a set,
-		// which for a gateway with 10,000 floating IPs would be most of a
-		// pass's work.
+		// Count the wanted addresses the interface has: when that is all it
+		// has, nothing is stale, and a gateway with 10,000 floating IPs is
+		// checked without a set built or searched per pass.
+		kept := 0
+		for _, p := range ifc.Addrs {
+			if have[p] {
+				kept++
+			}
+		}
 		var stale []netip.Prefix
-		for p := range have {
-			if _, ok := slices.BinarySearchFunc(ifc.Addrs, p, comparePrefix); !ok {
-				stale = append(stale, p)
+		if kept < len(have) {
+			for p := range have {
+				if _, ok := slices.BinarySearchFunc(ifc.Addrs, p, comparePrefix); !ok {
+					stale = append(stale, p)
+				}
 			}
 		}
 		slices.SortFunc(stale, comparePrefix)
 		for _, p := range stale {
-			if ifc.Gateway && p.Addr().Is4() && !slices.ContainsFunc(ifc.Addrs, func(w netip.Prefix) bool { return w.Addr() == p.Addr() }) {
+			if ifc.Gateway && p.Addr().Is4() && !ifc.holds(p.Addr()) {
 				rr.conntrack = append(rr.conntrack, p.Addr())
 			}
 			cs = append(cs, change{remove, "addr", 1, rr.in(p.String() + " on " + ifc.Name), func() error {

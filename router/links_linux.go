@@ -185,12 +185,6 @@ func (rr *routerRun) staleLinks() []change {
 	for _, ifc := range rr.spec.Ifaces {
 		want[ifc.Name] = true
 	}
-	gwAddrs := map[string]bool{}
-	if g := rr.spec.Gateway; g != nil {
-		for _, a := range g.Addrs {
-			gwAddrs[a.Addr().String()] = true
-		}
-	}
 	var cs []change
 	for _, name := range sortedKeys(rr.obs.links) {
 		l := rr.obs.links[name]
@@ -199,7 +193,7 @@ func (rr *routerRun) staleLinks() []change {
 		}
 		if strings.HasPrefix(name, naming.PrefixGateway) {
 			for p := range rr.obs.addrs[l.Attrs().Index] {
-				if p.Addr().Is4() && !gwAddrs[p.Addr().String()] {
+				if p.Addr().Is4() && !rr.spec.Gateway.holds(p.Addr()) {
 					rr.conntrack = append(rr.conntrack, p.Addr())
 				}
 			}

@@ -104,33 +104,62 @@ func (r *Realizer) run(ctx context.Context, d *Desired, dry bool) (*Report, erro
 	if err != nil {
 		return rep, fmt.Errorf("host links: %w", err)
 	}
+	// Three phases. Opening and reading back namespaces, and then realizing
+	// routers, run concurrently (WithWorkers): each router has its own
+	// namespace and sockets. Between them the forwarding sysctls of new
+	// namespaces are written one at a time, while no worker changes links:
+	// the kernel takes the routing netlink lock for them with a trylock and
+	// restarts the write until it gets it, spinning on a CPU the link
+	// changes need.
+	runs := make([]*routerRun, len(specs))
 	reps := make([]*Report, len(specs))
 	errs := make([]error, len(specs))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(r.opt.workers, len(specs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				reps[i], errs[i] = r.router(ctx, specs[i], hostLinks, dry)
-				if errs[i] != nil {
-					errs[i] = fmt.Errorf("router %s: %w", specs[i].ID, errs[i])
-				}
-			}
-		}()
+	r.parallel(len(specs), func(i int) {
+		reps[i] = &Report{}
+		runs[i], errs[i] = r.open(ctx, specs[i], hostLinks, reps[i], dry)
+	})
+	for i, rr := range runs {
+		if errs[i] == nil {
+			errs[i] = rr.execute(ctx, rr.diffSysctls(), reps[i], dry)
+		}
 	}
-	for i := range specs {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	r.parallel(len(specs), func(i int) {
+		if errs[i] == nil {
+			errs[i] = runs[i].realize(ctx, reps[i], dry)
+		}
+		if rr := runs[i]; rr != nil && rr.rns != nil && rr.rns.transient {
+			_ = rr.rns.close()
+		}
+		if errs[i] != nil {
+			errs[i] = fmt.Errorf("router %s: %w", specs[i].ID, errs[i])
+		}
+	})
 	for _, rr := range reps {
 		rep.merge(rr)
 	}
 	gcRep, gcErr := r.collect(ctx, specs, dry)
 	rep.merge(gcRep)
 	return rep, errors.Join(append(errs, gcErr)...)
+}
+
+// parallel runs fn(0..n-1) on up to WithWorkers goroutines.
+func (r *Realizer) parallel(n int, fn func(int)) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(r.opt.workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
 }
 
 // hostLinks returns the host's links by name, current as of now. The map
@@ -149,42 +178,44 @@ func (r *Realizer) hostLinks() (map[string]netlink.Link, error) {
 	return r.hostState.links, nil
 }
 
-// router realizes (or plans) one router.
-func (r *Realizer) router(ctx context.Context, spec *routerSpec, hostLinks map[string]netlink.Link, dry bool) (*Report, error) {
-	rep := &Report{}
+// open opens (or, unless dry, creates) a router's namespace and reads it
+// back.
+func (r *Realizer) open(ctx context.Context, spec *routerSpec, hostLinks map[string]netlink.Link, rep *Report, dry bool) (*routerRun, error) {
 	if err := ctx.Err(); err != nil {
-		return rep, err
+		return nil, err
 	}
 	rns, created, err := r.namespace(spec.Namespace, dry)
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	full := r.mgr.FullName(spec.Namespace)
 	if created {
 		rep.add(create, "namespace", 1, full)
 	}
-	if rns != nil && rns.transient {
-		defer rns.close()
-	}
 	rr := &routerRun{r: r, spec: spec, rns: rns, where: full, host: hostLinks, obs: &observed{}, idx: map[string]int{}}
 	if rns != nil {
 		rr.ns = rns.h
 		if rr.obs, err = rns.observe(created); err != nil {
-			return rep, err
+			return rr, err
 		}
 	}
+	return rr, nil
+}
+
+// realize makes (or plans) the router's changes after its sysctls.
+func (rr *routerRun) realize(ctx context.Context, rep *Report, dry bool) error {
 	changes, err := rr.diff()
 	if err != nil {
-		return rep, err
+		return err
 	}
 	err = rr.execute(ctx, changes, rep, dry)
 	if n := rep.Mutations(); n > 0 && !dry {
-		r.opt.log.Info("router realized", "router", spec.ID, "namespace", full, "changes", n)
+		rr.r.opt.log.Info("router realized", "router", rr.spec.ID, "namespace", rr.where, "changes", n)
 		for _, c := range rep.Changes {
-			r.opt.log.Debug(c, "router", spec.ID)
+			rr.r.opt.log.Debug(c, "router", rr.spec.ID)
 		}
 	}
-	return rep, err
+	return err
 }
 
 // dumpLinks lists a namespace's links by name.

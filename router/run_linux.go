@@ -36,8 +36,8 @@ type change struct {
 	do   func() error
 }
 
-// diff computes the changes that make the namespace match the spec, in the
-// order they must be made: links before the NAT that names them (NAT before
+// diff computes the changes, after the sysctls (diffSysctls), that make the
+// namespace match the spec, in the order they must be made: links before the NAT that names them (NAT before
 // addresses, as Neutron does, so a floating IP never answers untranslated),
 // addresses before the routes through them, stale links after their
 // replacements, conntrack cleanup after the NAT no longer leads to the old
@@ -45,7 +45,6 @@ type change struct {
 func (rr *routerRun) diff() ([]change, error) {
 	rr.garp = map[string][]netip.Addr{}
 	var cs []change
-	cs = append(cs, rr.diffSysctls()...)
 	lc, fresh, err := rr.diffLinks()
 	if err != nil {
 		return nil, err

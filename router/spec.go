@@ -375,6 +375,16 @@ func (d *Desired) routerGatewayNetwork(id string) string {
 	return ""
 }
 
+// holds reports whether the interface (nil: none) carries address a.
+func (i *ifaceSpec) holds(a netip.Addr) bool {
+	if i == nil {
+		return false
+	}
+	// Addrs is sorted by address, then length: find the first with a.
+	k, _ := slices.BinarySearchFunc(i.Addrs, netip.PrefixFrom(a, 0), comparePrefix)
+	return k < len(i.Addrs) && i.Addrs[k].Addr() == a
+}
+
 // reaches reports whether a is on one of the router's internal subnets or
 // behind one of its extra routes: where a floating IP may point.
 func (s *routerSpec) reaches(a netip.Addr) bool {
