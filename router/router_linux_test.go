@@ -253,6 +253,14 @@ func TestRepairsWhatWasDeletedByHand(t *testing.T) {
 	assert.Equal(t, "vm1", greet(t, w.ext, fipAddr+":8080"))
 	assert.Equal(t, "ext", greet(t, w.vm1, extHostAddr+":8080"))
 
+	// A router port's pair deleted by hand from the host side: the pair, its
+	// addresses and the routes through it come back.
+	w.l.MustRun(w.host, "ip", "link", "del", naming.Tap(w.b.d.Ports[0].ID))
+	rep = w.apply(w.r)
+	assert.Equal(t, map[string]int{"link": 1, "addr": 2, "route": 1, "garp": 2}, rep.Created, "%v", rep.Changes)
+	assert.Equal(t, "vm1", greet(t, w.ext, fipAddr+":8080"))
+	assert.Zero(t, w.apply(w.r).Mutations())
+
 	// The namespace deleted by hand: everything is rebuilt.
 	require.NoError(t, namespace.NewManager(w.l.NodePrefix("n1")).Delete(naming.RouterNamespace(w.router)))
 	rep = w.apply(w.r)
