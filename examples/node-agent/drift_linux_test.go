@@ -93,7 +93,7 @@ func TestDriftIsRepaired(t *testing.T) {
 			t.Errorf("%s: not repaired within 15 s; differences: %v\nagent log since:\n%s", c.name, diffState(n, &w.b.Topology), p.log.String()[offset:])
 		}
 	}
-	t.Logf("repairs (resync interval 5 s; kernel notifications cover the node namespace only):\n%s", strings.Join(journal, "\n"))
+	t.Logf("repairs (resync interval 5 s; kernel notifications from the node, router and DHCP namespaces):\n%s", strings.Join(journal, "\n"))
 
 	// The repaired node still works: the DHCP server answers on its new
 	// port, routing, NAT and the floating IP carry packets.

@@ -46,6 +46,8 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 	defer cancel()
 	go watchFile(wctx, o.topology, o.filePoll, triggers)
 	go watchKernel(wctx, host, log, triggers)
+	owned := newOwnedWatch(o.prefix, log, triggers)
+	defer owned.stop()
 
 	var good *neutrino.Topology
 	load := func() {
@@ -87,6 +89,7 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 		}
 		recordBGP(ctx, m, node)
 		recordDHCP(m, node)
+		owned.refresh(wctx)
 		// Our own changes echo back as kernel events: drop those that
 		// arrived while applying; a resync that finds nothing ends the echo.
 		drain(triggers, triggerKernel)
