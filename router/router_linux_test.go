@@ -68,6 +68,16 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
+// secondRouter adds router r2 (gateway 203.0.113.11) with network C
+// (100.64.3.0/24) and its bridge.
+func (w *world) secondRouter() (r2, subC string) {
+	_, subC = w.b.network("100.64.3.0/24", "100.64.3.1", false)
+	r2 = w.b.router(w.extNet, w.extSub, "203.0.113.11")
+	w.b.attach(r2, subC)
+	w.bridges()
+	return r2, subC
+}
+
 func TestPlanMatchesApplyAndChangesNothing(t *testing.T) {
 	w := newWorld(t)
 	plan, err := w.r.Plan(context.Background(), w.b.d)
@@ -272,10 +282,7 @@ func TestRepairsWhatWasDeletedByHand(t *testing.T) {
 func TestRemoveRouterRemovesItsNamespaceOnly(t *testing.T) {
 	w := newWorld(t)
 	b := w.b
-	_, c := b.network("100.64.3.0/24", "100.64.3.1", false)
-	r2 := b.router(w.extNet, w.extSub, "203.0.113.11")
-	b.attach(r2, c)
-	w.bridges()
+	r2, _ := w.secondRouter()
 	w.apply(w.r)
 	hostBefore := linkNames(t, w.host)
 
@@ -404,10 +411,7 @@ func TestNFTablesReadsWhatWeWrote(t *testing.T) {
 func TestFloatingIPMovesToAnotherRouter(t *testing.T) {
 	w := newWorld(t)
 	b := w.b
-	_, c := b.network("100.64.3.0/24", "100.64.3.1", false)
-	r2 := b.router(w.extNet, w.extSub, "203.0.113.11")
-	b.attach(r2, c)
-	w.bridges()
+	r2, c := w.secondRouter()
 	vm4, _ := w.instance("vm4", c, "100.64.3.10")
 	serve(t, vm4, "vm4", "100.64.3.10:8080")
 	w.apply(w.r)

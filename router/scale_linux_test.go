@@ -90,11 +90,7 @@ func TestNATCacheFollowsOwnCommits(t *testing.T) {
 // and converge all the same.
 func TestRoutersBeyondTheOpenNamespaceLimit(t *testing.T) {
 	w := newWorld(t)
-	b := w.b
-	_, c := b.network("100.64.3.0/24", "100.64.3.1", false)
-	r2 := b.router(w.extNet, w.extSub, "203.0.113.11")
-	b.attach(r2, c)
-	w.bridges()
+	w.secondRouter()
 	rz := w.realizer(WithMaxOpenNamespaces(1))
 	rep := w.apply(rz)
 	assert.Equal(t, 2, rep.Created["namespace"])
