@@ -3,9 +3,11 @@ package router
 import "fmt"
 
 // Report says what an Apply changed, or what a Plan would change, counted per
-// kind of kernel object: "namespace", "link", "addr", "route", "sysctl",
-// "nft-table", "nft-chain", "nft-rule", "nft-element", "conntrack", "garp".
-// A second Apply of the same desired state reports zero mutations.
+// kind of kernel object: "namespace", "link" (a veth pair counts once),
+// "addr", "route", "sysctl", "nft-table", "nft-chain" (its rules rewritten),
+// "nft-element" (one element of one map), "conntrack" (flows of one
+// address) and "garp" (one address announced). A second Apply of the same
+// desired state reports zero mutations.
 type Report struct {
 	Created map[string]int
 	Updated map[string]int
