@@ -3,6 +3,7 @@ package router
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"maps"
 	"net"
 	"slices"
@@ -13,11 +14,15 @@ import (
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/network"
 )
 
 // ownerKind is the ownership alias kind of both ends of a router port's veth
 // pair: tap<port11> in the host and qr-/qg-<port11> in the router namespace.
 const ownerKind = "router-port"
+
+// Owner names the router realizer in temporary device names (nl.TempName).
+const Owner = "router"
 
 // in6AddrGenModeNone stops the kernel from giving the host end an IPv6
 // link-local address: host ends carry no addresses, and IPv6 on every bridge
@@ -55,8 +60,17 @@ func (rr *routerRun) diffLinks() ([]change, map[string]bool, error) {
 func (rr *routerRun) diffIface(ifc *ifaceSpec) ([]change, bool, error) {
 	alias := naming.OwnerAlias(ownerKind, ifc.PortID)
 	br, ok := rr.host[ifc.Bridge]
-	if !ok || br.Type() != "bridge" {
+	switch {
+	case !ok && rr.dry:
+		// Planning a fresh node: the network realizer, which runs first,
+		// will have made the bridge by the time Apply plugs into it.
+		br = &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: ifc.Bridge}}
+	case !ok || br.Type() != "bridge":
 		return nil, false, errdefs.NotFound("ports", "bridge %s of port %s's network is missing from the host (the network realizer creates it)", ifc.Bridge, ifc.PortID)
+	case !ourBridge(br, ifc.Bridge):
+		// A bridge with our name that the network realizer did not make is
+		// someone else's: never plug into it.
+		return nil, false, errdefs.Conflict("ports", "bridge %s of port %s's network exists and is not ours (alias %q)", ifc.Bridge, ifc.PortID, br.Attrs().Alias)
 	}
 	tap, dev := rr.host[ifc.Tap], rr.obs.links[ifc.Name]
 	if tap != nil && tap.Attrs().Alias != alias {
@@ -125,48 +139,41 @@ func (rr *routerRun) diffIface(ifc *ifaceSpec) ([]change, bool, error) {
 
 // createVeth creates the pair with its router end directly in the router
 // namespace, carrying the port's MAC, enslaves the host end to the bridge,
-// and marks both ends as ours.
+// and marks both ends as ours (nl.PlugVeth: the host end's name never
+// exists unlabelled, even if the process dies half-way).
 func (rr *routerRun) createVeth(ifc *ifaceSpec, alias string, brIndex int) error {
-	host, ns := rr.r.host.Netlink(), rr.ns.Netlink()
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.MTU, attrs.MasterIndex = ifc.Tap, ifc.MTU, brIndex
-	veth := &netlink.Veth{
-		LinkAttrs:        attrs,
-		PeerName:         ifc.Name,
-		PeerHardwareAddr: ifc.MAC,
-		PeerNamespace:    netlink.NsFd(rr.ns.Fd()),
-		PeerTxQLen:       -1,
-	}
-	if err := host.LinkAdd(veth); err != nil {
-		return nl.Err(err)
-	}
-	var tap netlink.Link = veth // LinkAdd looked its index up
-	if veth.Index == 0 {
-		var err error
-		if tap, err = host.LinkByName(ifc.Tap); err != nil {
-			return nl.Err(err)
-		}
-	}
-	// The kernel ignores IFLA_IFALIAS when it creates a link: set it after.
-	if err := host.LinkSetAlias(tap, alias); err != nil {
-		return nl.Err(err)
-	}
-	if err := host.LinkSetIP6AddrGenMode(tap, in6AddrGenModeNone); err != nil {
-		return nl.Err(err)
-	}
-	if err := host.LinkSetUp(tap); err != nil {
-		return nl.Err(err)
-	}
-	dev, err := ns.LinkByName(ifc.Name)
+	dev, err := nl.PlugVeth(rr.r.host.Netlink(), rr.ns.Netlink(), nl.Veth{
+		Host: ifc.Tap, Bridge: brIndex, MTU: ifc.MTU,
+		Peer: ifc.Name, PeerMAC: ifc.MAC, PeerNS: rr.ns.Fd(), PeerUp: ifc.Up,
+		Owner: Owner, Alias: alias,
+	})
 	if err != nil {
-		return nl.Err(err)
+		return err
 	}
 	rr.idx[ifc.Name] = dev.Attrs().Index
-	if err := ns.LinkSetAlias(dev, alias); err != nil {
-		return nl.Err(err)
-	}
-	if ifc.Up {
-		return nl.Err(ns.LinkSetUp(dev))
+	return nil
+}
+
+// ourBridge reports whether br, named name, is a bridge the network
+// realizer made.
+func ourBridge(br netlink.Link, name string) bool {
+	kind, id, ok := nl.ParseOwner(br.Attrs().Alias)
+	return ok && kind == network.KindBridge && naming.Bridge(id) == name
+}
+
+// sweepUnfinished deletes host devices with a temporary name of ours:
+// creations a crash interrupted (nl.CreateOwned).
+func (r *Realizer) sweepUnfinished(links map[string]netlink.Link, rep *Report, dry bool) error {
+	for _, name := range sortedKeys(links) {
+		if !nl.IsTemp(name, Owner) {
+			continue
+		}
+		if !dry {
+			if err := nl.IgnoreNotFound(r.host.Netlink().LinkDel(links[name])); err != nil {
+				return fmt.Errorf("unfinished device %s: %w", name, err)
+			}
+		}
+		rep.add(remove, "unfinished", 1, name)
 	}
 	return nil
 }

@@ -165,8 +165,19 @@ func (r *Realizer) collect(ctx context.Context, specs []*routerSpec, dry bool) (
 func (r *Realizer) removeRouter(name string, rep *Report, dry bool) error {
 	full := r.mgr.FullName(name)
 	n, _, err := r.namespace(name, true)
-	if err != nil || n == nil {
+	if err != nil {
 		return err
+	}
+	if n == nil {
+		// The name is no mount point: the file a crash inside namespace
+		// creation leaves. Nothing lives in it; remove the file.
+		if !dry {
+			if err := r.mgr.Delete(name); err != nil {
+				return err
+			}
+		}
+		rep.add(remove, "namespace", 1, full+" (unmounted)")
+		return nil
 	}
 	h := n.h
 	links, err := dumpLinks(h.Netlink())

@@ -104,6 +104,9 @@ func (r *Realizer) run(ctx context.Context, d *Desired, dry bool) (*Report, erro
 	if err != nil {
 		return rep, fmt.Errorf("host links: %w", err)
 	}
+	if err := r.sweepUnfinished(hostLinks, rep, dry); err != nil {
+		return rep, err
+	}
 	// Three phases. Opening and reading back namespaces, and then realizing
 	// routers, run concurrently (WithWorkers): each router has its own
 	// namespace and sockets. Between them the forwarding sysctls of new
@@ -192,7 +195,7 @@ func (r *Realizer) open(ctx context.Context, spec *routerSpec, hostLinks map[str
 	if created {
 		rep.add(create, "namespace", 1, full)
 	}
-	rr := &routerRun{r: r, spec: spec, rns: rns, where: full, host: hostLinks, obs: &observed{}, idx: map[string]int{}}
+	rr := &routerRun{r: r, spec: spec, rns: rns, where: full, host: hostLinks, obs: &observed{}, idx: map[string]int{}, dry: dry}
 	if rns != nil {
 		rr.ns = rns.h
 		if rr.obs, err = rns.observe(created); err != nil {

@@ -20,6 +20,7 @@ type routerRun struct {
 	where string            // the namespace's full name, for messages
 	host  map[string]netlink.Link
 	obs   *observed
+	dry   bool // planning: nothing is changed
 
 	idx       map[string]int          // link name in the router namespace -> index
 	garp      map[string][]netip.Addr // device -> IPv4 addresses that appear on it
