@@ -110,7 +110,7 @@ func TestCrashConvergence(t *testing.T) {
 	}
 	requireConverged(t, n, final)
 	if len(remnants) > 0 {
-		knownBug(t, "network, port, router, dhcp", "a SIGKILL between creating a device and setting its ownership alias leaves "+
+		bugIn(t, "network, port, router, dhcp", "a SIGKILL between creating a device and setting its ownership alias leaves "+
 			"a device the next apply takes for a foreign one, and the node never converges by itself; removed by hand: %v", remnants)
 	}
 }

@@ -57,7 +57,7 @@ func TestDestroyAfterCrashLeavesNothing(t *testing.T) {
 	}
 	requireConverged(t, n2, &b2.Topology)
 	if len(bugs) > 0 {
-		knownBug(t, "router", "%s", strings.Join(bugs, "; "))
+		bugIn(t, "router", "%s", strings.Join(bugs, "; "))
 	}
 }
 
@@ -133,6 +133,6 @@ func TestUnmountedNamespaceFilesAreTakenOver(t *testing.T) {
 		left = append(left, "destroy: "+ns)
 	}
 	if len(left) > 0 {
-		knownBug(t, "router", "unmounted qrouter- namespace files are never removed (removeRouter returns early when the name is no mount point): %v", left)
+		bugIn(t, "router", "unmounted qrouter- namespace files are never removed (removeRouter returns early when the name is no mount point): %v", left)
 	}
 }
