@@ -176,10 +176,7 @@ func (c *child) realizerApply(ctx context.Context, req *request) (response, erro
 		}
 	}
 	if c.own == nil {
-		var err error
-		if c.own, err = newRealizers(c.host, c.prefix); err != nil {
-			return res, err
-		}
+		c.own = &realizers{host: c.host, prefix: c.prefix}
 	}
 	which := strings.Split(req.Which, ",")
 	if req.Op == "steps" {
@@ -226,8 +223,10 @@ func kinds(rep any) map[string]int {
 }
 
 // realizers are the five realizers of a node, configured as agent.New
-// configures them.
+// configures them, each made when first used.
 type realizers struct {
+	host   *namespace.Handle
+	prefix string
 	net    *network.Realizer
 	port   *port.Realizer
 	router *router.Realizer
@@ -235,41 +234,48 @@ type realizers struct {
 	sg     *secgroup.Realizer
 }
 
-func newRealizers(host *namespace.Handle, prefix string) (*realizers, error) {
-	var r realizers
-	var err, e error
-	r.net, e = network.NewRealizer(host, network.WithPhysicalInterfaceMappings(mappings))
-	err = errors.Join(err, e)
-	r.port, e = port.NewRealizer(host)
-	err = errors.Join(err, e)
-	r.router, e = router.NewRealizer(host, router.WithPrefix(prefix))
-	err = errors.Join(err, e)
-	r.dhcp, e = dhcp.NewRealizer(host, dhcp.WithPrefix(prefix), dhcp.WithHost(nodeName))
-	err = errors.Join(err, e)
-	r.sg, e = secgroup.NewRealizer(host)
-	return &r, errors.Join(err, e)
-}
-
 func (r *realizers) apply(ctx context.Context, which string, d *agent.Desired) (any, error) {
-	var (
-		rep any
-		err error
-	)
+	var err error
 	switch which {
 	case "network":
-		rep, err = r.net.Apply(ctx, d.Network)
+		if r.net == nil {
+			r.net, err = network.NewRealizer(r.host, network.WithPhysicalInterfaceMappings(mappings))
+		}
+		if err == nil {
+			return r.net.Apply(ctx, d.Network)
+		}
 	case "port":
-		rep, err = r.port.Apply(ctx, d.Port)
+		if r.port == nil {
+			r.port, err = port.NewRealizer(r.host)
+		}
+		if err == nil {
+			return r.port.Apply(ctx, d.Port)
+		}
 	case "router":
-		rep, err = r.router.Apply(ctx, d.Router)
+		if r.router == nil {
+			r.router, err = router.NewRealizer(r.host, router.WithPrefix(r.prefix))
+		}
+		if err == nil {
+			return r.router.Apply(ctx, d.Router)
+		}
 	case "dhcp":
-		rep, err = r.dhcp.Apply(ctx, d.DHCP)
+		if r.dhcp == nil {
+			r.dhcp, err = dhcp.NewRealizer(r.host, dhcp.WithPrefix(r.prefix), dhcp.WithHost(nodeName))
+		}
+		if err == nil {
+			return r.dhcp.Apply(ctx, d.DHCP)
+		}
 	case "secgroup":
-		rep, err = r.sg.Apply(ctx, d.SecGroup)
+		if r.sg == nil {
+			r.sg, err = secgroup.NewRealizer(r.host)
+		}
+		if err == nil {
+			return r.sg.Apply(ctx, d.SecGroup)
+		}
 	default:
-		return nil, fmt.Errorf("unknown realizer %q", which)
+		err = fmt.Errorf("unknown realizer %q", which)
 	}
-	return rep, err
+	return nil, err
 }
 
 func (r *realizers) close() {

@@ -180,14 +180,18 @@ func cell(s *summary, unit string) string {
 	if s.Min == s.Max {
 		return fmtVal(s.Median, unit)
 	}
-	return fmt.Sprintf("%s [%s–%s]", fmtVal(s.Median, unit), strings.TrimSuffix(fmtVal(s.Min, unit), " ms"), fmtVal(s.Max, unit))
+	lo, hi := fmtVal(s.Min, unit), fmtVal(s.Max, unit)
+	if _, u, ok := strings.Cut(hi, " "); ok {
+		lo = strings.TrimSuffix(lo, " "+u)
+	}
+	return fmt.Sprintf("%s [%s–%s]", fmtVal(s.Median, unit), lo, hi)
 }
 
 func ratio(r float64) string {
 	if r == 0 {
 		return "—"
 	}
-	if r < 0.01 {
+	if r < 0.1 {
 		return fmt.Sprintf("1/%.0f", 1/r)
 	}
 	return fmt.Sprintf("%.2f", r)
