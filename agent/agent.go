@@ -194,7 +194,7 @@ func (n *Node) applyBGP(ctx context.Context, d *bgp.Desired, dry bool) Step {
 	if n.bgpReal == nil {
 		if n.bgpSrv == nil {
 			if dry {
-				return Step{Realizer: "bgp", Changes: []string{"start BGP speaker " + d.Speaker.ID}}
+				return Step{Realizer: "bgp", Report: network.Report{Changes: []string{"start BGP speaker " + d.Speaker.ID}}}
 			}
 			srv, err := bgp.NewServer(append([]bgp.Option{bgp.WithLogger(n.log.With("realizer", "bgp"))}, n.cfg.BGPOptions...)...)
 			if err != nil {

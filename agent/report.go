@@ -3,33 +3,18 @@ package agent
 import (
 	"fmt"
 
-	"github.com/neutrino-net/neutrino/bgp"
-	"github.com/neutrino-net/neutrino/dhcp"
 	"github.com/neutrino-net/neutrino/network"
-	"github.com/neutrino-net/neutrino/router"
-	"github.com/neutrino-net/neutrino/secgroup"
 	"maps"
 	"slices"
 	"strings"
 )
 
-// Step is what one realizer did (or would do) in an Apply.
+// Step is what one realizer did (or would do) in an Apply: its Report
+// (counts per kind, Mutations, Changes) and its error.
 type Step struct {
-	Realizer                  string
-	Created, Updated, Deleted map[string]int
-	Changes                   []string
-	Err                       error
-}
-
-// Mutations counts the step's kernel (or BGP) mutations.
-func (s Step) Mutations() int {
-	n := 0
-	for _, m := range []map[string]int{s.Created, s.Updated, s.Deleted} {
-		for _, v := range m {
-			n += v
-		}
-	}
-	return n
+	Realizer string
+	network.Report
+	Err error
 }
 
 // Report is what the node's realizers did, in the order they ran.
@@ -70,36 +55,12 @@ func (r *Report) String() string {
 	return b.String()
 }
 
-// fromReport turns a realizer's Report into a Step. The realizers' Report
-// types share one shape; the switch lists them.
-func fromReport(name string, rep any, err error) Step {
+// fromReport turns a realizer's Report into a Step; every realizer returns
+// the same Report type.
+func fromReport(name string, rep *network.Report, err error) Step {
 	st := Step{Realizer: name, Err: err}
-	switch r := rep.(type) {
-	case *network.Report:
-		if r == nil {
-			break
-		}
-		st.Created, st.Updated, st.Deleted, st.Changes = r.Created, r.Updated, r.Deleted, r.Changes
-	case *router.Report:
-		if r == nil {
-			break
-		}
-		st.Created, st.Updated, st.Deleted, st.Changes = r.Created, r.Updated, r.Deleted, r.Changes
-	case *dhcp.Report:
-		if r == nil {
-			break
-		}
-		st.Created, st.Updated, st.Deleted, st.Changes = r.Created, r.Updated, r.Deleted, r.Changes
-	case *secgroup.Report:
-		if r == nil {
-			break
-		}
-		st.Created, st.Updated, st.Deleted, st.Changes = r.Created, r.Updated, r.Deleted, r.Changes
-	case *bgp.Report:
-		if r == nil {
-			break
-		}
-		st.Created, st.Updated, st.Deleted, st.Changes = r.Created, r.Updated, r.Deleted, r.Changes
+	if rep != nil {
+		st.Report = *rep
 	}
 	return st
 }

@@ -6,6 +6,8 @@ import (
 
 	api "github.com/osrg/gobgp/v3/api"
 	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/neutrino-net/neutrino/internal/report"
 )
 
 // Apply makes the advertised routes exactly routes (the complete desired
@@ -61,13 +63,13 @@ func (s *Server) syncRoutes(ctx context.Context, routes []Route, dry bool) (Repo
 	SortRoutes(withdraw)
 	for _, r := range add {
 		if _, ok := s.advertised[r.Prefix]; ok {
-			rep.updated("route", "advertise %s (was via %s)", r, s.advertised[r.Prefix])
+			rep.Recordf(report.Update, "route", "advertise %s (was via %s)", r, s.advertised[r.Prefix])
 		} else {
-			rep.created("route", "advertise %s", r)
+			rep.Recordf(report.Create, "route", "advertise %s", r)
 		}
 	}
 	for _, r := range withdraw {
-		rep.deleted("route", "withdraw %s", r)
+		rep.Recordf(report.Delete, "route", "withdraw %s", r)
 	}
 	if dry {
 		return rep, nil

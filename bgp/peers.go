@@ -9,6 +9,7 @@ import (
 	api "github.com/osrg/gobgp/v3/api"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/report"
 )
 
 // Default BGP timers (RFC 4271), used when a Peer leaves them at 0.
@@ -140,12 +141,12 @@ func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (Report,
 		have, exists := current[addr]
 		switch {
 		case !exists:
-			rep.created("peer", "add peer %s %s AS %d", p.ID, addr, p.RemoteAS)
+			rep.Recordf(report.Create, "peer", "add peer %s %s AS %d", p.ID, addr, p.RemoteAS)
 			if !dry {
 				errs = appendErr(errs, s.addPeer(ctx, p, want))
 			}
 		case have != want:
-			rep.updated("peer", "update peer %s %s AS %d", p.ID, addr, p.RemoteAS)
+			rep.Recordf(report.Update, "peer", "update peer %s %s AS %d", p.ID, addr, p.RemoteAS)
 			if !dry {
 				err := s.deletePeer(ctx, addr)
 				if err == nil {
@@ -167,7 +168,7 @@ func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (Report,
 	}
 	slices.SortFunc(stale, netip.Addr.Compare)
 	for _, addr := range stale {
-		rep.deleted("peer", "remove peer %s %s", s.peers.id(addr), addr)
+		rep.Recordf(report.Delete, "peer", "remove peer %s %s", s.peers.id(addr), addr)
 		if !dry {
 			errs = appendErr(errs, s.deletePeer(ctx, addr))
 		}

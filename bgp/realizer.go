@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/report"
 )
 
 // Desired is what a node's BGP speaker should do: one Neutron BGP speaker
@@ -80,7 +81,7 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (Report, error)
 	cur, running := r.srv.Running()
 	if d.Speaker.ID == "" {
 		if running {
-			rep.deleted("speaker", "stop speaker AS %d router-id %s", cur.AS, cur.RouterID)
+			rep.Recordf(report.Delete, "speaker", "stop speaker AS %d router-id %s", cur.AS, cur.RouterID)
 			if !dry {
 				return rep, r.srv.Stop(ctx)
 			}
@@ -114,10 +115,10 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (Report, error)
 	fresh := !running || !cur.equal(g)
 	if fresh {
 		if running {
-			rep.updated("speaker", "restart speaker %s as AS %d router-id %s (was AS %d router-id %s)",
+			rep.Recordf(report.Update, "speaker", "restart speaker %s as AS %d router-id %s (was AS %d router-id %s)",
 				d.Speaker.ID, g.AS, g.RouterID, cur.AS, cur.RouterID)
 		} else {
-			rep.created("speaker", "start speaker %s AS %d router-id %s", d.Speaker.ID, g.AS, g.RouterID)
+			rep.Recordf(report.Create, "speaker", "start speaker %s AS %d router-id %s", d.Speaker.ID, g.AS, g.RouterID)
 		}
 		if !dry {
 			if err := r.srv.Stop(ctx); err != nil {
@@ -131,10 +132,10 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (Report, error)
 	if dry && fresh {
 		// A (re)started server has no peers and no routes yet.
 		for _, p := range peers {
-			rep.created("peer", "add peer %s %s AS %d", p.ID, p.PeerIP, p.RemoteAS)
+			rep.Recordf(report.Create, "peer", "add peer %s %s AS %d", p.ID, p.PeerIP, p.RemoteAS)
 		}
 		for _, rt := range routes {
-			rep.created("route", "advertise %s", rt)
+			rep.Recordf(report.Create, "route", "advertise %s", rt)
 		}
 		return rep, nil
 	}
@@ -146,11 +147,11 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (Report, error)
 	var errs []error
 	t1 := time.Now()
 	pr, err := sync(ctx, peers)
-	rep.merge(pr)
+	rep.Merge(&pr)
 	errs = appendErr(errs, err)
 	t2 := time.Now()
 	rr, err := syncRoutes(ctx, routes)
-	rep.merge(rr)
+	rep.Merge(&rr)
 	errs = appendErr(errs, err)
 	r.srv.log.Debug("bgp speaker synced", "speaker", d.Speaker.ID, "dry_run", dry, "routes", len(routes),
 		"mutations", rep.Mutations(), "compute", tCompute, "peers", t2.Sub(t1), "paths", time.Since(t2))

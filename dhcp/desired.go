@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/subnet"
@@ -124,9 +125,9 @@ func diffPrints(rep *Report, kind, networkID string, old, cur map[string]string)
 		prev, had := old[id]
 		switch {
 		case !had:
-			rep.create(kind, "%s on network %s", id, networkID)
+			rep.Addf(report.Create, kind, "%s on network %s", id, networkID)
 		case prev != cur[id]:
-			rep.update(kind, "%s on network %s", id, networkID)
+			rep.Addf(report.Update, kind, "%s on network %s", id, networkID)
 		default:
 			continue
 		}
@@ -134,7 +135,7 @@ func diffPrints(rep *Report, kind, networkID string, old, cur map[string]string)
 	}
 	for _, id := range slices.Sorted(maps.Keys(old)) {
 		if _, keep := cur[id]; !keep {
-			rep.delete(kind, "%s on network %s", id, networkID)
+			rep.Addf(report.Delete, kind, "%s on network %s", id, networkID)
 			n++
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 )
@@ -36,11 +37,11 @@ type change struct {
 func (c change) record(rep *Report) {
 	switch c.verb {
 	case create:
-		rep.create(c.kind, "%s", c.desc)
+		rep.Addf(report.Create, c.kind, "%s", c.desc)
 	case update:
-		rep.update(c.kind, "%s", c.desc)
+		rep.Addf(report.Update, c.kind, "%s", c.desc)
 	default:
-		rep.delete(c.kind, "%s", c.desc)
+		rep.Addf(report.Delete, c.kind, "%s", c.desc)
 	}
 }
 
@@ -74,7 +75,7 @@ func (r *Realizer) Close() error {
 func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rep := newReport()
+	rep := &Report{}
 	if r.closed {
 		return rep, errors.New("dhcp realizer is closed")
 	}
@@ -172,7 +173,7 @@ func (r *Realizer) teardown(id string, exists bool, rep *Report, dry bool) error
 			errs = append(errs, cur.srv.Close())
 			delete(r.servers, id)
 		}
-		rep.delete("server", "network %s", id)
+		rep.Addf(report.Delete, "server", "network %s", id)
 	}
 	if exists {
 		name := naming.DHCPNamespace(id)
@@ -210,7 +211,7 @@ func (r *Realizer) realize(cfg *Config, exists bool, host map[string]netlink.Lin
 	// creation leaves: Ensure takes it over, Open would fail on it.
 	exists = exists && r.mgr.Exists(nsName)
 	if !exists && dry {
-		rep.create("namespace", "%s", r.mgr.FullName(nsName))
+		rep.Addf(report.Create, "namespace", "%s", r.mgr.FullName(nsName))
 		w := &netWork{r: r, cfg: cfg, br: br, fresh: true}
 		_ = r.execute(rep, true, append(w.sysctls(nil), w.pair(nil, nil, alias)...))
 		_ = r.execute(rep, true, append(w.addresses(nil), w.routes(nil)...))
@@ -224,7 +225,7 @@ func (r *Realizer) realize(cfg *Config, exists bool, host map[string]netlink.Lin
 		var created bool
 		ns, created, err = r.mgr.Ensure(nsName)
 		if created {
-			rep.create("namespace", "%s", ns.Name())
+			rep.Addf(report.Create, "namespace", "%s", ns.Name())
 		}
 	}
 	if err != nil {
@@ -275,7 +276,7 @@ func (r *Realizer) serve(cfg *Config, ns *namespace.Handle, dev devID, rep *Repo
 		}
 		// Another device, a recreated one (the sockets are bound to the old
 		// one) or other families: a new server.
-		rep.update("server", "network %s on %s", id, cfg.Interface)
+		rep.Addf(report.Update, "server", "network %s on %s", id, cfg.Interface)
 		diffReservations(rep, id, old, cfg)
 		if dry {
 			return nil
@@ -286,7 +287,7 @@ func (r *Realizer) serve(cfg *Config, ns *namespace.Handle, dev devID, rep *Repo
 			r.log.Warn("dhcp server close", "network", id, "err", err)
 		}
 	} else {
-		rep.create("server", "network %s on %s", id, cfg.Interface)
+		rep.Addf(report.Create, "server", "network %s on %s", id, cfg.Interface)
 		diffReservations(rep, id, nil, cfg)
 		if dry {
 			return nil

@@ -9,12 +9,12 @@ import (
 
 // Apply is Linux-only.
 func (r *Realizer) Apply(ctx context.Context, d Desired) (*Report, error) {
-	return newReport(), errors.ErrUnsupported
+	return &Report{}, errors.ErrUnsupported
 }
 
 // Plan is Linux-only.
 func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
-	return newReport(), errors.ErrUnsupported
+	return &Report{}, errors.ErrUnsupported
 }
 
 // Close stops nothing: no server runs on this platform.

@@ -173,7 +173,7 @@ func (r *Realizer) sweepUnfinished(links map[string]netlink.Link, rep *Report, d
 				return fmt.Errorf("unfinished device %s: %w", name, err)
 			}
 		}
-		rep.add(remove, "unfinished", 1, name)
+		rep.AddN(remove.String(), "unfinished", 1, name)
 	}
 	return nil
 }

@@ -176,7 +176,7 @@ func (r *Realizer) removeRouter(name string, rep *Report, dry bool) error {
 				return err
 			}
 		}
-		rep.add(remove, "namespace", 1, full+" (unmounted)")
+		rep.AddN(remove.String(), "namespace", 1, full+" (unmounted)")
 		return nil
 	}
 	h := n.h
@@ -201,7 +201,7 @@ func (r *Realizer) removeRouter(name string, rep *Report, dry bool) error {
 				return err
 			}
 		}
-		rep.add(remove, "link", 1, n+" in "+full)
+		rep.AddN(remove.String(), "link", 1, n+" in "+full)
 	}
 	if !dry {
 		r.forget(name)
@@ -210,6 +210,6 @@ func (r *Realizer) removeRouter(name string, rep *Report, dry bool) error {
 		}
 		r.opt.log.Info("router removed", "namespace", full)
 	}
-	rep.add(remove, "namespace", 1, full)
+	rep.AddN(remove.String(), "namespace", 1, full)
 	return nil
 }

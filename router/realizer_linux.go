@@ -138,10 +138,10 @@ func (r *Realizer) run(ctx context.Context, d *Desired, dry bool) (*Report, erro
 		}
 	})
 	for _, rr := range reps {
-		rep.merge(rr)
+		rep.Merge(rr)
 	}
 	gcRep, gcErr := r.collect(ctx, specs, dry)
-	rep.merge(gcRep)
+	rep.Merge(gcRep)
 	return rep, errors.Join(append(errs, gcErr)...)
 }
 
@@ -193,7 +193,7 @@ func (r *Realizer) open(ctx context.Context, spec *routerSpec, hostLinks map[str
 	}
 	full := r.mgr.FullName(spec.Namespace)
 	if created {
-		rep.add(create, "namespace", 1, full)
+		rep.AddN(create.String(), "namespace", 1, full)
 	}
 	rr := &routerRun{r: r, spec: spec, rns: rns, where: full, host: hostLinks, obs: &observed{}, idx: map[string]int{}, dry: dry}
 	if rns != nil {

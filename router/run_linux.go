@@ -78,7 +78,7 @@ func (rr *routerRun) execute(ctx context.Context, cs []change, rep *Report, dry 
 			}
 		}
 		for _, p := range pending {
-			rep.add(p.verb, p.kind, p.n, p.what)
+			rep.AddN(p.verb.String(), p.kind, p.n, p.what)
 		}
 		pending = pending[:0]
 	}

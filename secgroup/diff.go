@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/neutrino-net/neutrino/internal/report"
 )
 
 // plan is the difference between the kernel's state and a compiled
@@ -37,7 +39,7 @@ func (p *plan) empty() bool { return p.report.Mutations() == 0 }
 // diff computes the plan that turns st (nil: nothing of ours exists) into
 // rs.
 func diff(st *state, rs *ruleset, cfg *config) *plan {
-	p := &plan{report: newReport()}
+	p := &plan{report: &Report{}}
 	cl := newCleanups(rs, cfg)
 	want := rs.tables()
 	for _, f := range families {
@@ -48,7 +50,7 @@ func diff(st *state, rs *ruleset, cfg *config) *plan {
 		if want[f] == nil {
 			if ts != nil {
 				p.tables = append(p.tables, &tablePlan{family: f, delTable: true})
-				p.report.add(p.report.Deleted, "table", 1, "delete table %s %s: no ports on this node", f, TableName)
+				p.report.Record(report.Delete, "table", 1, fmt.Sprintf("delete table %s %s: no ports on this node", f, TableName))
 			}
 			continue
 		}
@@ -63,22 +65,22 @@ func diffTable(ts *tableState, t *table, r *Report, cl *cleanups) *tablePlan {
 	where := string(t.family) + " " + TableName
 	if ts != nil && conflicting(ts, t) {
 		tp.delTable = true
-		r.add(r.Deleted, "table", 1, "delete table %s: an object has the wrong type or hook", where)
+		r.Record(report.Delete, "table", 1, fmt.Sprintf("delete table %s: an object has the wrong type or hook", where))
 		ts = nil
 	}
 	if ts == nil {
 		tp.addTable = true
-		r.add(r.Created, "table", 1, "create table %s", where)
+		r.Record(report.Create, "table", 1, fmt.Sprintf("create table %s", where))
 		ts = &tableState{chains: map[string]*chainState{}, sets: map[string]*setState{}}
 	}
 	for _, s := range t.sets {
 		old := ts.sets[s.name]
 		if old == nil {
 			tp.addSets = append(tp.addSets, s)
-			r.add(r.Created, "set", 1, "create set %s %s", where, s.name)
+			r.Record(report.Create, "set", 1, fmt.Sprintf("create set %s %s", where, s.name))
 			if len(s.elems) > 0 {
 				tp.addElems[s.name] = s.elems
-				r.add(r.Created, "element", len(s.elems), "add %d elements to %s %s", len(s.elems), where, s.name)
+				r.Record(report.Create, "element", len(s.elems), fmt.Sprintf("add %d elements to %s %s", len(s.elems), where, s.name))
 			}
 			continue
 		}
@@ -91,14 +93,14 @@ func diffTable(ts *tableState, t *table, r *Report, cl *cleanups) *tablePlan {
 		case old == nil:
 			tp.addChains = append(tp.addChains, c)
 			tp.fill = append(tp.fill, c)
-			r.add(r.Created, "chain", 1, "create chain %s %s", where, c.name)
-			r.add(r.Created, "rule", n, "add %d rules to %s %s", n, where, c.name)
+			r.Record(report.Create, "chain", 1, fmt.Sprintf("create chain %s %s", where, c.name))
+			r.Record(report.Create, "rule", n, fmt.Sprintf("add %d rules to %s %s", n, where, c.name))
 		case !slices.Equal(old.hashes, c.hashes()):
 			tp.fill = append(tp.fill, c)
 			tp.flush[c.name] = len(old.hashes) > 0
-			r.add(r.Updated, "chain", 1, "rewrite chain %s %s (%d rules, was %d)", where, c.name, n, len(old.hashes))
-			r.Created["rule"] += n
-			r.Deleted["rule"] += len(old.hashes)
+			r.Record(report.Update, "chain", 1, fmt.Sprintf("rewrite chain %s %s (%d rules, was %d)", where, c.name, n, len(old.hashes)))
+			r.Count(report.Create, "rule", n)
+			r.Count(report.Delete, "rule", len(old.hashes))
 			if c.kind == kindGroup && c.dir != "" && removesRules(old.hashes, c.hashes()) {
 				cl.group(c.owner, c.dir)
 			}
@@ -107,14 +109,14 @@ func diffTable(ts *tableState, t *table, r *Report, cl *cleanups) *tablePlan {
 	for _, name := range sortedKeys(ts.chains) {
 		if _, ok := t.chainx[name]; !ok {
 			tp.delChains = append(tp.delChains, name)
-			r.add(r.Deleted, "chain", 1, "delete chain %s %s", where, name)
-			r.Deleted["rule"] += len(ts.chains[name].hashes)
+			r.Record(report.Delete, "chain", 1, fmt.Sprintf("delete chain %s %s", where, name))
+			r.Count(report.Delete, "rule", len(ts.chains[name].hashes))
 		}
 	}
 	for _, name := range sortedKeys(ts.sets) {
 		if _, ok := t.setx[name]; !ok {
 			tp.delSets = append(tp.delSets, name)
-			r.add(r.Deleted, "set", 1, "delete set %s %s", where, name)
+			r.Record(report.Delete, "set", 1, fmt.Sprintf("delete set %s %s", where, name))
 		}
 	}
 	return tp
@@ -183,9 +185,9 @@ func diffElems(tp *tablePlan, old *setState, s *set, r *Report, where string, cl
 			updated++
 		}
 	}
-	r.Updated["element"] += updated
-	r.Created["element"] += len(add) - updated
-	r.Deleted["element"] += len(del) - updated
+	r.Count(report.Update, "element", updated)
+	r.Count(report.Create, "element", len(add)-updated)
+	r.Count(report.Delete, "element", len(del)-updated)
 	r.Changes = append(r.Changes, fmt.Sprintf("set %s %s: add %d, delete %d elements", where, s.name, len(add)-updated, len(del)-updated)+
 		map[bool]string{true: fmt.Sprintf(", update %d", updated), false: ""}[updated > 0])
 	cl.elems(s, del, add)
@@ -298,7 +300,7 @@ func (cl *cleanups) list(r *Report) []cleanup {
 		}
 	}
 	for _, c := range out {
-		r.add(r.Deleted, "conntrack", 1, "%s", c.String())
+		r.Record(report.Delete, "conntrack", 1, c.String())
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/nft"
+	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -50,7 +51,7 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rep := newReport()
+	rep := &Report{}
 	if len(d.Ports) > 0 {
 		if err := r.brNetfilter(apply, rep); err != nil {
 			return rep, err
@@ -74,7 +75,8 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 		}
 		p := diff(st, rs, r.cfg)
 		if !apply || p.empty() {
-			return merge(rep, p.report), nil
+			rep.Merge(p.report)
+			return rep, nil
 		}
 		err = r.commit(c, p, st.gen)
 		if errors.Is(err, unix.ERESTART) {
@@ -84,7 +86,7 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 		if err != nil {
 			return rep, err
 		}
-		merge(rep, p.report)
+		rep.Merge(p.report)
 		r.cfg.log.Info("security groups applied", "changes", p.report.String())
 		if r.cache != nil {
 			r.cache = stateOfCommit(r.cache.gen, rs)
@@ -164,7 +166,7 @@ func (r *Realizer) brNetfilter(apply bool, rep *Report) error {
 		if v == "1" {
 			continue
 		}
-		rep.add(rep.Updated, "sysctl", 1, "set %s=1 (was %s)", key, v)
+		rep.Record(report.Update, "sysctl", 1, fmt.Sprintf("set %s=1 (was %s)", key, v))
 		if apply {
 			if err := r.host.Sysctl(key, "1"); err != nil {
 				return err
@@ -172,14 +174,4 @@ func (r *Realizer) brNetfilter(apply bool, rep *Report) error {
 		}
 	}
 	return nil
-}
-
-func merge(dst, src *Report) *Report {
-	for _, x := range []struct{ d, s map[string]int }{{dst.Created, src.Created}, {dst.Updated, src.Updated}, {dst.Deleted, src.Deleted}} {
-		for k, v := range x.s {
-			x.d[k] += v
-		}
-	}
-	dst.Changes = append(dst.Changes, src.Changes...)
-	return dst
 }

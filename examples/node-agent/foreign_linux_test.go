@@ -59,9 +59,9 @@ func snapshotForeign(t *testing.T, w *world, h *namespace.Handle, names []string
 		d, ok := devs[name]
 		fmt.Fprintf(&b, "device %s present=%v kind=%s alias=%q master=%q up=%v mtu=%d\n", name, ok, d.kind, d.alias, d.master, d.up, d.mtu)
 	}
-	b.WriteString(w.l.MustRun(h, "ip", "route", "show", "proto", "static"))
-	b.WriteString(w.l.MustRun(h, "ip", "-4", "addr", "show"))
-	b.WriteString(w.l.MustRun(h, "nft", "list", "table", "inet", "filter"))
+	b.WriteString(w.l.MustOutput(h, "ip", "route", "show", "proto", "static"))
+	b.WriteString(w.l.MustOutput(h, "ip", "-4", "addr", "show"))
+	b.WriteString(w.l.MustOutput(h, "nft", "list", "table", "inet", "filter"))
 	return b.String()
 }
 

@@ -183,6 +183,23 @@ func (l *Lab) MustRun(h *namespace.Handle, argv ...string) string {
 	return out
 }
 
+// MustOutput is MustRun returning standard output alone: iproute2 warns on
+// standard error about namespaces other tests are creating at that moment,
+// which must not leak into a snapshot.
+func (l *Lab) MustOutput(h *namespace.Handle, argv ...string) string {
+	l.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := l.Command(ctx, h, argv...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		l.t.Fatalf("lab run %v in %s: %v\n%s", argv, h.Name(), err, stderr.String())
+	}
+	return string(out)
+}
+
 // Start starts argv inside h in the background; the lab stops it by PID at
 // cleanup. Its output is collected in the returned buffer.
 func (l *Lab) Start(h *namespace.Handle, argv ...string) (*exec.Cmd, *SafeBuffer) {

@@ -1,0 +1,144 @@
+// Package report is the Report every realizer returns: what an Apply
+// changed, or what a Plan would change, counted per kind of object, with a
+// readable line per change. Each realizer package re-exports it
+// (network.Report, router.Report, ...), so callers and agents handle every
+// realizer's outcome the same way.
+package report
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// The verbs of a change.
+const (
+	Create = "create"
+	Update = "update"
+	Delete = "delete"
+)
+
+// Report counts mutations per kind of object ("bridge", "link", "rule",
+// "route", ...). A second Apply of the same desired state reports zero.
+type Report struct {
+	Created, Updated, Deleted map[string]int
+	// Changes lists one line per change in the order they were (or would
+	// be) made, e.g. "create bridge brq6a7c1e0f-2b".
+	Changes []string
+}
+
+// Add records one change: "verb kind what".
+func (r *Report) Add(verb, kind, what string) { r.AddN(verb, kind, 1, what) }
+
+// AddN records a change of n objects of one kind (n elements of a set,
+// say) as the line "verb kind what".
+func (r *Report) AddN(verb, kind string, n int, what string) {
+	r.Record(verb, kind, n, verb+" "+kind+" "+what)
+}
+
+// Addf is Add with a formatted what.
+func (r *Report) Addf(verb, kind, format string, args ...any) {
+	r.AddN(verb, kind, 1, fmt.Sprintf(format, args...))
+}
+
+// Record counts n changes of kind under verb and keeps line as it is. A
+// change of zero objects is not recorded.
+func (r *Report) Record(verb, kind string, n int, line string) {
+	if n == 0 {
+		return
+	}
+	r.Count(verb, kind, n)
+	r.Changes = append(r.Changes, line)
+}
+
+func (r *Report) counts(verb string) *map[string]int {
+	switch verb {
+	case Update:
+		return &r.Updated
+	case Delete:
+		return &r.Deleted
+	default:
+		return &r.Created
+	}
+}
+
+// Merge adds o's counts and changes to r.
+func (r *Report) Merge(o *Report) {
+	if o == nil {
+		return
+	}
+	for _, verb := range []string{Create, Update, Delete} {
+		src := *o.counts(verb)
+		if len(src) == 0 {
+			continue
+		}
+		dst := r.counts(verb)
+		if *dst == nil {
+			*dst = map[string]int{}
+		}
+		for k, v := range src {
+			(*dst)[k] += v
+		}
+	}
+	r.Changes = append(r.Changes, o.Changes...)
+}
+
+// Mutations is the number of changes made (or planned); 0 for nil.
+func (r *Report) Mutations() int {
+	if r == nil {
+		return 0
+	}
+	n := 0
+	for _, m := range []map[string]int{r.Created, r.Updated, r.Deleted} {
+		for _, v := range m {
+			n += v
+		}
+	}
+	return n
+}
+
+// String summarizes the counts: "created chain=3 element=12; deleted rule=1",
+// or "no changes".
+func (r *Report) String() string {
+	if r == nil {
+		return "no changes"
+	}
+	var parts []string
+	for _, x := range []struct {
+		verb string
+		m    map[string]int
+	}{{"created", r.Created}, {"updated", r.Updated}, {"deleted", r.Deleted}} {
+		if len(x.m) == 0 {
+			continue
+		}
+		kv := make([]string, 0, len(x.m))
+		for _, k := range slices.Sorted(maps.Keys(x.m)) {
+			kv = append(kv, fmt.Sprintf("%s=%d", k, x.m[k]))
+		}
+		parts = append(parts, x.verb+" "+strings.Join(kv, " "))
+	}
+	if len(parts) == 0 {
+		return "no changes"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Recordf records one change of kind under verb with a line formatted as
+// given (no verb or kind prepended).
+func (r *Report) Recordf(verb, kind, format string, args ...any) {
+	r.Record(verb, kind, 1, fmt.Sprintf(format, args...))
+}
+
+// Count counts n changes of kind under verb without a line of their own,
+// for a change whose line the caller writes once for several counts.
+func (r *Report) Count(verb, kind string, n int) {
+	if n == 0 {
+		return
+	}
+	m := r.counts(verb)
+	if *m == nil {
+		*m = map[string]int{}
+	}
+	(*m)[kind] += n
+}
