@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Neutrino's tests, demo and benchmarks use on a Debian machine:
-# the third-party peers of the interop tests (DHCP clients, a BGP daemon, the
-# nft tool, socat, ping) and, with --bench, the baselines (dnsmasq, perfdhcp).
+# the third-party peers of the interop tests (DHCP clients and a rogue DHCP
+# server, a BGP daemon, the nft tool, socat, ping), the baselines of the
+# node-scale bench (ip, nft, dnsmasq) and, with --bench, Kea's perfdhcp for
+# the DHCP benchmark.
 # Idempotent: packages already present are skipped, `apt-get update` runs at
 # most once. Needs root.
 set -euo pipefail
@@ -9,10 +11,10 @@ set -euo pipefail
 want=(
   nftables:nft iproute2:ip iputils-ping:ping isc-dhcp-client:dhclient
   udhcpc:udhcpc busybox:busybox gobgpd:gobgpd socat:socat conntrack:conntrack
-  tcpdump:tcpdump
+  tcpdump:tcpdump dnsmasq-base:dnsmasq procps:sysctl util-linux:nsenter
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  want+=(dnsmasq-base:dnsmasq kea-admin:perfdhcp)
+  want+=(kea-admin:perfdhcp)
 fi
 
 missing=()
