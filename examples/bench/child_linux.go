@@ -131,6 +131,10 @@ func (c *child) serve(req *request) response {
 		}
 	case "gc":
 		runtime.GC()
+	case "quiesce":
+		start = time.Now()
+		quiesce()
+		res.Millis = ms(time.Since(start))
 	default:
 		err = fmt.Errorf("unknown op %q", req.Op)
 	}
@@ -143,6 +147,22 @@ func (c *child) serve(req *request) response {
 	res.CPUMillis = ms(cpuTime() - cpu0)
 	res.FDs = openFDs()
 	return res
+}
+
+// quiesce waits, at most two minutes, until the process's background work
+// (gratuitous ARP bursts after addresses appear: three rounds a second
+// apart per address) has ended: until it uses under 5% of a CPU over a
+// window longer than the rounds' interval.
+func quiesce() {
+	const window = 1200 * time.Millisecond
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		c0 := cpuTime()
+		time.Sleep(window)
+		if cpuTime()-c0 < window/20 {
+			return
+		}
+	}
 }
 
 // openFDs counts the process's open file descriptors.

@@ -13,8 +13,8 @@ const childMode = "__neutrino"
 var mappings = map[string]string{physnet: extIface, physnet2: fipIface}
 
 type request struct {
-	// Op is load, apply, destroy, steps, realizer, rss, profile-start,
-	// profile-stop or quit.
+	// Op is load, apply, destroy, steps, realizer, rss, quiesce,
+	// profile-start, profile-stop or quit.
 	Op    string `json:"op"`
 	Name  string `json:"name,omitempty"`  // a loaded document; steps: "" destroys
 	File  string `json:"file,omitempty"`  // load, profile-start

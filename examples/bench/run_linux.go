@@ -194,6 +194,11 @@ func (b *bench) neutrino(rep int, sc *scenarios) error {
 	if err := b.check(n, b.ref.base, "Neutrino bring-up"); err != nil {
 		return err
 	}
+	// Changes are measured on a settled node: the bring-up's gratuitous
+	// ARP bursts over.
+	if _, err := call(request{Op: "quiesce"}); err != nil {
+		return err
+	}
 	noop, err := call(request{Op: "apply", Name: "base"})
 	if err != nil {
 		return err
@@ -247,6 +252,9 @@ func (b *bench) neutrino(rep int, sc *scenarios) error {
 		return err
 	}
 	sc.scaleUp.N.add(scale.Millis)
+	if _, err := call(request{Op: "quiesce"}); err != nil {
+		return err
+	}
 	member, err := call(request{Op: "apply", Name: "scale1"})
 	if err != nil {
 		return err
@@ -383,6 +391,9 @@ func (b *bench) realizerLevel(rep int, sc *scenarios) error {
 	}
 	call := b.caller(a)
 	if _, err := call(request{Op: "steps", Name: "scale2"}); err != nil {
+		return err
+	}
+	if _, err := call(request{Op: "quiesce"}); err != nil {
 		return err
 	}
 	// Several times: leave and join, FIP off and on.
