@@ -21,6 +21,13 @@ func CreateOwned(h *netlink.Handle, link netlink.Link, owner, alias string) erro
 // that must be created some other way (a tap is created by TUNSETIFF in the
 // caller's namespace, so inside namespace.Handle.Do).
 func CreateOwnedWith(h *netlink.Handle, link netlink.Link, owner, alias string, add func(netlink.Link) error) error {
+	return createOwned(h, link, owner, alias, add, nil)
+}
+
+// createOwned is CreateOwnedWith that also runs beforeRename once the
+// device is labelled and before it takes its final name: whatever must hold
+// whenever the final name exists (a veth peer's label) is done there.
+func createOwned(h *netlink.Handle, link netlink.Link, owner, alias string, add func(netlink.Link) error, beforeRename func() error) error {
 	attrs := link.Attrs()
 	final := attrs.Name
 	attrs.Name = TempName(owner)
@@ -32,6 +39,9 @@ func CreateOwnedWith(h *netlink.Handle, link netlink.Link, owner, alias string, 
 	created, err := h.LinkByName(attrs.Name)
 	if err == nil {
 		err = h.LinkSetAlias(created, alias)
+	}
+	if err == nil && beforeRename != nil {
+		err = beforeRename()
 	}
 	if err == nil {
 		err = h.LinkSetName(created, final)
@@ -88,7 +98,9 @@ type Veth struct {
 // PlugVeth creates the pair in one request with the other end already in
 // its namespace, labels both ends, quiets IPv6 on the host end and brings
 // it up. peer is a netlink handle in the other end's namespace. It returns
-// the other end.
+// the other end. Both ends are labelled before the host end takes its final
+// name, so a crash at any point leaves either a complete pair or one under a
+// temporary name, which SweepTemp removes whole.
 func PlugVeth(host, peer *netlink.Handle, v Veth) (netlink.Link, error) {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name, attrs.MasterIndex = v.Host, v.Bridge
@@ -97,20 +109,22 @@ func PlugVeth(host, peer *netlink.Handle, v Veth) (netlink.Link, error) {
 	if v.MTU > 0 {
 		veth.LinkAttrs.MTU, veth.PeerMTU = v.MTU, uint32(v.MTU)
 	}
-	if err := CreateOwned(host, veth, v.Owner, v.Alias); err != nil {
+	var dev netlink.Link
+	labelPeer := func() (err error) {
+		if dev, err = peer.LinkByName(v.Peer); err == nil {
+			if err = peer.LinkSetAlias(dev, v.Alias); err == nil {
+				dev.Attrs().Alias = v.Alias
+			}
+		}
+		return err
+	}
+	if err := createOwned(host, veth, v.Owner, v.Alias, host.LinkAdd, labelPeer); err != nil {
 		return nil, err
 	}
 	if err := host.LinkSetIP6AddrGenMode(veth, addrGenModeNone); err != nil {
 		return nil, Err(err)
 	}
 	if err := host.LinkSetUp(veth); err != nil {
-		return nil, Err(err)
-	}
-	dev, err := peer.LinkByName(v.Peer)
-	if err != nil {
-		return nil, Err(err)
-	}
-	if err := peer.LinkSetAlias(dev, v.Alias); err != nil {
 		return nil, Err(err)
 	}
 	if v.PeerUp {

@@ -66,3 +66,33 @@ func TestCreateOwnedConflictKeepsTheFinalName(t *testing.T) {
 		}
 	}
 }
+
+func TestPlugVethLabelsBothEndsBeforeTheFinalName(t *testing.T) {
+	l := lab.New(t)
+	host, other := l.Namespace("host"), l.Namespace("other")
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "brqplug"}}
+	if err := host.Netlink().LinkAdd(br); err != nil {
+		t.Fatal(err)
+	}
+	dev, err := nl.PlugVeth(host.Netlink(), other.Netlink(), nl.Veth{
+		Host: "tapplug", Bridge: br.Attrs().Index, MTU: 1450, Peer: "qr-plug", PeerNS: other.Fd(), PeerUp: true,
+		Owner: "router", Alias: "neutrino:router-port:p",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tap, err := host.Netlink().LinkByName("tapplug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tap.Attrs().Alias != "neutrino:router-port:p" || tap.Attrs().MasterIndex != br.Attrs().Index || tap.Attrs().MTU != 1450 {
+		t.Errorf("host end: alias %q master %d mtu %d", tap.Attrs().Alias, tap.Attrs().MasterIndex, tap.Attrs().MTU)
+	}
+	peer, err := other.Netlink().LinkByName("qr-plug")
+	if err != nil || peer.Attrs().Index != dev.Attrs().Index {
+		t.Fatalf("peer end: %v", err)
+	}
+	if peer.Attrs().Alias != "neutrino:router-port:p" || peer.Attrs().MTU != 1450 || dev.Attrs().Alias != peer.Attrs().Alias {
+		t.Errorf("peer end: alias %q mtu %d", peer.Attrs().Alias, peer.Attrs().MTU)
+	}
+}
