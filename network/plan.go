@@ -460,7 +460,10 @@ func (p *planner) entries(group string, s segment, fresh bool) {
 	haveN := make(map[netip.Addr]neighEntry, len(haveNeigh))
 	for _, e := range haveNeigh {
 		haveN[e.IP] = e
-		if !wantNeigh[e.IP] {
+		// Only permanent entries are ours (l2population); the kernel makes
+		// and ages dynamic ones under traffic, and deleting those would
+		// make a no-op Apply change the node.
+		if !wantNeigh[e.IP] && e.Permanent {
 			p.changes = append(p.changes, change{verb: Delete, kind: kindNeigh, what: e.String(), group: group, ops: []op{opNeighDel{e}}})
 		}
 	}
