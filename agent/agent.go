@@ -68,6 +68,13 @@ func New(host *namespace.Handle, cfg Config) (*Node, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	n := &Node{cfg: cfg, host: host, log: log, bgpSrv: cfg.BGPServer}
+	// google/nftables waits on its sockets with select(2), which panics for
+	// descriptors from 1024 on. A node holds ~9 descriptors per router
+	// namespace, so the node's long-lived nftables connection is opened
+	// first, while descriptor numbers are still low.
+	if _, err := host.NFT(); err != nil {
+		return nil, err
+	}
 	var err, e error
 	n.net, e = network.NewRealizer(host, network.WithLogger(log.With("realizer", "network")),
 		network.WithPhysicalInterfaceMappings(cfg.PhysicalInterfaceMappings))
