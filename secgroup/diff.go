@@ -1,6 +1,7 @@
 package secgroup
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -269,12 +270,51 @@ func (cl *cleanups) elems(s *set, del, add []elem) {
 			cl.port(markValue(e.key)>>cl.cfg.shift, "")
 		}
 	case len(del) > 0 && (strings.HasPrefix(s.name, "rg-") || strings.HasPrefix(s.name, "ag-")):
+		// A join that merges into a neighbouring interval deletes and
+		// re-adds it: only addresses no new interval covers have left.
+		gone := removedRanges(del, add)
+		if len(gone) == 0 {
+			return
+		}
 		for _, gid := range cl.rs.setUsers[s.name] {
 			for _, n := range cl.rs.groupPorts[gid] {
-				cl.part[n] = append(cl.part[n], del...)
+				cl.part[n] = append(cl.part[n], gone...)
 			}
 		}
 	}
+}
+
+// removedRanges returns the parts of the half-open intervals in del that no
+// interval in add covers.
+func removedRanges(del, add []elem) []elem {
+	var out []elem
+	for _, d := range del {
+		pieces := []elem{{key: d.key, end: d.end, open: d.open}}
+		for _, a := range add {
+			var next []elem
+			for _, p := range pieces {
+				next = append(next, cutRange(p, a)...)
+			}
+			pieces = next
+		}
+		out = append(out, pieces...)
+	}
+	return out
+}
+
+// cutRange returns p minus a, both [key, end) or, when open, [key, ∞).
+func cutRange(p, a elem) []elem {
+	if len(p.key) != len(a.key) || (!a.open && bytes.Compare(a.end, p.key) <= 0) || (!p.open && bytes.Compare(a.key, p.end) >= 0) {
+		return []elem{p}
+	}
+	var out []elem
+	if bytes.Compare(p.key, a.key) < 0 {
+		out = append(out, elem{key: p.key, end: a.key})
+	}
+	if !a.open && (p.open || bytes.Compare(a.end, p.end) < 0) {
+		out = append(out, elem{key: a.end, end: p.end, open: p.open})
+	}
+	return out
 }
 
 func (cl *cleanups) list(r *Report) []cleanup {
