@@ -30,3 +30,6 @@ func (m *Manager) Delete(string) error { return errors.ErrUnsupported }
 
 // List is unsupported off Linux.
 func (m *Manager) List() ([]string, error) { return nil, errors.ErrUnsupported }
+
+// ReexecInto is unsupported off Linux.
+func ReexecInto(string) error { return errors.ErrUnsupported }

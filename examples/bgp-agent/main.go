@@ -29,15 +29,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/neutrino-net/neutrino"
 	"github.com/neutrino-net/neutrino/bgp"
+	"github.com/neutrino-net/neutrino/namespace"
 )
 
 // config holds the flags.
@@ -56,7 +54,10 @@ func main() {
 	flag.DurationVar(&c.resync, "resync-interval", 30*time.Second, "converge and print the status this often")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	err := enterNetns(c.netns)
+	var err error
+	if c.netns != "" {
+		err = namespace.ReexecInto(c.netns) // gobgp needs every thread in the node namespace
+	}
 	if err == nil {
 		err = run(log, c)
 	}
@@ -173,39 +174,4 @@ func printStatus(ctx context.Context, srv *bgp.Server) {
 		fmt.Printf("  peer %s as=%d %s advertised=%d received=%d flaps=%d %s\n",
 			p.Address, p.RemoteAS, p.State, p.Advertised, p.Received, p.Flaps, p.LastError)
 	}
-}
-
-// enterNetns re-executes the agent under `nsenter --net` unless it already
-// runs in netns: only a process started inside a namespace has all its
-// threads, gobgp's included, there.
-func enterNetns(netns string) error {
-	if netns == "" {
-		return nil
-	}
-	if !strings.Contains(netns, "/") {
-		netns = filepath.Join("/run/netns", netns)
-	}
-	var want, have syscall.Stat_t
-	if err := syscall.Stat(netns, &want); err != nil {
-		return fmt.Errorf("--netns: %w", err)
-	}
-	if err := syscall.Stat("/proc/self/ns/net", &have); err != nil {
-		return err
-	}
-	if want.Dev == have.Dev && want.Ino == have.Ino {
-		return nil
-	}
-	if os.Getenv("BGP_AGENT_NSENTER") != "" {
-		return fmt.Errorf("--netns %s: still outside it after nsenter", netns)
-	}
-	nsenter, err := exec.LookPath("nsenter")
-	if err != nil {
-		return fmt.Errorf("--netns needs nsenter (util-linux): %w", err)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	return syscall.Exec(nsenter, append([]string{"nsenter", "--net=" + netns, "--", exe}, os.Args[1:]...),
-		append(os.Environ(), "BGP_AGENT_NSENTER=1"))
 }

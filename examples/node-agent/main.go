@@ -73,7 +73,7 @@ func main() {
 	_ = fs.Parse(args)
 
 	if o.netns != "" {
-		if err := enterNetns(o.netns); err != nil {
+		if err := namespace.ReexecInto(o.netns); err != nil {
 			fmt.Fprintln(os.Stderr, "node-agent:", err)
 			os.Exit(1)
 		}
