@@ -29,16 +29,16 @@ func TestNATChainsFollowNeutron(t *testing.T) {
 			"snat qg-1 203.0.113.10 fully-random",
 			"hairpin !qg-1 203.0.113.10 fully-random",
 		},
-	}, comments(natChains(n, true)))
+	}, comments(natChains(n, nil, true)))
 
 	// Without enable_snat the floating IPs and the hairpin stay.
 	n.SNAT = false
-	assert.Equal(t, []string{"internal !qg-1", "fip snat", "hairpin !qg-1 203.0.113.10"}, comments(natChains(n, false))["postrouting"])
+	assert.Equal(t, []string{"internal !qg-1", "fip snat", "hairpin !qg-1 203.0.113.10"}, comments(natChains(n, nil, false))["postrouting"])
 }
 
 func TestNATRulesMatchIPv4Only(t *testing.T) {
 	n := &natSpec{GatewayDev: "qg-1", GatewayIP: netip.MustParseAddr("203.0.113.10"), SNAT: true}
-	for _, c := range natChains(n, true) {
+	for _, c := range natChains(n, nil, true) {
 		for _, r := range c.rules {
 			var nat *expr.NAT
 			for _, e := range r.exprs {
