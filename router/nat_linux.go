@@ -234,8 +234,10 @@ func (rr *routerRun) diffNAT() []change {
 			v = update
 		}
 		cs = append(cs, change{v, "nft-table", 1, rr.in("inet " + natTable), nil})
+		// st is replaced below: decide now whether the old table goes.
+		had := st.table != nil
 		queue = append(queue, func(c *nftables.Conn) error {
-			if st.table != nil {
+			if had {
 				c.DelTable(table)
 			}
 			c.AddTable(table)

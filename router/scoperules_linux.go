@@ -72,7 +72,10 @@ func scopeChains(sc *scopeSpec, n *natSpec) []natChain {
 		// (Neutron marks it with the external scope in float-snat).
 		fwd = append(fwd, natRule{"fip " + n.GatewayDev, concat(ipv4(),
 			ifname(expr.MetaKeyOIFNAME, n.GatewayDev, expr.CmpOpEq),
-			payload(12), lookup(snatMap),
+			payload(12),
+			// Membership only: the kernel allows a lookup without a
+			// destination register in a named map.
+			&expr.Lookup{SourceRegister: 1, SetName: snatMap},
 			&expr.Verdict{Kind: expr.VerdictAccept})})
 	}
 	if sc.SNATCrosses {
