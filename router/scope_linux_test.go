@@ -241,3 +241,99 @@ func TestScopeObjectsReadByNft(t *testing.T) {
 		assert.Contains(t, out, want)
 	}
 }
+
+// addIPv6 gives the external network, S and U IPv6 subnets: the external
+// one and S's in scope e6, U's in none; upstream gets 2001:db8:ff::1 and
+// routes to both via the gateway's 2001:db8:ff::10.
+func (w *scopeWorld) addIPv6() {
+	b := w.b
+	b.d.AddressScopes = append(b.d.AddressScopes, ipam.AddressScope{ID: "e6", IPVersion: 6})
+	b.d.SubnetPools = append(b.d.SubnetPools, ipam.SubnetPool{ID: "p-e6", AddressScopeID: "e6",
+		Prefixes: []netip.Prefix{netip.MustParsePrefix("2001:db8::/32")}})
+	gw := &b.d.Ports[0] // the router's gateway port, added first
+	ext6 := b.addSubnet(gw.NetworkID, "2001:db8:ff::/64", "2001:db8:ff::1")
+	b.subnet(ext6).SubnetPoolID = "p-e6"
+	gw.FixedIPs = append(gw.FixedIPs, fixed(ext6, "2001:db8:ff::10"))
+	for _, c := range []struct{ sub, cidr, pool string }{{w.subS, "2001:db8:1::/64", "p-e6"}, {w.subU, "2001:db8:2::/64", ""}} {
+		netID := b.subnet(c.sub).NetworkID
+		gwIP := netip.MustParsePrefix(c.cidr).Addr().Next().String()
+		v6 := b.addSubnet(netID, c.cidr, gwIP)
+		b.subnet(v6).SubnetPoolID = c.pool
+		for k := range b.d.Ports {
+			if p := &b.d.Ports[k]; p.NetworkID == netID {
+				p.FixedIPs = append(p.FixedIPs, fixed(v6, gwIP))
+			}
+		}
+	}
+	w.l.MustRun(w.ext, "ip", "addr", "add", "2001:db8:ff::1/64", "dev", "eth0", "nodad")
+	for _, dst := range []string{"2001:db8:1::/64", "2001:db8:2::/64"} {
+		w.l.MustRun(w.ext, "ip", "-6", "route", "add", dst, "via", "2001:db8:ff::10")
+	}
+	for _, vm := range []struct {
+		h        *namespace.Handle
+		addr, gw string
+	}{{w.vmS, "2001:db8:1::10", "2001:db8:1::1"}, {w.vmU, "2001:db8:2::10", "2001:db8:2::1"}} {
+		w.l.MustRun(vm.h, "ip", "addr", "add", vm.addr+"/64", "dev", "eth0", "nodad")
+		w.l.MustRun(vm.h, "ip", "-6", "route", "add", "default", "via", vm.gw)
+	}
+}
+
+func TestScopedIPv6IsRoutedAndUnscopedIPv6Isolated(t *testing.T) {
+	w := newScopeWorld(t)
+	w.addIPv6()
+	w.apply(w.r)
+	ext6 := serve(t, w.ext, "ext6", "[2001:db8:ff::1]:8081")
+	s6 := serve(t, w.vmS, "vmS6", "[2001:db8:1::10]:8081")
+	u6 := serve(t, w.vmU, "vmU6", "[2001:db8:2::10]:8081")
+	// Neighbour discovery on fresh links may lose a first solicitation.
+	reached := false
+	for i := 0; i < 5 && !reached; i++ {
+		reached = w.ping(w.ext, "2001:db8:1::10")
+	}
+	require.True(t, reached, "upstream -> scoped IPv6 instance")
+	v6 := func(h *namespace.Handle, srv *server, addr string) (string, string) {
+		c, name, err := dialFrom(h, "["+addr+"]:8081")
+		if err != nil {
+			return "", ""
+		}
+		c.c.Close()
+		return name, srv.last()
+	}
+	name, seen := v6(w.ext, s6, "2001:db8:1::10")
+	assert.Equal(t, "vmS6", name)
+	assert.Equal(t, "2001:db8:ff::1", seen)
+	name, seen = v6(w.vmS, ext6, "2001:db8:ff::1")
+	assert.Equal(t, "ext6", name)
+	assert.Equal(t, "2001:db8:1::10", seen)
+	// IPv6 is never SNATed, so the unscoped subnet cannot leave its scope.
+	name, _ = v6(w.ext, u6, "2001:db8:2::10")
+	assert.Empty(t, name, "upstream reached an unscoped IPv6 instance")
+	name, _ = v6(w.vmU, ext6, "2001:db8:ff::1")
+	assert.Empty(t, name, "an unscoped IPv6 instance reached upstream")
+	name, _ = v6(w.vmS, u6, "2001:db8:2::10")
+	assert.Empty(t, name, "IPv6 crossed address scopes inside the router")
+	assert.True(t, w.ping(w.vmU, "2001:db8:2::1"), "the unscoped IPv6 instance reaches its router interface")
+	assert.Zero(t, w.apply(w.r).Mutations())
+}
+
+func TestSNATDisabledWithScopes(t *testing.T) {
+	w := newScopeWorld(t)
+	off := false
+	w.b.d.Routers[0].ExternalGatewayInfo.EnableSNAT = &off
+	w.b.fip(w.b.d.Routers[0].ID, w.b.d.FloatingIPs[0].FloatingNetworkID, "203.0.113.21", "100.64.2.10")
+	w.apply(w.r)
+	// The scoped subnet is routed as with SNAT.
+	name, seen := w.reaches(w.vmS, w.extSrv, extHostAddr)
+	assert.Equal(t, "ext", name)
+	assert.Equal(t, "100.64.1.10", seen)
+	// An unscoped port with a floating IP leaves through it, both ways.
+	name, seen = w.reaches(w.vmU, w.extSrv, extHostAddr)
+	assert.Equal(t, "ext", name)
+	assert.Equal(t, "203.0.113.21", seen)
+	name, _ = w.reaches(w.ext, w.srv["vmU"], "203.0.113.21")
+	assert.Equal(t, "vmU", name)
+	// Without SNAT or a floating IP, another scope stays inside.
+	name, _ = w.reaches(w.vmO, w.extSrv, extHostAddr)
+	assert.Empty(t, name, "an other-scope instance left untranslated without SNAT")
+	assert.Zero(t, w.apply(w.r).Mutations())
+}
