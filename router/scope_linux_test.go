@@ -337,3 +337,19 @@ func TestSNATDisabledWithScopes(t *testing.T) {
 	assert.Empty(t, name, "an other-scope instance left untranslated without SNAT")
 	assert.Zero(t, w.apply(w.r).Mutations())
 }
+
+func TestRouterWithoutGatewaySeparatesScopes(t *testing.T) {
+	w := newScopeWorld(t)
+	r := &w.b.d.Routers[0]
+	r.ExternalGatewayInfo = nil
+	w.b.d.Ports = w.b.d.Ports[1:] // the gateway port, added first
+	w.b.d.FloatingIPs = nil
+	rep := w.apply(w.r)
+	assert.Equal(t, 1, rep.Created["nft-table"], "the scope policy needs the table without NAT: %v", rep.Changes)
+	name, seen := w.reaches(w.vmS, w.srv["vmS2"], "100.64.4.10")
+	assert.Equal(t, "vmS2", name, "same scope")
+	assert.Equal(t, "100.64.1.10", seen)
+	name, _ = w.reaches(w.vmS, w.srv["vmO"], "100.64.3.10")
+	assert.Empty(t, name, "crossed address scopes on a router without gateway")
+	assert.Zero(t, w.apply(w.r).Mutations())
+}
