@@ -353,3 +353,27 @@ func TestRouterWithoutGatewaySeparatesScopes(t *testing.T) {
 	assert.Empty(t, name, "crossed address scopes on a router without gateway")
 	assert.Zero(t, w.apply(w.r).Mutations())
 }
+
+func TestScopeChangeCutsFlowsAdmittedUnderTheOldScope(t *testing.T) {
+	w := newScopeWorld(t)
+	w.apply(w.r)
+	c, name, err := dialFrom(w.ext, "100.64.1.10:8080")
+	require.NoError(t, err)
+	defer c.c.Close()
+	require.Equal(t, "vmS", name)
+	_, err = c.c.Write([]byte("before\n"))
+	require.NoError(t, err)
+	line, err := c.line(3 * time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "vmS before", line)
+
+	// S leaves the external network's scope: upstream may no longer reach
+	// it untranslated, and the flow it opened must not live on.
+	w.b.subnet(w.subS).SubnetPoolID = ""
+	rep := w.apply(w.r)
+	assert.Equal(t, 1, rep.Deleted["conntrack"], "%v", rep.Changes)
+	w.r.Wait() // conntrack cleanup runs in the background
+	_, _ = c.c.Write([]byte("after\n"))
+	line, err = c.line(2 * time.Second)
+	assert.Error(t, err, "the flow outlived its scope: %q", line)
+}
