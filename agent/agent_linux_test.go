@@ -144,11 +144,18 @@ func TestApplyConvergesInOrderAndIsIdempotent(t *testing.T) {
 		t.Errorf("plan after apply: %v\n%s", err, plan)
 	}
 
-	// The assembled node carries packets: across the router, and from
-	// upstream to vm1's floating IP.
-	f.ping(t, f.vms["vm1"], "10.0.2.11")
-	f.ping(t, f.vms["vm3"], "10.0.1.12")
+	// The assembled node carries packets as Neutron's address scopes say:
+	// 10.0.1.0/24 (vm1, vm2) shares the external network's scope, so
+	// upstream, given the route BGP would give it, reaches vm1 on its
+	// fixed IP; 10.0.2.0/24 (vm3) is in none, so it is SNATed out and the
+	// router drops what would cross between the two. Floating IPs work.
 	f.ping(t, f.up, "203.0.113.50")
+	f.l.Route(f.up, "10.0.1.0/24", "203.0.113.10")
+	f.ping(t, f.up, "10.0.1.11")
+	f.ping(t, f.vms["vm3"], "203.0.113.254")
+	if out, err := f.l.Run(f.vms["vm1"], 10*time.Second, "ping", "-c1", "-W1", "10.0.2.11"); err == nil {
+		t.Errorf("vm1 (scoped) reached vm3 (unscoped) across address scopes:\n%s", out)
+	}
 }
 
 func TestPlanOfAnEmptyNodeForetellsApply(t *testing.T) {

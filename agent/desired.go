@@ -48,7 +48,8 @@ func DesiredFor(topo *neutrino.Topology, host string) (*Desired, error) {
 
 	// Routers: only those with a port bound here; the slice also carries
 	// routers realized elsewhere as BGP context.
-	d.Router = router.Desired{Subnets: slice.Subnets, Networks: slice.Networks}
+	d.Router = router.Desired{Subnets: slice.Subnets, Networks: slice.Networks,
+		SubnetPools: slice.SubnetPools, AddressScopes: slice.AddressScopes}
 	for _, r := range ix.RoutersOn(host) {
 		d.Router.Routers = append(d.Router.Routers, *r)
 		for _, p := range ix.RouterPorts(r.ID) {

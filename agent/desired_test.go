@@ -29,6 +29,9 @@ func TestDesiredForSelectsWhatTheHostRealizes(t *testing.T) {
 	if len(d.Router.Routers) != 1 || len(d.Router.FloatingIPs) != 1 {
 		t.Errorf("router: %d routers, %d FIPs; want 1 and 1", len(d.Router.Routers), len(d.Router.FloatingIPs))
 	}
+	if len(d.Router.SubnetPools) != 2 || len(d.Router.AddressScopes) != 1 {
+		t.Errorf("router: %d subnet pools, %d address scopes; want 2 and 1 (address-scope routing needs them)", len(d.Router.SubnetPools), len(d.Router.AddressScopes))
+	}
 	if d.BGP == nil || d.BGP.Speaker.ID == "" {
 		t.Error("node1 runs a BGP speaker")
 	}

@@ -87,7 +87,7 @@ func Compute(speaker Speaker, in Inputs) []Route {
 					if sn.CIDR.Addr().Is4() != is4 || sn.NetworkID == netID {
 						continue
 					}
-					if pool, ok := x.pools[sn.SubnetPoolID]; ok && scopes[pool.AddressScopeID] {
+					if sc := x.scopes.Of(sn.SubnetPoolID, sn.CIDR); sc != "" && scopes[sc] {
 						add(sn.CIDR.Masked(), gw)
 					}
 				}
@@ -114,8 +114,7 @@ func Compute(speaker Speaker, in Inputs) []Route {
 type inputIndex struct {
 	subnets      map[string]*subnet.Subnet
 	netSubnets   map[string][]*subnet.Subnet
-	pools        map[string]*ipam.SubnetPool
-	scopes       map[string]*ipam.AddressScope
+	scopes       *ipam.Scopes
 	gwPorts      map[string][]*port.Port // by router ID
 	ifPorts      map[string][]*port.Port // by router ID
 	fipsByRouter map[string][]*router.FloatingIP
@@ -125,8 +124,7 @@ func newInputIndex(in Inputs) *inputIndex {
 	x := &inputIndex{
 		subnets:      make(map[string]*subnet.Subnet, len(in.Subnets)),
 		netSubnets:   map[string][]*subnet.Subnet{},
-		pools:        make(map[string]*ipam.SubnetPool, len(in.SubnetPools)),
-		scopes:       make(map[string]*ipam.AddressScope, len(in.AddressScopes)),
+		scopes:       ipam.NewScopes(in.SubnetPools, in.AddressScopes),
 		gwPorts:      map[string][]*port.Port{},
 		ifPorts:      map[string][]*port.Port{},
 		fipsByRouter: map[string][]*router.FloatingIP{},
@@ -135,12 +133,6 @@ func newInputIndex(in Inputs) *inputIndex {
 		s := &in.Subnets[i]
 		x.subnets[s.ID] = s
 		x.netSubnets[s.NetworkID] = append(x.netSubnets[s.NetworkID], s)
-	}
-	for i := range in.SubnetPools {
-		x.pools[in.SubnetPools[i].ID] = &in.SubnetPools[i]
-	}
-	for i := range in.AddressScopes {
-		x.scopes[in.AddressScopes[i].ID] = &in.AddressScopes[i]
 	}
 	for i := range in.Ports {
 		p := &in.Ports[i]
@@ -169,12 +161,8 @@ func (x *inputIndex) networkScopes(netID string, is4 bool) map[string]bool {
 		if s.CIDR.Addr().Is4() != is4 {
 			continue
 		}
-		pool, ok := x.pools[s.SubnetPoolID]
-		if !ok || pool.AddressScopeID == "" {
-			continue
-		}
-		if sc, ok := x.scopes[pool.AddressScopeID]; ok && sc.IPVersion == ipVersion(is4) {
-			out[sc.ID] = true
+		if sc := x.scopes.Of(s.SubnetPoolID, s.CIDR); sc != "" {
+			out[sc] = true
 		}
 	}
 	return out
@@ -216,13 +204,6 @@ func firstOfFamily(ips []port.FixedIP, is4 bool) (netip.Addr, bool) {
 		}
 	}
 	return netip.Addr{}, false
-}
-
-func ipVersion(is4 bool) int {
-	if is4 {
-		return 4
-	}
-	return 6
 }
 
 func uniq(ids []string) []string {

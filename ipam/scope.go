@@ -94,3 +94,56 @@ func ValidateAddressScopes(scopes []AddressScope, pools []SubnetPool) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Scopes resolves subnets to their address scopes through their subnet
+// pools, the one place where Neutron's subnet -> subnetpool ->
+// address_scope_id chain is followed: BGP advertisement and the router's
+// no-NAT routing must agree on it. The zero value resolves nothing.
+type Scopes struct {
+	pools  map[string]*SubnetPool
+	scopes map[string]*AddressScope
+}
+
+// NewScopes indexes pools and scopes; the slices must outlive the result.
+func NewScopes(pools []SubnetPool, scopes []AddressScope) *Scopes {
+	s := &Scopes{pools: make(map[string]*SubnetPool, len(pools)), scopes: make(map[string]*AddressScope, len(scopes))}
+	for i := range pools {
+		s.pools[pools[i].ID] = &pools[i]
+	}
+	for i := range scopes {
+		s.scopes[scopes[i].ID] = &scopes[i]
+	}
+	return s
+}
+
+// Pool returns the pool with the ID, if indexed.
+func (s *Scopes) Pool(id string) (*SubnetPool, bool) {
+	p, ok := s.pools[id]
+	return p, ok
+}
+
+// Of returns the address scope of a subnet with prefix cidr allocated from
+// pool poolID, or "" when it is in none: no pool, a pool without a scope, a
+// scope that is not listed (as Neutron's join on the address_scopes table
+// finds nothing), or a scope of the other IP version.
+func (s *Scopes) Of(poolID string, cidr netip.Prefix) string {
+	if s == nil || poolID == "" {
+		return ""
+	}
+	p, ok := s.pools[poolID]
+	if !ok || p.AddressScopeID == "" {
+		return ""
+	}
+	sc, ok := s.scopes[p.AddressScopeID]
+	if !ok || sc.IPVersion != versionOf(cidr.Addr()) {
+		return ""
+	}
+	return sc.ID
+}
+
+func versionOf(a netip.Addr) int {
+	if a.Unmap().Is4() {
+		return 4
+	}
+	return 6
+}

@@ -1,6 +1,7 @@
 package ipam
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
@@ -46,4 +47,32 @@ func TestValidateAddressScopes(t *testing.T) {
 		"subnetpools[4].address_scope_id: address scope nope does not exist\n"+
 		"subnetpools[1].prefixes[1]: 10.0.128.0/24 overlaps subnetpools[0].prefixes[0] 10.0.0.0/16 in address scope s4")
 	require.NoError(t, ValidateAddressScopes(scopes, pools[:1]))
+}
+
+func TestScopesOfFollowsPoolToScopeOfTheSubnetsVersion(t *testing.T) {
+	pools := []SubnetPool{
+		{ID: "p4", AddressScopeID: "s4", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}},
+		{ID: "p6", AddressScopeID: "s6", Prefixes: []netip.Prefix{netip.MustParsePrefix("2001:db8::/48")}},
+		{ID: "plain", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}},
+		{ID: "ghost", AddressScopeID: "missing", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.2.0.0/16")}},
+		{ID: "wrongfam", AddressScopeID: "s6", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.3.0.0/16")}},
+	}
+	sc := NewScopes(pools, []AddressScope{{ID: "s4", IPVersion: 4}, {ID: "s6", IPVersion: 6}})
+	v4, v6 := netip.MustParsePrefix("10.0.1.0/24"), netip.MustParsePrefix("2001:db8:0:1::/64")
+	for _, c := range []struct {
+		pool string
+		cidr netip.Prefix
+		want string
+	}{
+		{"p4", v4, "s4"}, {"p6", v6, "s6"}, {"", v4, ""}, {"plain", v4, ""},
+		{"ghost", v4, ""}, {"wrongfam", v4, ""}, {"unknown", v4, ""},
+	} {
+		if got := sc.Of(c.pool, c.cidr); got != c.want {
+			t.Errorf("Of(%q, %s) = %q, want %q", c.pool, c.cidr, got, c.want)
+		}
+	}
+	var none *Scopes
+	if got := none.Of("p4", v4); got != "" {
+		t.Errorf("nil Scopes resolved %q", got)
+	}
 }

@@ -216,7 +216,7 @@ func baselineFor(prefix string, s *routerSpec) baselineCmds {
 	}
 	n := s.NAT
 	t := "inet " + natTable
-	chains := natChains(n, true)
+	chains := natChains(n, nil, true)
 	comment := func(chain, i int) string { return fmt.Sprintf(" comment %q", chains[chain].rules[i].comment) }
 	c.nft = append(c.nft, "add table "+t,
 		fmt.Sprintf("add map %s %s { type ipv4_addr : ipv4_addr; }", t, dnatMap),

@@ -17,21 +17,36 @@ import (
 // a floating IP's old port. The kernel walks its whole conntrack hash for
 // this (milliseconds, however few flows there are), so it runs in the
 // background, after the NAT no longer leads to the old port.
+//
+// Flows from and to a subnet that changed address scope are deleted the same
+// way (conntrackNets): a flow admitted, or left untranslated, under the old
+// scope must not outlive it.
 func (rr *routerRun) cleanConntrack() []change {
-	if len(rr.conntrack) == 0 {
+	if len(rr.conntrack)+len(rr.conntrackNets) == 0 {
 		return nil
 	}
 	addrs := slices.Clone(rr.conntrack)
 	slices.SortFunc(addrs, netip.Addr.Compare)
 	addrs = slices.Compact(addrs)
-	names := make([]string, len(addrs))
-	for i, a := range addrs {
-		names[i] = a.String()
+	nets := slices.Clone(rr.conntrackNets)
+	sortPrefixes(nets)
+	nets = slices.Compact(nets)
+	names := make([]string, 0, len(addrs)+len(nets))
+	for _, a := range addrs {
+		names = append(names, a.String())
 	}
-	return []change{{remove, "conntrack", len(addrs), rr.in("flows of " + strings.Join(names, ", ")), func() error {
+	for _, p := range nets {
+		names = append(names, p.String())
+	}
+	return []change{{remove, "conntrack", len(names), rr.in("flows of " + strings.Join(names, ", ")), func() error {
 		h, log, where := rr.ns.Netlink(), rr.r.opt.log, rr.where
 		clean := func() error {
 			n, err := deleteFlows(h, addrs)
+			if err == nil && len(nets) > 0 {
+				var m uint
+				m, err = deleteSubnetFlows(h, nets)
+				n += m
+			}
 			if err != nil {
 				return err
 			}
@@ -62,4 +77,39 @@ func deleteFlows(h *netlink.Handle, addrs []netip.Addr) (uint, error) {
 		}
 	}
 	return h.ConntrackDeleteFilters(netlink.ConntrackTable, unix.AF_INET, filters...)
+}
+
+// deleteSubnetFlows deletes the flows whose original source or destination
+// is in one of the subnets: those its instances opened, and those opened to
+// them.
+func deleteSubnetFlows(h *netlink.Handle, nets []netip.Prefix) (uint, error) {
+	var total uint
+	for _, fam := range []int{famV4, famV6} {
+		var filters []netlink.CustomConntrackFilter
+		for _, p := range nets {
+			if familyOf(p.Addr()) != fam {
+				continue
+			}
+			for _, t := range []netlink.ConntrackFilterType{netlink.ConntrackOrigSrcIP, netlink.ConntrackOrigDstIP} {
+				f := &netlink.ConntrackFilter{}
+				if err := f.AddIPNet(t, ipNet(p.Masked())); err != nil {
+					return total, err
+				}
+				filters = append(filters, f)
+			}
+		}
+		if len(filters) == 0 {
+			continue
+		}
+		af := netlink.InetFamily(unix.AF_INET)
+		if fam == famV6 {
+			af = unix.AF_INET6
+		}
+		n, err := h.ConntrackDeleteFilters(netlink.ConntrackTable, af, filters...)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }

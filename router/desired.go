@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/ipam"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/subnet"
@@ -29,6 +30,13 @@ type Desired struct {
 	Networks []network.Network `json:"networks,omitempty"`
 	// FloatingIPs of the routers (router_id); others are ignored.
 	FloatingIPs []FloatingIP `json:"floatingips,omitempty"`
+	// SubnetPools holds (at least) the pools named by those subnets'
+	// subnetpool_id, and AddressScopes the scopes of those pools: a subnet
+	// in the address scope of the router's external network is routed to
+	// and from it without NAT, and traffic between subnets of different
+	// scopes is dropped (see the package documentation).
+	SubnetPools   []ipam.SubnetPool   `json:"subnetpools,omitempty"`
+	AddressScopes []ipam.AddressScope `json:"address_scopes,omitempty"`
 }
 
 // index holds the objects of a Desired by ID, with their positions for
@@ -38,6 +46,7 @@ type index struct {
 	subnets  map[string]int
 	networks map[string]int
 	ports    map[string][]int // router ID -> positions of its ports
+	scopes   *ipam.Scopes
 }
 
 // validate checks every object the realizer uses and the references between
@@ -49,6 +58,7 @@ func (d *Desired) validate() (*index, error) {
 		subnets:  make(map[string]int, len(d.Subnets)),
 		networks: make(map[string]int, len(d.Networks)),
 		ports:    make(map[string][]int, len(d.Routers)),
+		scopes:   ipam.NewScopes(d.SubnetPools, d.AddressScopes),
 	}
 	var errs []error
 	for i := range d.Routers {
@@ -133,7 +143,13 @@ func (d *Desired) validate() (*index, error) {
 		if err := d.Subnets[i].Validate(); err != nil {
 			errs = append(errs, errdefs.Prefix(errdefs.Index("subnets", i), err))
 		}
+		if pool := d.Subnets[i].SubnetPoolID; pool != "" {
+			if _, ok := ix.scopes.Pool(pool); !ok {
+				errs = append(errs, errdefs.NotFound(errdefs.Index("subnets", i)+".subnetpool_id", "subnet pool %s is not in subnetpools", pool))
+			}
+		}
 	}
+	errs = append(errs, d.validateScopes())
 	for i := range d.FloatingIPs {
 		f := &d.FloatingIPs[i]
 		if _, ok := ix.routers[f.RouterID]; !ok {
@@ -144,4 +160,22 @@ func (d *Desired) validate() (*index, error) {
 		}
 	}
 	return ix, errors.Join(errs...)
+}
+
+// validateScopes checks the address scopes and the pools' references to
+// them: a pool naming a scope that is missing would silently put its
+// subnets behind NAT.
+func (d *Desired) validateScopes() error {
+	var errs []error
+	for i := range d.AddressScopes {
+		if err := d.AddressScopes[i].Validate(); err != nil {
+			errs = append(errs, errdefs.Prefix(errdefs.Index("address_scopes", i), err))
+		}
+	}
+	for i := range d.SubnetPools {
+		if d.SubnetPools[i].ID == "" {
+			errs = append(errs, errdefs.Invalid(errdefs.Index("subnetpools", i)+".id", "an ID is required"))
+		}
+	}
+	return errors.Join(append(errs, ipam.ValidateAddressScopes(d.AddressScopes, d.SubnetPools))...)
 }

@@ -33,6 +33,9 @@
 //     between internal networks. IPv6 is routed without NAT. Every NAT change
 //     of a pass is one nftables transaction, committed only onto the table as
 //     it was read (generation check);
+//   - address scopes, in the same table and transaction (see Address scopes
+//     below): subnets in the external network's scope routed to and from it
+//     without NAT, traffic between subnets of different scopes dropped;
 //   - gratuitous ARP (mdlayher/arp, a raw socket opened inside the namespace)
 //     for every IPv4 address that appears on a router interface and for a
 //     floating IP that moves: WithGARP rounds of a request and a reply, sent
@@ -57,6 +60,54 @@
 // The hairpin rule is for internal clients of a floating IP: the target's
 // replies must come back through the router. fully-random follows Neutron's
 // use_random_fully (WithRandomFully).
+//
+// # Address scopes
+//
+// As Neutron's L3 agent does (router_info.py, process_address_scope), per
+// IP version: a subnet's scope is its subnet pool's address_scope_id
+// (ipam.Scopes, the resolution BGP advertisement uses too), given through
+// Desired.SubnetPools and Desired.AddressScopes; the external network's is
+// that of the gateway port's subnet. An internal subnet in the external
+// network's scope is routed to and from it without SNAT, so an upstream
+// router that learned it over BGP reaches its instances on their fixed
+// IPs, and they leave with them; other IPv4 subnets are SNATed as before;
+// a floating IP still translates its port, in a scope or not (its rules
+// come first); a new connection between two interfaces of different scopes
+// is dropped, unless a floating IP or the gateway's SNAT translates it.
+// Subnets in no scope share one ("noscope", as in Neutron).
+//
+// Each interface and family carries its subnets' scope as a mark in the
+// upper 16 bits of the packet mark (Neutron's 0xffff0000), set in a
+// mangle-priority prerouting chain from the map scope-mark (interface .
+// family : mark); a forward chain drops a new connection whose mark is not
+// the output interface's (set scope-ok, interface . family . mark), after
+// accepting established flows (Neutron restores the connection's mark for
+// the same purpose), DNATed ones, floating IPs' own traffic and, with
+// enable_snat, IPv4 out of the gateway; the postrouting NAT chain accepts
+// IPv4 carrying the gateway's mark before the SNAT rule. A mark is derived
+// from the scope's ID, so an interface joining, leaving or changing scope
+// is two element changes (map and set), never a rule change; a router with
+// no scope anywhere gets none of these objects. Decisions where Neutron is
+// implicit:
+//
+//   - IPv6 is never NATed, so a scoped IPv6 subnet is routed like an IPv4
+//     one and an IPv6 subnet of another scope than the gateway's cannot
+//     reach the external network at all (Neutron exempts only IPv4 SNAT).
+//   - A router without a gateway still separates its interfaces' scopes.
+//   - With enable_snat false, IPv4 out of the gateway must stay in scope
+//     too (floating IPs excepted), as in Neutron, where the gateway's scope
+//     rule is only skipped when SNAT is enabled.
+//   - A subnet whose scope changes has its flows (from and to its CIDR)
+//     deleted from conntrack after the commit; when the gateway's scope
+//     changes, those of every internal subnet of the family. Flows admitted
+//     or left untranslated under the old scope do not outlive it.
+//   - An interface whose subnets of one family lie in different scopes is
+//     refused (ErrConflict): Neutron keeps a network's subnets in one scope
+//     per family, and the L3 agent marks per device.
+//   - `nft list` prints the scope-mark map's values byte-swapped: the
+//     nftables library cannot record the byte order of map data, only of
+//     keys; the kernel holds and uses the right marks (the scope-ok set
+//     prints them correctly).
 //
 // A router no longer desired (or with admin_state_up false: Neutron's server
 // hands the agent only routers that are up) loses its namespace: its devices
@@ -129,8 +180,8 @@
 //     the MAC not changing; here a FIP may move between routers).
 //   - The hairpin rule matches the input interface instead of Neutron's mark
 //     0x2 set in a mangle chain: the same packets, one rule fewer.
-//   - Address scopes (no SNAT within a scope), the metadata proxy, router
-//     advertisements (radvd), HA and DVR routers are not realized.
+//   - The metadata proxy, router advertisements (radvd), HA and DVR
+//     routers are not realized.
 //   - Host ends get IPv6 address generation "none" rather than
 //     disable_ipv6: one netlink message at creation instead of a sysctl
 //     write per device.

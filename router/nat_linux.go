@@ -18,6 +18,8 @@ type natState struct {
 	rules  map[string][]string // chain -> rule comments, in order
 	sets   map[string]*nftables.Set
 	elems  map[string]map[netip.Addr]netip.Addr // map name -> key -> value
+	// scope holds the elements of the scope-mark map and the scope-ok set.
+	scope map[string]map[scopeMark]bool
 	// snatDerived says elems[snatMap] is not kept: it is the inverse of
 	// elems[dnatMap], as in a table this realizer wrote. Diffing then needs
 	// one map, not two, on the path of every floating IP change.
@@ -62,7 +64,7 @@ func (n *routerNS) readNAT() (*natState, error) {
 // of each of our chains' rules and our maps' elements.
 func readNAT(c *nftables.Conn) (*natState, error) {
 	st := &natState{chains: map[string]*nftables.Chain{}, rules: map[string][]string{},
-		sets: map[string]*nftables.Set{}, elems: map[string]map[netip.Addr]netip.Addr{}}
+		sets: map[string]*nftables.Set{}, elems: map[string]map[netip.Addr]netip.Addr{}, scope: map[string]map[scopeMark]bool{}}
 	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
 	if err != nil {
 		return nil, nft.Err(err)
@@ -101,12 +103,22 @@ func readNAT(c *nftables.Conn) (*natState, error) {
 	}
 	for _, s := range sets {
 		st.sets[s.Name] = s
-		if s.Name != dnatMap && s.Name != snatMap {
+		if s.Name != dnatMap && s.Name != snatMap && s.Name != scopeMarkMap && s.Name != scopeOKSet {
 			continue
 		}
 		elems, err := c.GetSetElements(s)
 		if err != nil {
 			return nil, nft.Err(err)
+		}
+		if s.Name == scopeMarkMap || s.Name == scopeOKSet {
+			m := make(map[scopeMark]bool, len(elems))
+			for _, e := range elems {
+				if sm, ok := parseScopeMark(e, s.Name == scopeOKSet); ok {
+					m[sm] = true
+				}
+			}
+			st.scope[s.Name] = m
+			continue
 		}
 		m := make(map[netip.Addr]netip.Addr, len(elems))
 		for _, e := range elems {
@@ -121,23 +133,67 @@ func readNAT(c *nftables.Conn) (*natState, error) {
 	return st, nil
 }
 
-// shapeOK reports whether the table has our maps and base chains as we make
-// them; anything else is rebuilt.
-func (st *natState) shapeOK(chains []natChain) bool {
-	for _, name := range []string{dnatMap, snatMap} {
-		s := st.sets[name]
-		if s == nil || !s.IsMap || s.KeyType.Name != nftables.TypeIPAddr.Name || s.DataType.Name != nftables.TypeIPAddr.Name {
+// shapeOK reports whether the table has exactly our sets and base chains
+// as we make them; anything else is rebuilt.
+func (st *natState) shapeOK(chains []natChain, sets []*nftables.Set) bool {
+	if len(st.sets) != len(sets) || len(st.chains) != len(chains) {
+		return false
+	}
+	for _, want := range sets {
+		s := st.sets[want.Name]
+		if s == nil || s.IsMap != want.IsMap || s.KeyType.Name != want.KeyType.Name ||
+			(want.IsMap && s.DataType.Name != want.DataType.Name) {
 			return false
 		}
 	}
 	for _, want := range chains {
 		ch := st.chains[want.name]
-		if ch == nil || ch.Type != nftables.ChainTypeNAT || ch.Hooknum == nil || *ch.Hooknum != *want.hook ||
+		if ch == nil || ch.Type != want.typ || ch.Hooknum == nil || *ch.Hooknum != *want.hook ||
 			ch.Priority == nil || *ch.Priority != *want.prio {
 			return false
 		}
 	}
 	return true
+}
+
+// tableObjects are the chains and sets of the router's table: NAT when the
+// router has an IPv4 gateway address, the address-scope policy when an
+// interface is in a scope.
+func (rr *routerRun) tableObjects(t *nftables.Table) ([]natChain, []*nftables.Set) {
+	var (
+		chains []natChain
+		sets   []*nftables.Set
+	)
+	n, sc := rr.spec.NAT, rr.spec.Scope
+	if n != nil {
+		chains = natChains(n, sc, rr.r.opt.randomFully)
+		dnat, snat := natMaps(t)
+		sets = append(sets, dnat, snat)
+	}
+	if sc != nil {
+		chains = append(chains, scopeChains(sc, n)...)
+		marks, ok := scopeSets(t)
+		sets = append(sets, marks, ok)
+	}
+	return chains, sets
+}
+
+// wantElements are the elements of set s as desired.
+func (rr *routerRun) wantElements(s *nftables.Set) []nftables.SetElement {
+	var out []nftables.SetElement
+	switch s.Name {
+	case dnatMap, snatMap:
+		return elements(wantOf(rr.spec.NAT.FIPs, s.Name))
+	case scopeMarkMap:
+		for _, m := range rr.spec.Scope.Marks {
+			out = append(out, m.markElement())
+		}
+	case scopeOKSet:
+		for _, m := range rr.spec.Scope.Marks {
+			out = append(out, m.okElement())
+		}
+	}
+	return out
 }
 
 // diffNAT plans the NAT table as one transaction: all of it when it is
@@ -150,9 +206,9 @@ func (rr *routerRun) diffNAT() []change {
 		st = &natState{}
 	}
 	gen := st.gen
-	n := rr.spec.NAT
+	n, sc := rr.spec.NAT, rr.spec.Scope
 	table := &nftables.Table{Name: natTable, Family: nftables.TableFamilyINet}
-	if n == nil {
+	if n == nil && sc == nil {
 		if st.table == nil {
 			return nil
 		}
@@ -166,36 +222,38 @@ func (rr *routerRun) diffNAT() []change {
 			return nft.Err(c.Flush())
 		}}}
 	}
-	chains := natChains(n, rr.r.opt.randomFully)
+	chains, sets := rr.tableObjects(table)
 	var (
 		cs    []change
 		queue []func(c *nftables.Conn) error
 	)
-	rebuild := st.table == nil || !st.shapeOK(chains)
+	rebuild := st.table == nil || !st.shapeOK(chains, sets)
 	if rebuild {
 		v := create
 		if st.table != nil {
 			v = update
 		}
 		cs = append(cs, change{v, "nft-table", 1, rr.in("inet " + natTable), nil})
+		// st is replaced below: decide now whether the old table goes.
+		had := st.table != nil
 		queue = append(queue, func(c *nftables.Conn) error {
-			if st.table != nil {
+			if had {
 				c.DelTable(table)
 			}
 			c.AddTable(table)
-			dnat, snat := natMaps(table)
-			sets := map[string]*nftables.Set{dnatMap: dnat, snatMap: snat}
-			for _, s := range []*nftables.Set{dnat, snat} {
+			byName := make(map[string]*nftables.Set, len(sets))
+			for _, s := range sets {
+				byName[s.Name] = s
 				if err := c.AddSet(s, nil); err != nil {
 					return err
 				}
-				if err := nft.QueueElements(c, s, nil, elements(wantOf(n.FIPs, s.Name))); err != nil {
+				if err := nft.QueueElements(c, s, nil, rr.wantElements(s)); err != nil {
 					return err
 				}
 			}
 			for _, ch := range chains {
-				chain := c.AddChain(&nftables.Chain{Name: ch.name, Table: table, Type: nftables.ChainTypeNAT, Hooknum: ch.hook, Priority: ch.prio})
-				addRules(c, table, chain, ch.rules, sets)
+				chain := c.AddChain(&nftables.Chain{Name: ch.name, Table: table, Type: ch.typ, Hooknum: ch.hook, Priority: ch.prio})
+				addRules(c, table, chain, ch.rules, byName)
 			}
 			return nil
 		})
@@ -218,7 +276,11 @@ func (rr *routerRun) diffNAT() []change {
 			})
 		}
 	}
-	for _, d := range diffMaps(st, n.FIPs) {
+	var fipDiffs []mapDiff
+	if n != nil {
+		fipDiffs = diffMaps(st, n.FIPs)
+	}
+	for _, d := range fipDiffs {
 		for _, e := range d.del {
 			cs = append(cs, change{remove, "nft-element", 1, rr.in(fmt.Sprintf("%s %s : %s", d.name, e[0], e[1])), nil})
 		}
@@ -235,6 +297,9 @@ func (rr *routerRun) diffNAT() []change {
 		queue = append(queue, func(c *nftables.Conn) error {
 			return nft.QueueElements(c, set, pairElements(d.del), pairElements(d.add))
 		})
+	}
+	if sc != nil {
+		cs, queue = rr.diffScope(st, sc, rebuild, cs, queue)
 	}
 	if len(cs) == 0 {
 		return nil
@@ -258,7 +323,7 @@ func (rr *routerRun) diffNAT() []change {
 		// One commit moves the generation by one: the table at gen+1 is
 		// the desired one, unless someone else committed meanwhile, which
 		// the next pass sees as another generation.
-		after := desiredNAT(table, chains, n.FIPs)
+		after := desiredNAT(table, chains, sets, rr.spec)
 		after.gen = gen + 1
 		rr.rns.nat = &natCache{gen: after.gen, st: after}
 		return nil
@@ -266,19 +331,88 @@ func (rr *routerRun) diffNAT() []change {
 	return cs
 }
 
-// desiredNAT is the NAT table as diffNAT makes it.
-func desiredNAT(t *nftables.Table, chains []natChain, fips map[netip.Addr]netip.Addr) *natState {
+// desiredNAT is the table as diffNAT makes it.
+func desiredNAT(t *nftables.Table, chains []natChain, sets []*nftables.Set, spec *routerSpec) *natState {
 	st := &natState{table: t, chains: map[string]*nftables.Chain{}, rules: map[string][]string{},
-		elems: map[string]map[netip.Addr]netip.Addr{dnatMap: fips}, snatDerived: true}
-	dnat, snat := natMaps(t)
-	st.sets = map[string]*nftables.Set{dnatMap: dnat, snatMap: snat}
+		sets: map[string]*nftables.Set{}, elems: map[string]map[netip.Addr]netip.Addr{}, scope: map[string]map[scopeMark]bool{}}
+	for _, s := range sets {
+		st.sets[s.Name] = s
+	}
+	if spec.NAT != nil {
+		st.elems[dnatMap], st.snatDerived = spec.NAT.FIPs, true
+	}
+	if spec.Scope != nil {
+		m := make(map[scopeMark]bool, len(spec.Scope.Marks))
+		for _, e := range spec.Scope.Marks {
+			m[e] = true
+		}
+		// Both sets hold the same elements; the cache never changes them.
+		st.scope[scopeMarkMap], st.scope[scopeOKSet] = m, m
+	}
 	for _, ch := range chains {
-		st.chains[ch.name] = &nftables.Chain{Name: ch.name, Table: t, Type: nftables.ChainTypeNAT, Hooknum: ch.hook, Priority: ch.prio}
+		st.chains[ch.name] = &nftables.Chain{Name: ch.name, Table: t, Type: ch.typ, Hooknum: ch.hook, Priority: ch.prio}
 		for _, r := range ch.rules {
 			st.rules[ch.name] = append(st.rules[ch.name], r.comment)
 		}
 	}
 	return st
+}
+
+// diffScope adds the element changes of the address-scope sets to the
+// pass's transaction. An interface whose mark changes (its subnets moved
+// to another scope) has the flows of those subnets deleted from conntrack
+// after the commit, so that no flow admitted under the old scope lives on;
+// when it is the gateway, the flows of every internal subnet of the family.
+func (rr *routerRun) diffScope(st *natState, sc *scopeSpec, rebuild bool, cs []change, queue []func(c *nftables.Conn) error) ([]change, []func(c *nftables.Conn) error) {
+	changed := map[scopeKey]bool{}
+	for _, name := range []string{scopeMarkMap, scopeOKSet} {
+		del, add := diffScopeMarks(st.scope[name], sc.Marks)
+		for _, m := range del {
+			cs = append(cs, change{remove, "nft-element", 1, rr.in(name + " " + m.String()), nil})
+		}
+		for _, m := range add {
+			cs = append(cs, change{create, "nft-element", 1, rr.in(name + " " + m.String()), nil})
+		}
+		if rebuild || len(del)+len(add) == 0 {
+			continue
+		}
+		if name == scopeMarkMap {
+			for _, m := range del {
+				if sc.mark(m.Dev, m.Fam) != 0 {
+					changed[m.key()] = true
+				}
+			}
+		}
+		set := st.sets[name]
+		elem := scopeMark.markElement
+		if name == scopeOKSet {
+			elem = scopeMark.okElement
+		}
+		queue = append(queue, func(c *nftables.Conn) error {
+			return nft.QueueElements(c, set, mapSlice(del, elem), mapSlice(add, elem))
+		})
+	}
+	for k := range changed {
+		for _, i := range rr.spec.Ifaces {
+			if i.Gateway || (k.Dev != sc.GatewayDev && i.Name != k.Dev) {
+				continue
+			}
+			for _, p := range i.Subnets {
+				if familyOf(p.Addr()) == k.Fam {
+					rr.conntrackNets = append(rr.conntrackNets, p)
+				}
+			}
+		}
+	}
+	return cs, queue
+}
+
+func mapSlice[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
 }
 
 // fipsChanged records floating IPs removed or moved: their flows are flushed

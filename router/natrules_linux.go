@@ -32,9 +32,10 @@ type natRule struct {
 	exprs   []expr.Any
 }
 
-// natChain is a base chain of the NAT table.
+// natChain is a base chain of the router's table.
 type natChain struct {
 	name  string
+	typ   nftables.ChainType
 	hook  *nftables.ChainHook
 	prio  *nftables.ChainPriority
 	rules []natRule
@@ -54,7 +55,12 @@ type natChain struct {
 // SNAT": packets that came in through the gateway carry mark 0x2 there; the
 // input interface says the same here without a mangle chain. SNAT picks
 // ports fully at random when randomFully is set (Neutron's --random-fully).
-func natChains(n *natSpec, randomFully bool) []natChain {
+//
+// An address-scope policy (sc, nil for none) adds, after the floating IPs,
+// Neutron's "-o qg -m connmark --mark <scope> -j ACCEPT": IPv4 from the
+// gateway's own scope leaves untranslated. Its other chains come from
+// scopeChains.
+func natChains(n *natSpec, sc *scopeSpec, randomFully bool) []natChain {
 	gw := n.GatewayIP.As4()
 	fully := ""
 	if randomFully {
@@ -70,6 +76,13 @@ func natChains(n *natSpec, randomFully bool) []natChain {
 		{"fip snat" + fully, concat(ipv4(), payload(12), lookup(snatMap),
 			&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, FullyRandom: randomFully})},
 	}
+	if sc != nil && sc.NoSNATMark != 0 {
+		post = append(post, natRule{fmt.Sprintf("no-snat %s mark %#x", n.GatewayDev, sc.NoSNATMark), concat(ipv4(),
+			ifname(expr.MetaKeyOIFNAME, n.GatewayDev, expr.CmpOpEq),
+			scopeMarkLoad(1),
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(sc.NoSNATMark)},
+			&expr.Verdict{Kind: expr.VerdictAccept})})
+	}
 	if n.SNAT {
 		post = append(post, natRule{fmt.Sprintf("snat %s %s%s", n.GatewayDev, n.GatewayIP, fully), concat(ipv4(),
 			ifname(expr.MetaKeyOIFNAME, n.GatewayDev, expr.CmpOpEq),
@@ -80,9 +93,9 @@ func natChains(n *natSpec, randomFully bool) []natChain {
 		ctDNAT(expr.CmpOpNeq),
 		snatTo(gw, randomFully))})
 	return []natChain{
-		{"prerouting", nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest, []natRule{dnat}},
-		{"output", nftables.ChainHookOutput, nftables.ChainPriorityNATDest, []natRule{dnat}},
-		{"postrouting", nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource, post},
+		{"prerouting", nftables.ChainTypeNAT, nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest, []natRule{dnat}},
+		{"output", nftables.ChainTypeNAT, nftables.ChainHookOutput, nftables.ChainPriorityNATDest, []natRule{dnat}},
+		{"postrouting", nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource, post},
 	}
 }
 

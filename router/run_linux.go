@@ -25,6 +25,8 @@ type routerRun struct {
 	idx       map[string]int          // link name in the router namespace -> index
 	garp      map[string][]netip.Addr // device -> IPv4 addresses that appear on it
 	conntrack []netip.Addr            // addresses whose flows must go
+	// conntrackNets are subnets whose flows (from or to them) must go.
+	conntrackNets []netip.Prefix
 }
 
 // change is one step of a pass. Changes whose do is nil are carried out by

@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -19,7 +20,8 @@ type routerSpec struct {
 	Ifaces    []*ifaceSpec
 	Gateway   *ifaceSpec // one of Ifaces; nil without external gateway
 	Routes    []routeSpec
-	NAT       *natSpec // nil without an IPv4 gateway address
+	NAT       *natSpec   // nil without an IPv4 gateway address
+	Scope     *scopeSpec // nil when no interface is in an address scope
 }
 
 // ifaceSpec is one router port: a veth pair, Tap in the host enslaved to
@@ -39,6 +41,9 @@ type ifaceSpec struct {
 	Addrs []netip.Prefix
 	// Subnets are the CIDRs of the port's subnets (connected networks).
 	Subnets []netip.Prefix
+	// Scope is the address scope of the port's subnets per family
+	// (famV4, famV6); "" for none, or when the port has no subnet of it.
+	Scope [2]string
 }
 
 // routeSpec is a route in the router's main table, with our rtm_protocol.
@@ -170,6 +175,7 @@ func (d *Desired) compileRouter(ix *index, ri int) (*routerSpec, error) {
 			}
 		}
 	}
+	spec.Scope = compileScope(spec)
 	return spec, nil
 }
 
@@ -190,15 +196,27 @@ func (d *Desired) compileIface(ix *index, p *port.Port, ppath string) (*ifaceSpe
 		Up:      p.Up(),
 		Gateway: gw,
 	}
-	for _, f := range p.FixedIPs {
-		s := &d.Subnets[ix.subnets[f.SubnetID]]
+	var errs []error
+	for k, f := range p.FixedIPs {
+		si := ix.subnets[f.SubnetID]
+		s := &d.Subnets[si]
 		iface.Addrs = append(iface.Addrs, netip.PrefixFrom(f.IPAddress, s.CIDR.Bits()))
-		if !slices.Contains(iface.Subnets, s.CIDR) {
-			iface.Subnets = append(iface.Subnets, s.CIDR)
+		if slices.Contains(iface.Subnets, s.CIDR) {
+			continue
 		}
+		// One network routes in one scope per family (Neutron's
+		// _validate_network_subnetpools), so one port has one mark per
+		// family, as the L3 agent marks per device.
+		fam, sc := familyOf(s.CIDR.Addr()), ix.scopes.Of(s.SubnetPoolID, s.CIDR)
+		if len(iface.Subnets) > 0 && iface.Scope[fam] != sc && slices.ContainsFunc(iface.Subnets, func(p netip.Prefix) bool { return familyOf(p.Addr()) == fam }) {
+			errs = append(errs, errdefs.Conflict(fmt.Sprintf("%s.fixed_ips[%d].subnet_id", ppath, k), "subnet %s is in address scope %q, another subnet of port %s in %q", s.ID, sc, p.ID, iface.Scope[fam]))
+			continue
+		}
+		iface.Scope[fam] = sc
+		iface.Subnets = append(iface.Subnets, s.CIDR)
 	}
 	sortPrefixes(iface.Addrs)
-	return iface, nil
+	return iface, errors.Join(errs...)
 }
 
 func sortPrefixes(ps []netip.Prefix) { slices.SortFunc(ps, comparePrefix) }

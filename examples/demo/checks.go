@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	api "github.com/osrg/gobgp/v3/api"
 	"github.com/osrg/gobgp/v3/pkg/apiutil"
 	gobgp "github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	"github.com/vishvananda/netlink"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -66,25 +68,10 @@ func checks(w *world, bgpd *gobgpd, leases map[string]lease, second applyResult)
 	ok, d = ping("vm2", instances[0].ip)
 	add("vm2 -> vm1 (same network)", ok, "%s", d)
 	ok, d = ping("vm1", instances[2].ip)
-	add("vm1 -> vm3 (through router1)", ok, "%s", d)
+	add("vm1 -> vm3 (through router1, same scope)", ok, "%s", d)
 
-	// North-south: SNAT, floating IP, security groups.
-	svc := fmt.Sprintf("%s:%d", upstreamExt.Addr(), svcPort)
-	line, err := w.dial("vm2", svc, 3*time.Second)
-	add("vm2 -> upstream via SNAT", err == nil && strings.HasSuffix(line, "you are "+gatewayIP.String()),
-		"upstream says %q (want the gateway %s)%s", line, gatewayIP, errText(err))
-	line, err = w.dial("vm1", svc, 3*time.Second)
-	add("vm1 -> upstream via its FIP", err == nil && strings.HasSuffix(line, "you are "+floatingIP.String()),
-		"upstream says %q (want the FIP %s)%s", line, floatingIP, errText(err))
-	line, err = w.dial("upstream", fmt.Sprintf("%s:%d", floatingIP, webPort), 3*time.Second)
-	add("upstream -> FIP:8080 (allowed)", err == nil && strings.HasSuffix(line, "as "+upstreamExt.Addr().String()),
-		"vm1 says %q%s", line, errText(err))
-	ok, d = ping("upstream", floatingIP)
-	add("upstream -> FIP ping (allowed)", ok, "%s", d)
-	line, err = w.dial("upstream", fmt.Sprintf("%s:%d", floatingIP, closedPort), 2*time.Second)
-	add("upstream -> FIP:9090 (no rule)", err != nil, "denied: %s", errOr(err, "CONNECTED: "+line))
-
-	// BGP: the real peer learned exactly the tenant prefixes and the FIP.
+	// BGP: the real peer learned exactly the scoped tenant prefixes and
+	// the FIP.
 	want := expectedRoutes()
 	var got map[string]string
 	var state string
@@ -99,6 +86,35 @@ func checks(w *world, bgpd *gobgpd, leases map[string]lease, second applyResult)
 	}
 	add("BGP session upstream <-> node1", state == "established", "state %s", state)
 	add("BGP routes learned by upstream", equalMaps(got, want), "%s", formatRoutes(got))
+
+	// gobgpd runs without zebra, so it installs nothing in the kernel:
+	// do what its FIB would, and route upstream by what it learned.
+	err := installRoutes(w, "upstream", got)
+	add("upstream installs the BGP routes", err == nil, "%d routes in its kernel table%s", len(got), errText(err))
+
+	// North-south: SNAT, address scopes, floating IP, security groups.
+	svc := fmt.Sprintf("%s:%d", upstreamExt.Addr(), svcPort)
+	line, err := w.dial("vm4", svc, 3*time.Second)
+	add("vm4 -> upstream via SNAT (no address scope)", err == nil && strings.HasSuffix(line, "you are "+gatewayIP.String()),
+		"upstream says %q (want the gateway %s)%s", line, gatewayIP, errText(err))
+	line, err = w.dial("vm2", svc, 3*time.Second)
+	add("vm2 -> upstream by fixed IP (address scope, no NAT)", err == nil && strings.HasSuffix(line, "you are "+instances[1].ip.String()),
+		"upstream says %q (want vm2's own %s)%s", line, instances[1].ip, errText(err))
+	line, err = w.dial("upstream", fmt.Sprintf("%s:%d", instances[2].ip, webPort), 3*time.Second)
+	add("upstream -> vm by fixed IP (address scope, no NAT)", err == nil && strings.HasSuffix(line, "as "+upstreamExt.Addr().String()),
+		"vm3 at %s over the BGP route via %s says %q%s", instances[2].ip, got["10.0.2.0/24"], line, errText(err))
+	line, err = w.dial("vm1", svc, 3*time.Second)
+	add("vm1 -> upstream via its FIP", err == nil && strings.HasSuffix(line, "you are "+floatingIP.String()),
+		"upstream says %q (want the FIP %s)%s", line, floatingIP, errText(err))
+	line, err = w.dial("upstream", fmt.Sprintf("%s:%d", floatingIP, webPort), 3*time.Second)
+	add("upstream -> FIP:8080 (allowed)", err == nil && strings.HasSuffix(line, "as "+upstreamExt.Addr().String()),
+		"vm1 says %q%s", line, errText(err))
+	ok, d = ping("upstream", floatingIP)
+	add("upstream -> FIP ping (allowed)", ok, "%s", d)
+	line, err = w.dial("upstream", fmt.Sprintf("%s:%d", floatingIP, closedPort), 2*time.Second)
+	add("upstream -> FIP:9090 (no rule)", err != nil, "denied: %s", errOr(err, "the security group", "CONNECTED: "+line))
+	line, err = w.dial("vm4", fmt.Sprintf("%s:%d", instances[0].ip, webPort), 2*time.Second)
+	add("vm4 -> vm1 (across address scopes)", err != nil, "%s", errOr(err, "router1 (address scopes differ)", "CONNECTED: "+line))
 
 	add("second Apply changes nothing", second.Mutations == 0 && second.Error == "", "%d mutations in %d ms", second.Mutations, second.Millis)
 	return rs
@@ -153,12 +169,14 @@ func errText(err error) string {
 	return " — " + err.Error()
 }
 
-func errOr(err error, otherwise string) string {
+// errOr describes a connection that should have failed: err, a timeout
+// blamed on dropper, or otherwise when it did not fail.
+func errOr(err error, dropper, otherwise string) string {
 	if err == nil {
 		return otherwise
 	}
 	if strings.Contains(err.Error(), "timeout") {
-		return "connection timed out (dropped by the security group)"
+		return "connection timed out (dropped by " + dropper + ")"
 	}
 	return err.Error()
 }
@@ -251,4 +269,25 @@ func (g *gobgpd) rib() map[string]string {
 			}
 		}
 	}
+}
+
+// installRoutes puts routes (prefix -> next hop) into the main table of the
+// namespace called name, as a BGP daemon's FIB would.
+func installRoutes(w *world, name string, routes map[string]string) error {
+	h := w.ns[name].Netlink()
+	for p, nh := range routes {
+		dst, err := netip.ParsePrefix(p)
+		if err != nil {
+			return err
+		}
+		gw, err := netip.ParseAddr(nh)
+		if err != nil {
+			return err
+		}
+		r := &netlink.Route{Dst: &net.IPNet{IP: dst.Addr().AsSlice(), Mask: net.CIDRMask(dst.Bits(), dst.Addr().BitLen())}, Gw: gw.AsSlice()}
+		if err := h.RouteReplace(r); err != nil {
+			return fmt.Errorf("route %s via %s in %s: %w", p, nh, name, err)
+		}
+	}
+	return nil
 }

@@ -3,8 +3,9 @@
 // BGP peer:
 //
 //	upstream (gobgpd AS 64513, a TCP service) ── external network ── router1 (SNAT, FIP)
-//	                                                                   ├── tenant1: vm1 (FIP), vm2
-//	                                                                   └── tenant2: vm3
+//	                                                                   ├── tenant1: vm1 (FIP), vm2  ┐ address scope "demo":
+//	                                                                   ├── tenant2: vm3             ┘ advertised, no NAT
+//	                                                                   └── tenant3: vm4               no scope: SNAT
 //
 // It prints a table of checks and exits non-zero if any fails. Everything it
 // creates lives in namespaces named with a per-run prefix and is removed at
@@ -150,8 +151,12 @@ func leftovers(prefix string) ([]string, error) {
 func build(w *world) ([]result, error) {
 	p := &progress{total: 5}
 
-	p.begin("building the lab: namespaces node1, upstream, vm1-vm3 and their links")
-	for _, n := range []string{"node1", "upstream", "vm1", "vm2", "vm3"} {
+	p.begin("building the lab: namespaces node1, upstream, vm1-vm4 and their links")
+	names := []string{"node1", "upstream"}
+	for _, vm := range instances {
+		names = append(names, vm.name)
+	}
+	for _, n := range names {
 		if _, err := w.namespace(n); err != nil {
 			return nil, err
 		}
@@ -203,7 +208,7 @@ func build(w *world) ([]result, error) {
 	p.done("%d mutations in %d ms; second apply: %d mutations in %d ms", first.Mutations, first.Millis, second.Mutations, second.Millis)
 	fmt.Print(indent(first.Report, "      "))
 
-	p.begin("instances vm1-vm3 listen on :8080 and :9090 and ask for addresses by DHCP (udhcpc)")
+	p.begin("instances vm1-vm4 listen on :8080 and :9090 and ask for addresses by DHCP (udhcpc)")
 	leases := map[string]lease{}
 	for _, vm := range instances {
 		for _, port := range []int{webPort, closedPort} {

@@ -13,10 +13,14 @@ import (
 	"github.com/neutrino-net/neutrino/subnet"
 )
 
-// The demo's cloud: one node, an external network towards "upstream", two
-// tenant networks behind a router with SNAT, three instances, a floating IP,
-// security groups and a BGP speaker. IDs differ in their first 11
-// characters, which is what device names keep.
+// The demo's cloud: one node, an external network towards "upstream", three
+// tenant networks behind a router with SNAT, four instances, a floating IP,
+// security groups and a BGP speaker. The external subnet and tenant1/2 come
+// from subnet pools in one address scope ("demo"): they are advertised by
+// BGP and routed to and from upstream without NAT. tenant3 has no pool: it
+// is SNATed and, being in another scope (none), cut off from tenant1/2 by
+// the router. IDs differ in their first 11 characters, which is what
+// device names keep.
 const (
 	scopeID    = "5c0e0001-0000-4000-8000-000000000001"
 	poolExtID  = "900e0001-0000-4000-8000-000000000001"
@@ -24,18 +28,23 @@ const (
 	netExtID   = "e0e00001-0000-4000-8000-000000000001"
 	netT1ID    = "a1a10001-0000-4000-8000-000000000001"
 	netT2ID    = "a2a20002-0000-4000-8000-000000000002"
+	netT3ID    = "a3a30003-0000-4000-8000-000000000003"
 	subExtID   = "5e0e0001-0000-4000-8000-000000000001"
 	subT1ID    = "5a1a0001-0000-4000-8000-000000000001"
 	subT2ID    = "5a2a0002-0000-4000-8000-000000000002"
+	subT3ID    = "5a3a0003-0000-4000-8000-000000000003"
 	routerID   = "40e70001-0000-4000-8000-000000000001"
 	portGwID   = "0a600001-0000-4000-8000-000000000001"
 	portIf1ID  = "0a1f0001-0000-4000-8000-000000000001"
 	portIf2ID  = "0a2f0002-0000-4000-8000-000000000002"
+	portIf3ID  = "0a3f0003-0000-4000-8000-000000000003"
 	portD1ID   = "0d1c0001-0000-4000-8000-000000000001"
 	portD2ID   = "0d2c0002-0000-4000-8000-000000000002"
+	portD3ID   = "0d3c0003-0000-4000-8000-000000000003"
 	portVM1ID  = "0f010001-0000-4000-8000-000000000001"
 	portVM2ID  = "0f020002-0000-4000-8000-000000000002"
 	portVM3ID  = "0f030003-0000-4000-8000-000000000003"
+	portVM4ID  = "0f040004-0000-4000-8000-000000000004"
 	fipID      = "f1f00001-0000-4000-8000-000000000001"
 	sgDefault  = "5d0f0001-0000-4000-8000-000000000001"
 	sgWeb      = "5eb00001-0000-4000-8000-000000000001"
@@ -73,6 +82,7 @@ var instances = []instance{
 	{"vm1", portVM1ID, "fa:16:3e:00:01:11", netT1ID, subT1ID, netip.MustParseAddr("10.0.1.11"), netip.MustParseAddr("10.0.1.1")},
 	{"vm2", portVM2ID, "fa:16:3e:00:01:12", netT1ID, subT1ID, netip.MustParseAddr("10.0.1.12"), netip.MustParseAddr("10.0.1.1")},
 	{"vm3", portVM3ID, "fa:16:3e:00:02:13", netT2ID, subT2ID, netip.MustParseAddr("10.0.2.13"), netip.MustParseAddr("10.0.2.1")},
+	{"vm4", portVM4ID, "fa:16:3e:00:03:14", netT3ID, subT3ID, netip.MustParseAddr("10.0.3.14"), netip.MustParseAddr("10.0.3.1")},
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -94,6 +104,7 @@ func buildTopology(prefix string) *neutrino.Topology {
 			{ID: netExtID, Name: "public", External: true, MTU: 1500, NetworkType: network.TypeFlat, PhysicalNetwork: physnet},
 			{ID: netT1ID, Name: "tenant1", MTU: 1450, NetworkType: network.TypeVXLAN, SegmentationID: 101, DNSDomain: dnsDomain},
 			{ID: netT2ID, Name: "tenant2", MTU: 1450, NetworkType: network.TypeVXLAN, SegmentationID: 102, DNSDomain: dnsDomain},
+			{ID: netT3ID, Name: "tenant3", MTU: 1450, NetworkType: network.TypeVXLAN, SegmentationID: 103, DNSDomain: dnsDomain},
 		},
 		Subnets: []subnet.Subnet{
 			{ID: subExtID, Name: "public-v4", NetworkID: netExtID, IPVersion: 4, CIDR: netip.MustParsePrefix("203.0.113.0/24"),
@@ -103,6 +114,9 @@ func buildTopology(prefix string) *neutrino.Topology {
 				GatewayIP: netip.MustParseAddr("10.0.1.1"), DNSNameservers: []netip.Addr{netip.MustParseAddr(dnsServer)}, SubnetPoolID: poolTenID},
 			{ID: subT2ID, Name: "tenant2-v4", NetworkID: netT2ID, IPVersion: 4, CIDR: netip.MustParsePrefix("10.0.2.0/24"),
 				GatewayIP: netip.MustParseAddr("10.0.2.1"), DNSNameservers: []netip.Addr{netip.MustParseAddr(dnsServer)}, SubnetPoolID: poolTenID},
+			// No subnet pool, so no address scope: SNATed, not advertised.
+			{ID: subT3ID, Name: "tenant3-v4", NetworkID: netT3ID, IPVersion: 4, CIDR: netip.MustParsePrefix("10.0.3.0/24"),
+				GatewayIP: netip.MustParseAddr("10.0.3.1"), DNSNameservers: []netip.Addr{netip.MustParseAddr(dnsServer)}},
 		},
 		Routers: []router.Router{{ID: routerID, Name: "router1", ExternalGatewayInfo: &router.GatewayInfo{
 			NetworkID: netExtID, EnableSNAT: ptr(true),
@@ -115,10 +129,14 @@ func buildTopology(prefix string) *neutrino.Topology {
 				DeviceOwner: port.OwnerRouterInterface, DeviceID: routerID, HostID: nodeName},
 			{ID: portIf2ID, NetworkID: netT2ID, MACAddress: port.MustParseMAC("fa:16:3e:00:02:01"), FixedIPs: fixed(subT2ID, "10.0.2.1"),
 				DeviceOwner: port.OwnerRouterInterface, DeviceID: routerID, HostID: nodeName},
+			{ID: portIf3ID, NetworkID: netT3ID, MACAddress: port.MustParseMAC("fa:16:3e:00:03:01"), FixedIPs: fixed(subT3ID, "10.0.3.1"),
+				DeviceOwner: port.OwnerRouterInterface, DeviceID: routerID, HostID: nodeName},
 			{ID: portD1ID, NetworkID: netT1ID, MACAddress: port.MustParseMAC("fa:16:3e:00:01:02"), FixedIPs: fixed(subT1ID, "10.0.1.2"),
 				DeviceOwner: port.OwnerDHCP, DeviceID: "dhcp-" + netT1ID, HostID: nodeName},
 			{ID: portD2ID, NetworkID: netT2ID, MACAddress: port.MustParseMAC("fa:16:3e:00:02:02"), FixedIPs: fixed(subT2ID, "10.0.2.2"),
 				DeviceOwner: port.OwnerDHCP, DeviceID: "dhcp-" + netT2ID, HostID: nodeName},
+			{ID: portD3ID, NetworkID: netT3ID, MACAddress: port.MustParseMAC("fa:16:3e:00:03:02"), FixedIPs: fixed(subT3ID, "10.0.3.2"),
+				DeviceOwner: port.OwnerDHCP, DeviceID: "dhcp-" + netT3ID, HostID: nodeName},
 		},
 		FloatingIPs: []router.FloatingIP{{ID: fipID, FloatingIPAddress: floatingIP, FloatingNetworkID: netExtID,
 			PortID: portVM1ID, FixedIPAddress: instances[0].ip, RouterID: routerID}},
@@ -148,8 +166,9 @@ func buildTopology(prefix string) *neutrino.Topology {
 	return t
 }
 
-// expectedRoutes are what upstream must learn over BGP: both tenant
-// subnets and the floating IP, via the router's gateway address.
+// expectedRoutes are what upstream must learn over BGP: the tenant subnets
+// in the external network's address scope and the floating IP, via the
+// router's gateway address; not tenant3, which is in no scope.
 func expectedRoutes() map[string]string {
 	return map[string]string{
 		"10.0.1.0/24":               gatewayIP.String(),

@@ -153,7 +153,8 @@ func desired(file, host string) (network.Desired, router.Desired, error) {
 	// The slice also carries routers realized elsewhere (BGP context):
 	// keep those with a port bound here.
 	ix := slice.Index()
-	rtrD := router.Desired{Subnets: slice.Subnets, Networks: slice.Networks}
+	rtrD := router.Desired{Subnets: slice.Subnets, Networks: slice.Networks,
+		SubnetPools: slice.SubnetPools, AddressScopes: slice.AddressScopes}
 	for _, r := range ix.RoutersOn(host) {
 		rtrD.Routers = append(rtrD.Routers, *r)
 		for _, p := range ix.RouterPorts(r.ID) {
