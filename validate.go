@@ -13,7 +13,10 @@ import (
 // one level deep): each names the field's path in the document and the
 // object ("ports[3].fixed_ips[0].subnet_id: subnet s9 does not exist (port
 // p3)") and wraps ErrInvalid (a bad value), ErrConflict (two objects
-// collide) or ErrNotFound (a reference to nothing).
+// collide), ErrNotFound (a reference to nothing) or ErrUnsupported (a
+// Neutron field, value or collection Neutrino does not realize: it is
+// refused rather than realized as something else; the README lists the
+// supported subset).
 //
 // Beyond each object's own Validate, the document's rules are Neutron's:
 // unique IDs; subnets on an existing network, not overlapping others of the
@@ -45,6 +48,7 @@ func (t *Topology) Validate() error {
 	v.securityGroups()
 	v.bgp()
 	v.hosts()
+	v.unrealized()
 	return errors.Join(v.errs...)
 }
 

@@ -268,7 +268,7 @@ func TestValidateWantsDefaultsApplied(t *testing.T) {
 			t.Errorf("%v does not say %s", err, want)
 		}
 	}
-	topo.Defaults()
+	topo.Defaults(WithTenantNetworkType(network.TypeLocal))
 	if err := topo.Validate(); err != nil {
 		t.Fatal(err)
 	}
