@@ -222,7 +222,7 @@ func checkShape(t *testing.T, err error) {
 			t.Errorf("%T %v is not a *FieldError", e, e)
 			continue
 		}
-		if fe.Path == "" || fe.Msg == "" || !(errors.Is(fe, ErrInvalid) || errors.Is(fe, ErrConflict) || errors.Is(fe, ErrNotFound)) {
+		if fe.Path == "" || fe.Msg == "" || !(errors.Is(fe, ErrInvalid) || errors.Is(fe, ErrConflict) || errors.Is(fe, ErrNotFound) || errors.Is(fe, ErrUnsupported)) {
 			t.Errorf("incomplete error %#v", fe)
 		}
 		if !strings.HasPrefix(fe.Path, "subnetpools[") && !strings.HasSuffix(fe.Msg, ")") {
