@@ -126,3 +126,27 @@ func TestReadPeerPasswords(t *testing.T) {
 		}
 	}
 }
+
+// FuzzASN: an AS number decodes from a number or a string of digits, or is
+// an ErrInvalid; what decodes is written back as a number that decodes to
+// the same value.
+func FuzzASN(f *testing.F) {
+	for _, s := range []string{`64513`, `"64513"`, `"AS1"`, `4294967296`, `"-0"`, `null`, `"\u0036"`, `1e3`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var a ASN
+		if err := json.Unmarshal([]byte(in), &a); err != nil {
+			var se *json.SyntaxError
+			if !errors.Is(err, errdefs.ErrInvalid) && !errors.As(err, &se) {
+				t.Fatalf("%q: %v wraps no sentinel", in, err)
+			}
+			return
+		}
+		b, _ := json.Marshal(a)
+		var back ASN
+		if err := json.Unmarshal(b, &back); err != nil || back != a {
+			t.Fatalf("%q: %d written as %s reads back as %d (%v)", in, a, b, back, err)
+		}
+	})
+}

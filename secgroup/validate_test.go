@@ -189,10 +189,15 @@ func TestProtocolNumber(t *testing.T) {
 func FuzzRuleValidate(f *testing.F) {
 	f.Add(`{"id":"r","direction":"ingress","ethertype":"IPv4","protocol":"tcp","port_range_min":22,"port_range_max":22,"remote_ip_prefix":"0.0.0.0/0"}`)
 	f.Add(`{"id":"r","direction":"ingress","ethertype":"IPv6","protocol":1,"port_range_max":0,"remote_group_id":"g","remote_address_group_id":"a"}`)
+	f.Add(`{"id":"r","security_group_id":"g","direction":"egress","ethertype":"IPv4","remote_ip_prefix":"10.0.0.5/24"}`)
+	f.Add(`{"id":"r","direction":"egress","ethertype":"IPv6","remote_ip_prefix":"2001:db8::5/64"}`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		var r Rule
 		if json.Unmarshal([]byte(doc), &r) != nil {
 			return
+		}
+		if r.RemoteIPPrefix.IsValid() && r.RemoteIPPrefix != r.RemoteIPPrefix.Masked() {
+			t.Fatalf("decoded remote_ip_prefix %s is not normalized", r.RemoteIPPrefix)
 		}
 		err := r.Validate()
 		if err != nil && err.Error() == "" {
