@@ -11,7 +11,8 @@
 // (dns_name or host-<address with dashes>), MTU (26), lease time (86400 s by
 // default) with renewal and rebinding times (½, ⅞), classless static routes
 // (121; other subnets of the network on-link first, host routes, the
-// metadata route, the default route last), and per-port extra_dhcp_opts by
+// metadata route when something serves metadata (Settings), the default
+// route last), and per-port extra_dhcp_opts by
 // dnsmasq name or number, with the ipxe/!ipxe tags Neutron uses. Ports of
 // the owners Neutron skips (network:dhcp, network:router_ha_interface,
 // network:floatingip, network:distributed) get no reservation; router
