@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
@@ -149,4 +150,27 @@ func FuzzASN(f *testing.F) {
 			t.Fatalf("%q: %d written as %s reads back as %d (%v)", in, a, b, back, err)
 		}
 	})
+}
+
+func TestReadPeerPasswordsFile(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := dir+"/good.json", dir+"/bad.json"
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(good, []byte(`{"p1": "`+secret+`"}`), 0o600))
+	must(os.WriteFile(bad, []byte(`p1 = `+secret), 0o600))
+	if m, err := ReadPeerPasswordsFile(good); err != nil || m["p1"] != secret {
+		t.Errorf("%v, %v", m, err)
+	}
+	_, err := ReadPeerPasswordsFile(bad)
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), bad) || strings.Contains(err.Error(), secret) {
+		t.Errorf("malformed file: %v (want ErrInvalid naming the file, not its content)", err)
+	}
+	if _, err := ReadPeerPasswordsFile(dir + "/missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
 }
