@@ -26,7 +26,9 @@ import (
 // ports on one host; floating IPs on external networks, inside one of their
 // subnets, used once, translated by a router that has a gateway on that
 // network and an interface on the port's subnet; existing security groups,
-// remote groups and address groups; BGP speakers' networks and peers;
+// remote groups and address groups (also of the rules listed on their own
+// in security_group_rules, which must name an existing group and agree
+// with any nested listing of themselves); BGP speakers' networks and peers;
 // hosts' speakers. Plus what Neutrino's realizers need to be unambiguous:
 // no two VXLAN networks with one VNI (or flat networks on one physical
 // network), no two ports or networks whose device names (11 characters of
