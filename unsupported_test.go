@@ -39,6 +39,8 @@ func TestValidateRefusesWhatIsNotRealized(t *testing.T) {
 		{"HA network port", func(t *Topology) { t.Ports[portVM1].DeviceOwner = port.OwnerRouterHAInterface }, "ports[5].device_owner: not realized", "(port f5019152"},
 		{"DVR SNAT port", func(t *Topology) { t.Ports[portVM1].DeviceOwner = port.OwnerRouterCentralizedSNAT }, "ports[5].device_owner: not realized", "(port f5019152"},
 		{"DVR FIP gateway port", func(t *Topology) { t.Ports[portVM1].DeviceOwner = port.OwnerFloatingIPAgentGateway }, "ports[5].device_owner: not realized", "(port f5019152"},
+		{"FIP QoS", func(t *Topology) { t.FloatingIPs[0].QoSPolicyID = "q1" }, "floatingips[0].qos_policy_id: not realized", "(floating IP bde24256"},
+		{"gateway QoS", func(t *Topology) { t.Routers[0].ExternalGatewayInfo.QoSPolicyID = "q1" }, "routers[0].external_gateway_info.qos_policy_id: not realized", "(router a64d1a3a"},
 		{"FIP port forwardings", func(t *Topology) { t.FloatingIPs[0].PortForwardings = []json.RawMessage{raw} }, "floatingips[0].port_forwardings: not realized", "(floating IP bde24256-181c-5d9b-b04f-ee86e8e4f18f)"},
 		{"trunks", func(t *Topology) { t.Trunks = []json.RawMessage{raw} }, "trunks[0]: not realized", "(trunk x1)"},
 		{"QoS policies", func(t *Topology) { t.QoSPolicies = []json.RawMessage{raw} }, "qos_policies[0]: not realized", "(QoS policy x1)"},
@@ -91,6 +93,7 @@ func TestNeutronOffValuesOfUnrealizedFieldsLoad(t *testing.T) {
 	for _, r := range doc["routers"].([]any) {
 		m := r.(map[string]any)
 		m["ha"], m["distributed"], m["conntrack_helpers"] = false, false, []any{}
+		m["external_gateway_info"].(map[string]any)["qos_policy_id"] = nil
 	}
 	for _, n := range doc["networks"].([]any) {
 		n.(map[string]any)["qos_policy_id"] = nil
@@ -101,7 +104,7 @@ func TestNeutronOffValuesOfUnrealizedFieldsLoad(t *testing.T) {
 		m["trunk_details"] = map[string]any{"trunk_id": "t1", "sub_ports": []any{}}
 	}
 	for _, f := range doc["floatingips"].([]any) {
-		f.(map[string]any)["port_forwardings"] = []any{}
+		f.(map[string]any)["port_forwardings"], f.(map[string]any)["qos_policy_id"] = []any{}, nil
 	}
 	doc["trunks"], doc["qos_policies"], doc["port_forwardings"] = []any{}, []any{}, nil
 	b, _ = json.Marshal(doc)

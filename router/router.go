@@ -33,6 +33,9 @@ type GatewayInfo struct {
 	// EnableSNAT defaults to true when nil, as in Neutron.
 	EnableSNAT       *bool          `json:"enable_snat,omitempty"`
 	ExternalFixedIPs []port.FixedIP `json:"external_fixed_ips,omitempty"`
+	// QoSPolicyID is read so that a gateway QoS policy is refused
+	// (ErrUnsupported) rather than ignored; null loads fine.
+	QoSPolicyID string `json:"qos_policy_id,omitempty"`
 }
 
 // SNAT reports enable_snat with Neutron's default (true).
@@ -60,9 +63,11 @@ type FloatingIP struct {
 	PortID         string     `json:"port_id,omitempty"`
 	FixedIPAddress netip.Addr `json:"fixed_ip_address,omitzero"`
 	RouterID       string     `json:"router_id,omitempty"`
-	// PortForwardings is read so that port forwarding is refused
-	// (ErrUnsupported) rather than ignored. See unsupported.go.
+	// PortForwardings and QoSPolicyID are read so that port forwarding and
+	// FIP QoS are refused (ErrUnsupported) rather than ignored; empty and
+	// null load fine. See unsupported.go.
 	PortForwardings []json.RawMessage `json:"port_forwardings,omitempty"`
+	QoSPolicyID     string            `json:"qos_policy_id,omitempty"`
 }
 
 // Associated reports whether the FIP points at a port.

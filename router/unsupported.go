@@ -13,6 +13,8 @@ func routerRefusals() []errdefs.Refusal[Router] {
 			Refused: func(r *Router) bool { return r.Distributed }},
 		{Path: "conntrack_helpers", Why: "conntrack helpers (FTP, SIP, ...) would not be attached",
 			Refused: func(r *Router) bool { return len(r.ConntrackHelpers) > 0 }},
+		{Path: "external_gateway_info.qos_policy_id", Why: "QoS policies (bandwidth limits) on the gateway would not be enforced",
+			Refused: func(r *Router) bool { return r.ExternalGatewayInfo != nil && r.ExternalGatewayInfo.QoSPolicyID != "" }},
 	}
 }
 
@@ -22,5 +24,7 @@ func floatingIPRefusals() []errdefs.Refusal[FloatingIP] {
 	return []errdefs.Refusal[FloatingIP]{
 		{Path: "port_forwardings", Why: "port forwardings would not be translated",
 			Refused: func(f *FloatingIP) bool { return len(f.PortForwardings) > 0 }},
+		{Path: "qos_policy_id", Why: "QoS policies (bandwidth limits) on the floating IP would not be enforced",
+			Refused: func(f *FloatingIP) bool { return f.QoSPolicyID != "" }},
 	}
 }
