@@ -78,6 +78,12 @@ func main() {
 	fs.DurationVar(&o.filePoll, "file-poll-interval", 500*time.Millisecond, "how often run checks the topology file for changes")
 	fs.DurationVar(&o.kernelDebounce, "kernel-debounce", 200*time.Millisecond, "quiet time after a kernel change before run resyncs")
 	_ = fs.Parse(args)
+	switch o.tenantType {
+	case network.TypeVXLAN, network.TypeVLAN, network.TypeFlat, network.TypeLocal:
+	default:
+		fmt.Fprintf(os.Stderr, "node-agent: --tenant-network-type %q is not vxlan, vlan, flat or local\n", o.tenantType)
+		os.Exit(2)
+	}
 
 	if o.netns != "" {
 		if err := namespace.ReexecInto(o.netns); err != nil {
