@@ -3,10 +3,10 @@ package errdefs
 import "errors"
 
 // Refusal is one field or value of a model that Neutrino does not realize
-// yet. Each model package keeps its refusals in one table (a function named
-// refusals in its unsupported.go); the issue that realizes a field deletes
-// its entry, and from then on Validate lets the field through to the
-// realizer.
+// yet. Each model package keeps its refusals in one table per model (the
+// *refusals functions of its unsupported.go); the issue that realizes a
+// field deletes its entry, and from then on Validate lets the field
+// through to the realizer.
 type Refusal[T any] struct {
 	// Path is the JSON path of the field, relative to the object
 	// ("trunk_details.sub_ports").
