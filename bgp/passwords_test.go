@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
@@ -39,10 +40,27 @@ func TestASNAcceptsNumberOrNumericString(t *testing.T) {
 
 const secret = "t0p-s3cret-Pw"
 
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // An md5 peer without a password in the document (Neutron never shows it)
 // takes the configured one; it never appears in logs, reports or errors.
 func TestPeerPasswordFromConfiguration(t *testing.T) {
-	var logs bytes.Buffer
+	var logs lockedBuffer // gobgp logs from its own goroutines
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := NewServer(WithLogger(log), WithPeerPasswords(map[string]string{"p1": secret}))
 	if err != nil {
