@@ -27,11 +27,18 @@
 // subnet.Defaults, secgroup.Defaults, secgroup.DefaultGroup), so what is
 // realized is always what the document says.
 //
-// Errors wrap the sentinels ErrInvalid, ErrConflict, ErrNotFound and
-// ErrExhausted (test them with errors.Is) and name the field's path and the
-// object:
+// Errors wrap the sentinels ErrInvalid, ErrConflict, ErrNotFound,
+// ErrExhausted and ErrUnsupported (test them with errors.Is) and name the
+// field's path and the object:
 //
 //	subnets[2].allocation_pools[0].start: 10.0.1.300 is not an IP address (subnet 7f3e...)
+//
+// ErrUnsupported refuses a Neutron field, value or collection Neutrino does
+// not realize (an HA or distributed router, trunk sub-ports, QoS policies,
+// port forwardings, ...): rather than realize something else, Validate
+// refuses the document and nothing is applied. The README lists the
+// supported subset; each model package keeps its refusals in one table
+// (unsupported.go).
 //
 // Scheduling is Neutron's, by port binding: an instance port is plugged on
 // its binding:host_id, a router runs where its router ports are bound, a

@@ -61,10 +61,12 @@ func ExampleTopology_Validate() {
 	// true true
 }
 
-// Defaults fills in what Neutron would, explicitly.
+// Defaults fills in what Neutron would, explicitly. A network without
+// provider attributes gets the tenant network type (vxlan by default), but
+// never an invented VNI: Neutron allocates those.
 func ExampleTopology_Defaults() {
 	topo, _ := neutrino.Load(strings.NewReader(`{
-	  "networks": [{"id": "net1"}],
+	  "networks": [{"id": "net1", "provider:segmentation_id": 101}],
 	  "subnets":  [{"id": "sub1", "network_id": "net1", "cidr": "10.0.0.0/24"}]
 	}`))
 	fmt.Println(topo.Validate() != nil)
@@ -74,6 +76,6 @@ func ExampleTopology_Defaults() {
 	fmt.Println(topo.Validate())
 	// Output:
 	// true
-	// local 1500 4 10.0.0.1 [10.0.0.2-10.0.0.254]
+	// vxlan 1450 4 10.0.0.1 [10.0.0.2-10.0.0.254]
 	// <nil>
 }

@@ -54,10 +54,14 @@ import (
 // The slice's objects are copies that share their inner lists (fixed IPs,
 // rules, ...) with t: treat both as read-only.
 //
+// Rules listed on their own (security_group_rules) are merged into their
+// groups (secgroup.MergeRules): the slice lists them only there.
+//
 // ForHost does not validate: call Validate on t first. The error wraps
 // ErrInvalid for an empty name and ErrNotFound for a name that is neither in
 // hosts nor the binding:host_id of any port.
 func (t *Topology) ForHost(name string) (*Topology, error) {
+	t = t.withRulesMerged()
 	x := t.Index()
 	if name == "" {
 		return nil, errdefs.Invalid("host", "a host name is required")
@@ -311,4 +315,17 @@ func (s *slicer) hosts() []Host {
 		}
 	}
 	return out
+}
+
+// withRulesMerged returns t, or when it lists rules on their own a shallow
+// copy whose groups hold them. Validate reports what does not merge; what
+// does not is left out here.
+func (t *Topology) withRulesMerged() *Topology {
+	if len(t.SecurityGroupRules) == 0 {
+		return t
+	}
+	m := *t
+	m.SecurityGroups, _ = secgroup.MergeRules(t.SecurityGroups, t.SecurityGroupRules)
+	m.SecurityGroupRules = nil
+	return &m
 }

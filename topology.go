@@ -1,6 +1,7 @@
 package neutrino
 
 import (
+	"encoding/json"
 	"net/netip"
 
 	"github.com/neutrino-net/neutrino/bgp"
@@ -21,12 +22,24 @@ type Topology struct {
 	Routers        []router.Router          `json:"routers,omitempty"`
 	FloatingIPs    []router.FloatingIP      `json:"floatingips,omitempty"`
 	SecurityGroups []secgroup.SecurityGroup `json:"security_groups,omitempty"`
-	AddressScopes  []ipam.AddressScope      `json:"address_scopes,omitempty"`
-	AddressGroups  []secgroup.AddressGroup  `json:"address_groups,omitempty"`
-	SubnetPools    []ipam.SubnetPool        `json:"subnetpools,omitempty"`
-	BGPSpeakers    []bgp.Speaker            `json:"bgp_speakers,omitempty"`
-	BGPPeers       []bgp.Peer               `json:"bgp_peers,omitempty"`
-	Hosts          []Host                   `json:"hosts,omitempty"`
+	// SecurityGroupRules is the rules collection as the API lists it
+	// (GET /v2.0/security-group-rules): each rule names its group in
+	// security_group_id, and ForHost merges it into that group's rules.
+	SecurityGroupRules []secgroup.Rule         `json:"security_group_rules,omitempty"`
+	AddressScopes      []ipam.AddressScope     `json:"address_scopes,omitempty"`
+	AddressGroups      []secgroup.AddressGroup `json:"address_groups,omitempty"`
+	SubnetPools        []ipam.SubnetPool       `json:"subnetpools,omitempty"`
+	BGPSpeakers        []bgp.Speaker           `json:"bgp_speakers,omitempty"`
+	BGPPeers           []bgp.Peer              `json:"bgp_peers,omitempty"`
+	Hosts              []Host                  `json:"hosts,omitempty"`
+
+	// Collections of Neutron resources Neutrino does not realize yet. They
+	// are read so that a non-empty one is refused by Validate
+	// (ErrUnsupported, see unsupported.go) instead of being ignored as an
+	// unknown key; empty or absent, they load fine.
+	Trunks          []json.RawMessage `json:"trunks,omitempty"`
+	QoSPolicies     []json.RawMessage `json:"qos_policies,omitempty"`
+	PortForwardings []json.RawMessage `json:"port_forwardings,omitempty"`
 }
 
 // Host is our extension: a node of the deployment, its VXLAN tunnel address

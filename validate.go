@@ -13,7 +13,10 @@ import (
 // one level deep): each names the field's path in the document and the
 // object ("ports[3].fixed_ips[0].subnet_id: subnet s9 does not exist (port
 // p3)") and wraps ErrInvalid (a bad value), ErrConflict (two objects
-// collide) or ErrNotFound (a reference to nothing).
+// collide), ErrNotFound (a reference to nothing) or ErrUnsupported (a
+// Neutron field, value or collection Neutrino does not realize: it is
+// refused rather than realized as something else; the README lists the
+// supported subset).
 //
 // Beyond each object's own Validate, the document's rules are Neutron's:
 // unique IDs; subnets on an existing network, not overlapping others of the
@@ -23,7 +26,9 @@ import (
 // ports on one host; floating IPs on external networks, inside one of their
 // subnets, used once, translated by a router that has a gateway on that
 // network and an interface on the port's subnet; existing security groups,
-// remote groups and address groups; BGP speakers' networks and peers;
+// remote groups and address groups (also of the rules listed on their own
+// in security_group_rules, which must name an existing group and agree
+// with any nested listing of themselves); BGP speakers' networks and peers;
 // hosts' speakers. Plus what Neutrino's realizers need to be unambiguous:
 // no two VXLAN networks with one VNI (or flat networks on one physical
 // network), no two ports or networks whose device names (11 characters of
@@ -45,6 +50,7 @@ func (t *Topology) Validate() error {
 	v.securityGroups()
 	v.bgp()
 	v.hosts()
+	v.unrealized()
 	return errors.Join(v.errs...)
 }
 

@@ -182,6 +182,7 @@ func (v *validator) floatingIPs() {
 		}
 		v.fipNetwork(o, f)
 		if !f.Associated() {
+			v.fipRouter(o, f)
 			continue
 		}
 		k := assoc{f.PortID, f.FixedIPAddress}
@@ -243,15 +244,8 @@ func (v *validator) fipAssociation(o obj, f *router.FloatingIP) {
 	if fixed == nil {
 		v.report(o, errdefs.Invalid("fixed_ip_address", "%s is not a fixed IP of port %s", f.FixedIPAddress, p.ID))
 	}
-	r := v.x.Router(f.RouterID)
-	if r == nil {
-		v.report(o, errdefs.NotFound("router_id", "router %s does not exist", f.RouterID))
-		return
-	}
-	if g := r.ExternalGatewayInfo; g == nil || g.NetworkID != f.FloatingNetworkID {
-		v.report(o, errdefs.Invalid("router_id", "router %s has no gateway on floating network %s", r.ID, f.FloatingNetworkID))
-	}
-	if fixed == nil {
+	r := v.fipRouter(o, f)
+	if r == nil || fixed == nil {
 		return
 	}
 	for _, rp := range v.x.RouterPorts(r.ID) {
@@ -260,4 +254,22 @@ func (v *validator) fipAssociation(o obj, f *router.FloatingIP) {
 		}
 	}
 	v.report(o, errdefs.Invalid("router_id", "router %s has no interface on subnet %s of fixed IP %s: the floating network is not reachable from it", r.ID, fixed.SubnetID, f.FixedIPAddress))
+}
+
+// fipRouter checks the FIP's router, when it names one: it exists and has
+// its gateway on the floating network. A FIP without a port may name its
+// router too (Neutron reports port-forwarding FIPs so).
+func (v *validator) fipRouter(o obj, f *router.FloatingIP) *router.Router {
+	if f.RouterID == "" {
+		return nil
+	}
+	r := v.x.Router(f.RouterID)
+	if r == nil {
+		v.report(o, errdefs.NotFound("router_id", "router %s does not exist", f.RouterID))
+		return nil
+	}
+	if g := r.ExternalGatewayInfo; g == nil || g.NetworkID != f.FloatingNetworkID {
+		v.report(o, errdefs.Invalid("router_id", "router %s has no gateway on floating network %s", r.ID, f.FloatingNetworkID))
+	}
+	return r
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
+	"github.com/neutrino-net/neutrino/secgroup"
 	"github.com/neutrino-net/neutrino/subnet"
 )
 
@@ -33,8 +34,9 @@ func (v *validator) portGroups(o obj, p *port.Port) {
 	}
 }
 
-// securityGroups checks rules' remote groups and address groups, and rule
-// IDs across groups.
+// securityGroups checks rules' remote groups and address groups, rule IDs
+// across groups, and the rules listed on their own (security_group_rules),
+// which ForHost merges into their groups.
 func (v *validator) securityGroups() {
 	ruleIDs := map[string]string{}
 	for i := range v.t.SecurityGroups {
@@ -42,12 +44,7 @@ func (v *validator) securityGroups() {
 		o := obj{"security_groups", i, "security group", g.ID}
 		for j, r := range g.Rules {
 			path := errdefs.Index("security_group_rules", j)
-			if r.RemoteGroupID != "" && v.x.SecurityGroup(r.RemoteGroupID) == nil {
-				v.report(o, errdefs.NotFound(path+".remote_group_id", "security group %s does not exist (rule %s)", r.RemoteGroupID, r.ID))
-			}
-			if r.RemoteAddressGroupID != "" && v.x.AddressGroup(r.RemoteAddressGroupID) == nil {
-				v.report(o, errdefs.NotFound(path+".remote_address_group_id", "address group %s does not exist (rule %s)", r.RemoteAddressGroupID, r.ID))
-			}
+			v.ruleRemotes(o, path, &r)
 			if r.ID == "" {
 				continue
 			}
@@ -57,6 +54,30 @@ func (v *validator) securityGroups() {
 				ruleIDs[r.ID] = g.ID
 			}
 		}
+	}
+	for k := range v.t.SecurityGroupRules {
+		r := &v.t.SecurityGroupRules[k]
+		o := obj{"security_group_rules", k, "security group rule", r.ID}
+		v.report(o, r.Validate())
+		v.ruleRemotes(o, "", r)
+	}
+	_, err := secgroup.MergeRules(v.t.SecurityGroups, v.t.SecurityGroupRules)
+	v.reportDoc(err)
+}
+
+// ruleRemotes checks that a rule's remote group and address group exist.
+func (v *validator) ruleRemotes(o obj, path string, r *secgroup.Rule) {
+	at := func(field string) string {
+		if path == "" {
+			return field
+		}
+		return path + "." + field
+	}
+	if r.RemoteGroupID != "" && v.x.SecurityGroup(r.RemoteGroupID) == nil {
+		v.report(o, errdefs.NotFound(at("remote_group_id"), "security group %s does not exist (rule %s)", r.RemoteGroupID, r.ID))
+	}
+	if r.RemoteAddressGroupID != "" && v.x.AddressGroup(r.RemoteAddressGroupID) == nil {
+		v.report(o, errdefs.NotFound(at("remote_address_group_id"), "address group %s does not exist (rule %s)", r.RemoteAddressGroupID, r.ID))
 	}
 }
 

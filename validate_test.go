@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
@@ -60,7 +59,7 @@ func TestValidateRefuses(t *testing.T) {
 		{"rule port range", "", func(t *Topology) { *t.SecurityGroups[sgSSH].Rules[0].PortRangeMax = 21 }, ErrInvalid, "security_groups[1].security_group_rules[0].port_range_max: 21 is below"},
 		{"rule two remotes", "", func(t *Topology) { t.SecurityGroups[sgSSH].Rules[0].RemoteGroupID = t.SecurityGroups[sgDefault].ID }, ErrInvalid, "security_groups[1].security_group_rules[0].remote_group_id: only one of"},
 		{"network VNI", "", func(t *Topology) { t.Networks[netT1].SegmentationID = 1 << 24 }, ErrInvalid, "networks[1].provider:segmentation_id: VNI"},
-		{"peer md5", "", func(t *Topology) { t.BGPPeers[0].AuthType = bgp.AuthMD5 }, ErrInvalid, "bgp_peers[0].password: required"},
+		{"peer password without md5", "", func(t *Topology) { t.BGPPeers[0].Password = "x" }, ErrInvalid, "bgp_peers[0].password: given, but auth_type is none"},
 		{"host tunnel zone", "", func(t *Topology) { t.Hosts[0].TunnelIP = addr("fe80::1%eth0") }, ErrInvalid, "hosts[0].tunnel_ip: "},
 		{"subnet pool bounds", "", func(t *Topology) { t.SubnetPools[1].MinPrefixLen = 33 }, ErrInvalid, "subnetpools[1]."},
 		// Networks.
@@ -223,7 +222,7 @@ func checkShape(t *testing.T, err error) {
 			t.Errorf("%T %v is not a *FieldError", e, e)
 			continue
 		}
-		if fe.Path == "" || fe.Msg == "" || !(errors.Is(fe, ErrInvalid) || errors.Is(fe, ErrConflict) || errors.Is(fe, ErrNotFound)) {
+		if fe.Path == "" || fe.Msg == "" || !(errors.Is(fe, ErrInvalid) || errors.Is(fe, ErrConflict) || errors.Is(fe, ErrNotFound) || errors.Is(fe, ErrUnsupported)) {
 			t.Errorf("incomplete error %#v", fe)
 		}
 		if !strings.HasPrefix(fe.Path, "subnetpools[") && !strings.HasSuffix(fe.Msg, ")") {
@@ -268,7 +267,7 @@ func TestValidateWantsDefaultsApplied(t *testing.T) {
 			t.Errorf("%v does not say %s", err, want)
 		}
 	}
-	topo.Defaults()
+	topo.Defaults(WithTenantNetworkType(network.TypeLocal))
 	if err := topo.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -30,12 +30,15 @@ type Config struct {
 	// interfaces (physical_interface_mappings).
 	PhysicalInterfaceMappings map[string]string
 	// DHCP holds the DHCP agent's options (dhcp_lease_duration, dns_domain,
-	// enable_isolated_metadata).
+	// enable_isolated_metadata, and whether a metadata proxy answers in the
+	// routers: MetadataRoute).
 	DHCP dhcp.Settings
 	// BGPServer is the process's BGP server. Nil: created on first need,
 	// in the namespace the process runs in.
 	BGPServer *bgp.Server
-	// BGPOptions configure a server the node creates itself.
+	// BGPOptions configure a server the node creates itself, e.g.
+	// bgp.WithPeerPasswords for md5 peers, whose passwords Neutron's API
+	// never shows.
 	BGPOptions []bgp.Option
 	Logger     *slog.Logger
 }

@@ -268,6 +268,25 @@ func TestInvalidTopologyChangesNothing(t *testing.T) {
 	}
 }
 
+// A request Neutrino does not realize (here an HA router) is refused as a
+// whole: no realizer runs, nothing changes on the node, not even the parts
+// of the document that could be realized.
+func TestRefusedTopologyChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.topo.Routers[0].HA = true
+	rep, err := f.node.Apply(context.Background(), f.topo)
+	if !errors.Is(err, neutrino.ErrUnsupported) || !strings.Contains(err.Error(), "routers[0].ha: not realized") ||
+		!strings.Contains(err.Error(), f.topo.Routers[0].ID) {
+		t.Fatalf("apply of an HA router: %v", err)
+	}
+	if len(rep.Steps) != 0 || rep.Mutations() != 0 {
+		t.Errorf("a refused topology ran realizers: %s", rep)
+	}
+	if left := f.owned(t); len(left) > 0 {
+		t.Errorf("a refused topology changed the node: %v", left)
+	}
+}
+
 func TestConcurrentCallsAreSerialized(t *testing.T) {
 	f := newFixture(t)
 	f.apply(t) // a plan needs the bridges (see TestPlanOfAnEmptyNodeForetellsApply)

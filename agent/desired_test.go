@@ -2,6 +2,7 @@ package agent
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/neutrino-net/neutrino"
@@ -63,5 +64,16 @@ func TestDesiredForRejectsInvalidTopology(t *testing.T) {
 	topo.Subnets[0].NetworkID = "missing"
 	if _, err := DesiredFor(topo, "node1"); !errors.Is(err, neutrino.ErrNotFound) {
 		t.Fatalf("dangling network_id: %v", err)
+	}
+}
+
+// DesiredFor refuses what Neutrino does not realize, before computing
+// anything for a realizer.
+func TestDesiredForRefusesUnrealized(t *testing.T) {
+	topo := loadExample(t, "all-in-one.json")
+	topo.Ports[5].VNICType = "direct"
+	d, err := DesiredFor(topo, "node1")
+	if d != nil || !errors.Is(err, neutrino.ErrUnsupported) || !strings.Contains(err.Error(), "ports[5].binding:vnic_type") {
+		t.Fatalf("got %v, %v; want ErrUnsupported naming ports[5].binding:vnic_type", d, err)
 	}
 }

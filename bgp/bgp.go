@@ -9,7 +9,7 @@ type Speaker struct {
 	ID        string   `json:"id"`
 	Name      string   `json:"name,omitempty"`
 	ProjectID string   `json:"project_id,omitempty"`
-	LocalAS   uint32   `json:"local_as"`
+	LocalAS   ASN      `json:"local_as"`
 	IPVersion int      `json:"ip_version"`
 	Networks  []string `json:"networks,omitempty"`
 	Peers     []string `json:"peers,omitempty"`
@@ -42,9 +42,12 @@ type Peer struct {
 	ID       string     `json:"id"`
 	Name     string     `json:"name,omitempty"`
 	PeerIP   netip.Addr `json:"peer_ip"`
-	RemoteAS uint32     `json:"remote_as"`
+	RemoteAS ASN        `json:"remote_as"`
 	AuthType string     `json:"auth_type,omitempty"`
-	Password string     `json:"password,omitempty"`
+	// Password is the MD5 password of auth_type md5. Neutron's API never
+	// shows it, so it usually comes from configuration outside the
+	// document (WithPeerPasswords); when the document has one, it is used.
+	Password string `json:"password,omitempty"`
 	// HoldTime and KeepaliveInterval (seconds) are our extension; 0 means the
 	// BGP defaults (90 and 30).
 	HoldTime          uint32 `json:"hold_time,omitempty"`

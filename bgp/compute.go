@@ -21,16 +21,12 @@ type Inputs struct {
 	AddressScopes []ipam.AddressScope
 }
 
-// Router port owners that are not the gateway: Neutron advertises subnets
-// attached through any router port but the gateway and the DVR SNAT port.
-const (
-	ownerRouterInterfaceDistributed = "network:router_interface_distributed"
-	ownerHARouterInterface          = "network:ha_router_replicated_interface"
-)
-
+// isRouterInterface reports the router port owners that are not the
+// gateway: Neutron advertises subnets attached through any router port but
+// the gateway and the DVR SNAT port.
 func isRouterInterface(owner string) bool {
 	switch owner {
-	case port.OwnerRouterInterface, ownerRouterInterfaceDistributed, ownerHARouterInterface:
+	case port.OwnerRouterInterface, port.OwnerRouterInterfaceDistributed, port.OwnerHARouterInterface:
 		return true
 	}
 	return false

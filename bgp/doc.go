@@ -37,6 +37,14 @@
 // without a path would withdraw everything). Stop closes every session and
 // forgets every route, but the gobgp goroutines stay: Start may follow.
 //
+// Neutron's API never shows an md5 peer's password, so a document built
+// from it has none: the Server takes passwords by peer ID from its
+// configuration (WithPeerPasswords, read with ReadPeerPasswords), uses a
+// password in the document first, and refuses an md5 peer with neither,
+// naming it. Passwords never reach logs, reports or errors. AS numbers
+// (ASN) decode from numbers and from strings of digits, as the API returns
+// both.
+//
 // Sessions behave like Neutron's os-ken driver: the speaker does not listen
 // (Global.ListenPort 0) and connects to its peers, which should be passive;
 // every session carries IPv4 and IPv6 unicast (MP-BGP), so either family of

@@ -57,7 +57,15 @@ func TestHelperSpeaker(t *testing.T) {
 	level := slog.LevelInfo
 	_ = level.UnmarshalText([]byte(os.Getenv(helperEnv + "_LOG"))) // e.g. debug
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := NewServer(WithLogger(log), WithConnectRetry(time.Second))
+	opts := []Option{WithLogger(log), WithConnectRetry(time.Second)}
+	if file := os.Getenv(helperEnv + "_PASSWORDS"); file != "" {
+		pw, err := ReadPeerPasswordsFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, WithPeerPasswords(pw))
+	}
+	srv, err := NewServer(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,14 +148,14 @@ type speakerProc struct {
 
 // startSpeaker starts a helper speaker inside h. The lab is not told about
 // it: it is stopped by PID at cleanup, here.
-func startSpeaker(t *testing.T, l *lab.Lab, h *namespace.Handle) *speakerProc {
+func startSpeaker(t *testing.T, l *lab.Lab, h *namespace.Handle, env ...string) *speakerProc {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := l.Command(context.Background(), h, exe, "-test.run=^TestHelperSpeaker$", "-test.v")
-	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	cmd.Env = append(append(os.Environ(), helperEnv+"=1"), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &speakerProc{t: t, cmd: cmd, replies: make(chan helperReply, 1), stderr: &lab.SafeBuffer{}}
 	cmd.Stderr = p.stderr

@@ -2,6 +2,8 @@ package bgp
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -161,6 +163,32 @@ func TestInteropIPv6MD5(t *testing.T) {
 	desired.Peers[0].Password = "s3cret"
 	sp.apply(desired)
 	waitRIB(t, d, want)
+}
+
+// TestInteropMD5PasswordFromConfiguration: Neutron's API never shows an
+// md5 peer's password, so the document has none; the speaker process takes
+// it from a password file (as node-agent --bgp-peer-passwords does), the
+// session with a real daemon comes up, and the password is nowhere in the
+// speaker's debug log.
+func TestInteropMD5PasswordFromConfiguration(t *testing.T) {
+	l, spk, peer := peering(t)
+	const password = "c0nf1gured-Only"
+	d := startDaemon(t, l, peer, daemonAS, daemonIP, daemonNeighbor{Address: speakerIP, AS: ourAS, Password: password})
+	file := filepath.Join(t.TempDir(), "bgp-passwords.json")
+	if err := os.WriteFile(file, []byte(`{"p1": "`+password+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp := startSpeaker(t, l, spk, helperEnv+"_PASSWORDS="+file, helperEnv+"_LOG=debug")
+
+	speaker := Speaker{ID: "s4", LocalAS: ourAS, IPVersion: 4, Networks: []string{"ext"}, Peers: []string{"p1"}}
+	p1 := Peer{ID: "p1", PeerIP: daemonIP, RemoteAS: daemonAS, AuthType: AuthMD5} // no password: as the API shows it
+	sp.apply(Desired{Speaker: speaker, Peers: []Peer{p1}, Inputs: tenantWorld(), RouterID: speakerIP})
+	waitRIB(t, d, Compute(speaker, tenantWorld()))
+	if log := sp.stderr.String(); strings.Contains(log, password) {
+		t.Errorf("the MD5 password is in the speaker's log")
+	} else if !strings.Contains(log, "bgp peer added") {
+		t.Errorf("the speaker's debug log has no peer records; the check above saw nothing: %s", log)
+	}
 }
 
 // TestInteropMPBGP sends IPv6 routes over an IPv4 session, as Neutron's

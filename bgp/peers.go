@@ -39,14 +39,14 @@ type peerConfig struct {
 
 func (s *Server) desiredPeerConfig(p Peer) peerConfig {
 	c := peerConfig{
-		AS:        p.RemoteAS,
+		AS:        uint32(p.RemoteAS),
 		Hold:      uint64(p.HoldTime),
 		Keepalive: uint64(p.KeepaliveInterval),
 		Retry:     uint64(s.cfg.connectRetry.Seconds()),
 		Passive:   s.global.Passive,
 	}
 	if p.AuthType == AuthMD5 {
-		c.Password = p.Password
+		c.Password = s.password(p)
 	}
 	if c.Hold == 0 {
 		c.Hold = DefaultHoldTime
@@ -81,15 +81,28 @@ func apiPeer(addr netip.Addr, c peerConfig) *api.Peer {
 	}
 }
 
-// validatePeers checks each peer (Peer.Validate) and that no two share an
+// password is an md5 peer's password: the document's, else the one
+// configured for the peer's ID (WithPeerPasswords), else "".
+func (s *Server) password(p Peer) string {
+	if p.Password != "" {
+		return p.Password
+	}
+	return s.cfg.passwords[p.ID]
+}
+
+// validatePeers checks each peer (Peer.Validate), that an md5 peer has a
+// password (in the document or configured), and that no two share an
 // address: a session is keyed by the peer's address.
-func validatePeers(peers []Peer) error {
+func (s *Server) validatePeers(peers []Peer) error {
 	var errs []error
 	seen := map[netip.Addr]string{}
 	for i, p := range peers {
 		path := errdefs.Index("bgp_peers", i)
 		if err := p.Validate(); err != nil {
 			errs = append(errs, errdefs.Prefix(path, err))
+		}
+		if p.AuthType == AuthMD5 && s.password(p) == "" {
+			errs = append(errs, errdefs.Invalid(path+".password", "peer %s has auth_type md5, but no password: Neutron's API never shows it, so configure it by peer ID (bgp.WithPeerPasswords, node-agent --bgp-peer-passwords)", p.ID))
 		}
 		if !p.PeerIP.IsValid() {
 			continue
@@ -120,7 +133,7 @@ func (s *Server) PlanPeers(ctx context.Context, peers []Peer) (Report, error) {
 
 func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (Report, error) {
 	var rep Report
-	if err := validatePeers(peers); err != nil {
+	if err := s.validatePeers(peers); err != nil {
 		return rep, err
 	}
 	s.mu.Lock()

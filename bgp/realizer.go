@@ -95,11 +95,11 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (Report, error)
 	if err != nil {
 		return rep, err
 	}
-	if err := validatePeers(peers); err != nil {
+	if err := r.srv.validatePeers(peers); err != nil {
 		return rep, err
 	}
 	g := Global{
-		AS:              d.Speaker.LocalAS,
+		AS:              uint32(d.Speaker.LocalAS),
 		RouterID:        d.routerID(peers),
 		ListenPort:      r.cfg.listenPort,
 		ListenAddresses: r.cfg.listenAddrs,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -97,6 +98,7 @@ type options struct {
 	listenPort   uint16
 	listenAddrs  []netip.Addr
 	passive      bool
+	passwords    map[string]string // peer ID → MD5 password; never logged
 }
 
 // Option configures NewServer or NewRealizer.
@@ -119,6 +121,16 @@ func WithLogger(l *slog.Logger) Option {
 // for 5 s, a constant of its FSM.)
 func WithConnectRetry(d time.Duration) Option {
 	return func(c *options) { c.connectRetry = d }
+}
+
+// WithPeerPasswords gives NewServer the MD5 passwords of BGP peers with
+// auth_type md5, by peer ID. Neutron's API never shows a peer's password,
+// so a document built from it has none: the password comes from the
+// node's configuration instead (see ReadPeerPasswords). A password in the
+// document, when there is one, is used before this one. Passwords are
+// never logged, reported or put in errors. The map is copied.
+func WithPeerPasswords(byPeerID map[string]string) Option {
+	return func(c *options) { c.passwords = maps.Clone(byPeerID) }
 }
 
 // WithEventBuffer sets the capacity of the Events channel (default 256).

@@ -144,7 +144,7 @@ func TestServerPeers(t *testing.T) {
 		}
 		for _, ps := range status.Peers {
 			i := slices.IndexFunc(st.peers, func(p Peer) bool { return p.PeerIP == ps.Address })
-			if i < 0 || ps.ID != st.peers[i].ID || ps.RemoteAS != st.peers[i].RemoteAS || ps.State == StateEstablished {
+			if i < 0 || ps.ID != st.peers[i].ID || ps.RemoteAS != uint32(st.peers[i].RemoteAS) || ps.State == StateEstablished {
 				t.Errorf("%s: unexpected peer status %+v", st.name, ps)
 			}
 		}

@@ -38,9 +38,12 @@ func (s *Speaker) Validate() error {
 
 // Validate checks the peer on its own, with paths relative to it: the ID,
 // peer_ip, remote_as 1..4294967295, auth_type none (or empty, read as none)
-// or md5, md5 with a password and none without one, and our timer extension:
+// or md5, no password with none, and our timer extension:
 // hold_time 0 (BGP's default 90) or 3..65535 (RFC 4271), keepalive_interval
-// below the hold time.
+// below the hold time. An md5 peer needs no password in the document:
+// Neutron's API never shows it, and the server takes it from configuration
+// (WithPeerPasswords); that one exists somewhere is checked when the peer
+// is applied.
 func (p *Peer) Validate() error {
 	var errs []error
 	if p.ID == "" {
@@ -60,9 +63,6 @@ func (p *Peer) Validate() error {
 			errs = append(errs, errdefs.Invalid("password", "given, but auth_type is none"))
 		}
 	case AuthMD5:
-		if p.Password == "" {
-			errs = append(errs, errdefs.Invalid("password", "required with auth_type md5"))
-		}
 	default:
 		errs = append(errs, errdefs.Invalid("auth_type", "%q is not none or md5", p.AuthType))
 	}

@@ -11,7 +11,8 @@
 // (dns_name or host-<address with dashes>), MTU (26), lease time (86400 s by
 // default) with renewal and rebinding times (½, ⅞), classless static routes
 // (121; other subnets of the network on-link first, host routes, the
-// metadata route, the default route last), and per-port extra_dhcp_opts by
+// metadata route when something serves metadata (Settings), the default
+// route last), and per-port extra_dhcp_opts by
 // dnsmasq name or number, with the ipxe/!ipxe tags Neutron uses. Ports of
 // the owners Neutron skips (network:dhcp, network:router_ha_interface,
 // network:floatingip, network:distributed) get no reservation; router
@@ -78,6 +79,10 @@
 //     enable_isolated_metadata is in Neutron; when on, the metadata route
 //     points at the DHCP port and 169.254.169.254/32 is added to it, for a
 //     metadata proxy the caller runs in the namespace.
+//   - The metadata route via the router (Settings.MetadataRoute) is off by
+//     default, where Neutron always hands it out: Neutron's L3 agent runs
+//     a metadata proxy in every router, Neutrino runs none yet, and the
+//     route is handed out only when something serves metadata there.
 //   - Option 249 repeats 121 only for clients that ask for it.
 //   - No lease file: reservations are static, so a restart or an update
 //     never loses a lease; RELEASE and DECLINE are logged and the

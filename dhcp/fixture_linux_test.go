@@ -69,7 +69,7 @@ func (w *world) realizer(opts ...Option) *Realizer {
 // bridge realizes the network's bridge (a local network: no segment).
 func (w *world) bridge(n network.Network) {
 	w.t.Helper()
-	network.Defaults(&n)
+	network.DefaultsFor(&n, network.TypeLocal)
 	w.net = n
 	_, err := w.nets.Apply(context.Background(), network.Desired{Networks: []network.Network{n}})
 	must(w.t, err)

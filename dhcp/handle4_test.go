@@ -82,7 +82,7 @@ func TestDiscoverOffersReservationWithNeutronOptions(t *testing.T) {
 		"hostname":  {m.HostName(), "host-100-64-10-10"},
 		"server":    {m.ServerIdentifier().String(), "100.64.10.2"},
 		"broadcast": {m.BroadcastAddress().String(), "100.64.10.255"},
-		"routes":    {strings.Join(routes(t, m), " "), "198.18.0.0/16>100.64.10.254 169.254.169.254/32>100.64.10.1 0.0.0.0/0>100.64.10.1"},
+		"routes":    {strings.Join(routes(t, m), " "), "198.18.0.0/16>100.64.10.254 0.0.0.0/0>100.64.10.1"},
 	}
 	for name, c := range checks {
 		if c[0] != c[1] {
@@ -204,6 +204,31 @@ func TestExtraOptionsAndIPXE(t *testing.T) {
 	}
 }
 
+// The metadata route via the router is handed out only when something
+// serves metadata there (Settings.MetadataRoute), never by default: a route
+// to an address nobody answers on only delays cloud-init.
+func TestMetadataRouteOnlyWhenServed(t *testing.T) {
+	req := discover(t, vm1MAC)
+	for _, tc := range []struct {
+		s    Settings
+		want string
+	}{
+		{Settings{}, "198.18.0.0/16>100.64.10.254 0.0.0.0/0>100.64.10.1"},
+		{Settings{MetadataRoute: true}, "198.18.0.0/16>100.64.10.254 169.254.169.254/32>100.64.10.1 0.0.0.0/0>100.64.10.1"},
+	} {
+		c := mustConfig(t, testInput(), tc.s)
+		m := roundTrip(t, req, c.handle4(req, quiet))
+		if got := strings.Join(routes(t, m), " "); got != tc.want {
+			t.Errorf("MetadataRoute %v: routes %q, want %q", tc.s.MetadataRoute, got, tc.want)
+		}
+		for _, a := range c.Addresses {
+			if a == pfx("169.254.169.254/32") {
+				t.Errorf("MetadataRoute %v: the metadata address is on the DHCP port; only isolated metadata puts it there", tc.s.MetadataRoute)
+			}
+		}
+	}
+}
+
 func TestIsolatedSubnetAndNoGateway(t *testing.T) {
 	in := testInput()
 	in.Ports = append(in.Ports[:1], in.Ports[2:]...) // no router port: the subnet is isolated
@@ -240,7 +265,7 @@ func TestOtherSubnetsAreOnLinkRoutesFirst(t *testing.T) {
 	c := mustConfig(t, in, Settings{})
 	req := discover(t, vm1MAC)
 	m := roundTrip(t, req, c.handle4(req, quiet))
-	if got := routes(t, m); len(got) != 4 || got[0] != "100.64.20.0/24>0.0.0.0" || got[3] != "0.0.0.0/0>100.64.10.1" {
+	if got := routes(t, m); len(got) != 3 || got[0] != "100.64.20.0/24>0.0.0.0" || got[2] != "0.0.0.0/0>100.64.10.1" {
 		t.Errorf("routes %v", got)
 	}
 }

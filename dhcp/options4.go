@@ -97,7 +97,7 @@ func subnetOptions4(sn *subnet.Subnet, network []subnet.Subnet, isolated bool, s
 	switch {
 	case isolated && s.IsolatedMetadata:
 		routes = append(routes, route4{metadata, server})
-	case !isolated && gateway.IsValid():
+	case !isolated && gateway.IsValid() && s.MetadataRoute:
 		routes = append(routes, route4{metadata, gateway})
 	}
 	var onlink []route4

@@ -28,6 +28,20 @@ type Network struct {
 	SegmentationID  int    `json:"provider:segmentation_id,omitempty"`
 	// DNSDomain is Neutron's dns_domain extension: the domain DHCP hands out.
 	DNSDomain string `json:"dns_domain,omitempty"`
+	// Segments is Neutron's multi-provider extension. One segment is the
+	// provider attributes said another way (Defaults copies it into them);
+	// several are refused (ErrUnsupported), see unsupported.go.
+	Segments []Segment `json:"segments,omitempty"`
+	// QoSPolicyID is read so that a QoS policy is refused (ErrUnsupported)
+	// rather than ignored; null loads fine.
+	QoSPolicyID string `json:"qos_policy_id,omitempty"`
+}
+
+// Segment is one segment of a multi-provider network.
+type Segment struct {
+	NetworkType     string `json:"provider:network_type,omitempty"`
+	PhysicalNetwork string `json:"provider:physical_network,omitempty"`
+	SegmentationID  int    `json:"provider:segmentation_id,omitempty"`
 }
 
 // Up reports admin_state_up with Neutron's default (true).

@@ -29,10 +29,12 @@ const (
 //   - local: neither.
 //
 // An empty provider:network_type is an error: Neutron fills it from its
-// tenant_network_types; apply Defaults for Neutron's historical default,
-// local. MTU 0 means "not given"; otherwise it is 68..65535. References to
-// other objects, and the 1280-byte floor of networks with IPv6 subnets, are
-// the document's to check (neutrino.Topology.Validate).
+// tenant_network_types; apply Defaults (or DefaultsFor with the configured
+// tenant type). MTU 0 means "not given"; otherwise it is 68..65535. A single
+// entry of segments must agree with the provider attributes; several, and a
+// qos_policy_id, are refused with ErrUnsupported (unsupported.go).
+// References to other objects, and the 1280-byte floor of networks with
+// IPv6 subnets, are the document's to check (neutrino.Topology.Validate).
 func (n *Network) Validate() error {
 	var errs []error
 	if n.ID == "" {
@@ -41,8 +43,22 @@ func (n *Network) Validate() error {
 	if n.MTU != 0 && (n.MTU < MinMTU || n.MTU > MaxMTU) {
 		errs = append(errs, errdefs.Invalid("mtu", "%d is outside %d..%d", n.MTU, MinMTU, MaxMTU))
 	}
-	errs = append(errs, n.validateSegment(), subnet.ValidateDomain("dns_domain", n.DNSDomain))
+	errs = append(errs, n.validateSegment(), n.validateSegments(), subnet.ValidateDomain("dns_domain", n.DNSDomain),
+		errdefs.Refuse(n, refusals()))
 	return errors.Join(errs...)
+}
+
+// validateSegments checks that a single segments entry says what the
+// provider attributes say (Defaults copies it into them).
+func (n *Network) validateSegments() error {
+	if len(n.Segments) != 1 {
+		return nil
+	}
+	if s := n.Segments[0]; s != (Segment{n.NetworkType, n.PhysicalNetwork, n.SegmentationID}) {
+		return errdefs.Invalid("segments[0]", "%s/%s/%d differs from the provider attributes %s/%s/%d (network.Defaults copies a single segment into them)",
+			s.NetworkType, s.PhysicalNetwork, s.SegmentationID, n.NetworkType, n.PhysicalNetwork, n.SegmentationID)
+	}
+	return nil
 }
 
 func (n *Network) validateSegment() error {
@@ -68,8 +84,11 @@ func (n *Network) validateSegment() error {
 	}
 	switch n.NetworkType {
 	case TypeVXLAN:
-		if n.SegmentationID < 1 || n.SegmentationID > MaxVNI {
-			errs = append(errs, errdefs.Invalid(seg, "VNI %d is outside 1..%d (required: Neutrino allocates no VNIs)", n.SegmentationID, MaxVNI))
+		switch {
+		case n.SegmentationID == 0:
+			errs = append(errs, errdefs.Invalid(seg, "required for a vxlan network: Neutron allocates the VNI and shows it to admins only, and Neutrino allocates none; give the network's VNI (list networks with admin credentials)"))
+		case n.SegmentationID < 1 || n.SegmentationID > MaxVNI:
+			errs = append(errs, errdefs.Invalid(seg, "VNI %d is outside 1..%d", n.SegmentationID, MaxVNI))
 		}
 		noPhysnet()
 	case TypeVLAN:
@@ -84,7 +103,9 @@ func (n *Network) validateSegment() error {
 		noPhysnet()
 		noSegment()
 	case "":
-		errs = append(errs, errdefs.Invalid("provider:network_type", "not given (vxlan, vlan, flat or local; network.Defaults sets local)"))
+		if len(n.Segments) < 2 {
+			errs = append(errs, errdefs.Invalid("provider:network_type", "not given (vxlan, vlan, flat or local; network.Defaults sets the tenant network type, vxlan unless configured)"))
+		}
 	default:
 		errs = append(errs, errdefs.Invalid("provider:network_type", "%q is not one of vxlan, vlan, flat, local", n.NetworkType))
 	}

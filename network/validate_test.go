@@ -28,7 +28,8 @@ func TestValidateSegments(t *testing.T) {
 		{Network{NetworkType: TypeLocal}, "id: required"},
 		{Network{ID: "n"}, "provider:network_type: not given"},
 		{Network{ID: "n", NetworkType: "gre"}, `provider:network_type: "gre" is not one of`},
-		{Network{ID: "n", NetworkType: TypeVXLAN}, "provider:segmentation_id: VNI 0 is outside 1..16777215"},
+		{Network{ID: "n", NetworkType: TypeVXLAN}, "provider:segmentation_id: required for a vxlan network"},
+		{Network{ID: "n", NetworkType: TypeVXLAN, SegmentationID: 5, Segments: []Segment{{NetworkType: TypeVXLAN, SegmentationID: 6}}}, "segments[0]: vxlan//6 differs"},
 		{Network{ID: "n", NetworkType: TypeVXLAN, SegmentationID: MaxVNI + 1}, "VNI 16777216 is outside"},
 		{Network{ID: "n", NetworkType: TypeVXLAN, SegmentationID: 5, PhysicalNetwork: "p"}, "provider:physical_network: a vxlan network has no physical network"},
 		{Network{ID: "n", NetworkType: TypeVLAN, SegmentationID: 4095, PhysicalNetwork: "p"}, "VLAN ID 4095 is outside 1..4094"},
@@ -43,6 +44,25 @@ func TestValidateSegments(t *testing.T) {
 		err := tc.n.Validate()
 		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.path) {
 			t.Errorf("%+v: got %v, want ErrInvalid at %q", tc.n, err, tc.path)
+		}
+	}
+}
+
+func TestValidateRefusesUnrealizedFields(t *testing.T) {
+	two := []Segment{{NetworkType: TypeVXLAN, SegmentationID: 5}, {NetworkType: TypeFlat, PhysicalNetwork: "p"}}
+	for _, tc := range []struct {
+		n    Network
+		path string
+	}{
+		{Network{ID: "n", Segments: two}, "segments: not realized"},
+		{Network{ID: "n", NetworkType: TypeVXLAN, SegmentationID: 5, QoSPolicyID: "q"}, "qos_policy_id: not realized"},
+	} {
+		err := tc.n.Validate()
+		if !errors.Is(err, errdefs.ErrUnsupported) || !strings.Contains(err.Error(), tc.path) {
+			t.Errorf("%+v: got %v, want ErrUnsupported at %q", tc.n, err, tc.path)
+		}
+		if strings.Contains(err.Error(), "provider:network_type") {
+			t.Errorf("a multi-segment network has no provider attributes; only the refusal is news: %v", err)
 		}
 	}
 }

@@ -8,12 +8,12 @@ import (
 )
 
 // PlugsInstance reports whether the port attaches an instance (a VM or a
-// container), which the port realizer plugs: every port but router, DHCP
-// and floating IP ports, whose devices the router and DHCP realizers make
-// (or which have none).
+// container), which the port realizer plugs: every port but router ports
+// of any kind (IsRouterOwned), DHCP and floating IP ports, whose devices
+// the router and DHCP realizers make (or which have none).
 func (p *Port) PlugsInstance() bool {
-	switch p.DeviceOwner {
-	case OwnerRouterInterface, OwnerRouterGateway, OwnerDHCP, OwnerFloatingIP:
+	switch {
+	case p.IsRouterOwned(), p.DeviceOwner == OwnerDHCP, p.DeviceOwner == OwnerFloatingIP:
 		return false
 	}
 	return true

@@ -183,6 +183,11 @@ func TestDesiredValidation(t *testing.T) {
 			d.Ports[1].Profile = Profile{NetNS: "/run/netns/vm1", IfName: "eth0"}
 		}, errdefs.ErrConflict, "ports[1].binding:profile.ifname"},
 		"port model": {func(d *Desired) { d.Ports[1].MACAddress = nil }, errdefs.ErrInvalid, "ports[1].mac_address"},
+		"trunk sub-ports": {func(d *Desired) {
+			d.Ports[1].TrunkDetails = &TrunkDetails{TrunkID: "t", SubPorts: []SubPort{{PortID: "sp", SegmentationType: "vlan", SegmentationID: 10}}}
+		}, errdefs.ErrUnsupported, "ports[1].trunk_details.sub_ports"},
+		"vnic type":  {func(d *Desired) { d.Ports[1].VNICType = "macvtap" }, errdefs.ErrUnsupported, "ports[1].binding:vnic_type"},
+		"qos policy": {func(d *Desired) { d.Ports[1].QoSPolicyID = "q" }, errdefs.ErrUnsupported, "ports[1].qos_policy_id"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -13,6 +13,22 @@ const (
 	OwnerFloatingIP      = "network:floatingip"
 )
 
+// Device owners of HA and distributed (DVR) routers' ports. Neutrino
+// realizes neither router kind yet: these ports are never plugged as
+// instance taps, and Validate refuses them (unsupported.go).
+const (
+	OwnerHARouterInterface          = "network:ha_router_replicated_interface"
+	OwnerRouterInterfaceDistributed = "network:router_interface_distributed"
+	OwnerRouterHAInterface          = "network:router_ha_interface"
+	OwnerRouterCentralizedSNAT      = "network:router_centralized_snat"
+	OwnerFloatingIPAgentGateway     = "network:floatingip_agent_gateway"
+)
+
+// VNICNormal is the binding:vnic_type of a port the host plugs as a tap or
+// veth (Neutron's default); the others (direct, macvtap, baremetal, ...)
+// are refused.
+const VNICNormal = "normal"
+
 // Port is a Neutron port: an attachment point on a network with its MAC,
 // fixed IPs, binding and security.
 type Port struct {
@@ -35,6 +51,27 @@ type Port struct {
 	ExtraDHCPOpts       []ExtraDHCPOpt `json:"extra_dhcp_opts,omitempty"`
 	// DNSName is the host name DHCP hands out (Neutron's dns_name extension).
 	DNSName string `json:"dns_name,omitempty"`
+	// VNICType, QoSPolicyID and TrunkDetails are read so that what Neutrino
+	// does not realize is refused (ErrUnsupported) rather than plugged as a
+	// plain port: Neutron's own defaults ("normal", null, a trunk without
+	// sub-ports) load fine. See unsupported.go.
+	VNICType     string        `json:"binding:vnic_type,omitempty"`
+	QoSPolicyID  string        `json:"qos_policy_id,omitempty"`
+	TrunkDetails *TrunkDetails `json:"trunk_details,omitempty"`
+}
+
+// TrunkDetails is Neutron's trunk_details of a trunk's parent port.
+type TrunkDetails struct {
+	TrunkID  string    `json:"trunk_id,omitempty"`
+	SubPorts []SubPort `json:"sub_ports,omitempty"`
+}
+
+// SubPort is one sub-port of a trunk.
+type SubPort struct {
+	PortID           string `json:"port_id"`
+	SegmentationType string `json:"segmentation_type,omitempty"`
+	SegmentationID   int    `json:"segmentation_id,omitempty"`
+	MACAddress       MAC    `json:"mac_address,omitempty"`
 }
 
 // FixedIP is one address of a port on one of its network's subnets.
@@ -89,4 +126,16 @@ func (p *Port) IsInstance() bool {
 // device_id is the router's ID.
 func (p *Port) IsRouterPort() bool {
 	return p.DeviceOwner == OwnerRouterInterface || p.DeviceOwner == OwnerRouterGateway
+}
+
+// IsRouterOwned reports whether p belongs to a router of any kind: legacy
+// (IsRouterPort), HA or distributed. The router's realizer makes its
+// device, never the port realizer.
+func (p *Port) IsRouterOwned() bool {
+	switch p.DeviceOwner {
+	case OwnerRouterInterface, OwnerRouterGateway, OwnerHARouterInterface, OwnerRouterInterfaceDistributed,
+		OwnerRouterHAInterface, OwnerRouterCentralizedSNAT, OwnerFloatingIPAgentGateway:
+		return true
+	}
+	return false
 }

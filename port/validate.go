@@ -29,7 +29,10 @@ const MaxAllowedAddressPairs = 10
 //   - binding:profile: ifname is a Linux interface name and, like
 //     configure_ips, needs netns; netns is an absolute path or a bare name;
 //   - extra_dhcp_opts: a name, ip_version 4, 6 or none, no duplicates;
-//   - dns_name is one DNS label.
+//   - dns_name is one DNS label;
+//   - what Neutrino does not realize is refused with ErrUnsupported
+//     (unsupported.go): trunk sub-ports, QoS policies, vnic types other
+//     than normal, ports of HA and distributed routers.
 //
 // References (network, subnets, addresses inside them, groups, routers) are
 // the document's to check (neutrino.Topology.Validate).
@@ -47,6 +50,7 @@ func (p *Port) Validate() error {
 	if p.DNSName != "" && !subnet.ValidLabel(p.DNSName) {
 		errs = append(errs, errdefs.Invalid("dns_name", "%q is not a DNS label (1-63 letters, digits, hyphens)", p.DNSName))
 	}
+	errs = append(errs, errdefs.Refuse(p, refusals()))
 	return errors.Join(errs...)
 }
 

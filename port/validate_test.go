@@ -94,6 +94,8 @@ func TestValidateRefuses(t *testing.T) {
 func FuzzPortValidate(f *testing.F) {
 	f.Add(`{"id":"p","network_id":"n","mac_address":"fa:16:3e:00:00:01","fixed_ips":[{"subnet_id":"s","ip_address":"10.0.0.5"}],"allowed_address_pairs":[{"ip_address":"10.0.0.0/24"}]}`)
 	f.Add(`{"id":"p","network_id":"n","mac_address":"01:00:5e:00:00:01","binding:profile":{"netns":"x","ifname":"eth0/1"},"port_security_enabled":false,"security_groups":["a"]}`)
+	f.Add(`{"id":"p","network_id":"n","mac_address":"fa:16:3e:00:00:01","binding:vnic_type":"normal","qos_policy_id":null,"trunk_details":{"trunk_id":"t","sub_ports":[]}}`)
+	f.Add(`{"id":"p","network_id":"n","mac_address":"fa:16:3e:00:00:01","binding:vnic_type":"direct","device_owner":"network:router_centralized_snat","trunk_details":{"sub_ports":[{"port_id":"s","segmentation_id":5}]}}`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		var p Port
 		if json.Unmarshal([]byte(doc), &p) != nil {

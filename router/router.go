@@ -1,6 +1,7 @@
 package router
 
 import (
+	"encoding/json"
 	"net/netip"
 
 	"github.com/neutrino-net/neutrino/port"
@@ -17,6 +18,13 @@ type Router struct {
 	AdminStateUp        *bool        `json:"admin_state_up,omitempty"`
 	ExternalGatewayInfo *GatewayInfo `json:"external_gateway_info,omitempty"`
 	Routes              []Route      `json:"routes,omitempty"`
+	// HA, Distributed and ConntrackHelpers are read so that asking for
+	// them is refused (ErrUnsupported) rather than silently realized as a
+	// legacy single-node router; false and empty are what Neutron reports
+	// for a legacy router, and load fine. See unsupported.go.
+	HA               bool              `json:"ha,omitempty"`
+	Distributed      bool              `json:"distributed,omitempty"`
+	ConntrackHelpers []json.RawMessage `json:"conntrack_helpers,omitempty"`
 }
 
 // GatewayInfo is the router's external gateway.
@@ -25,6 +33,9 @@ type GatewayInfo struct {
 	// EnableSNAT defaults to true when nil, as in Neutron.
 	EnableSNAT       *bool          `json:"enable_snat,omitempty"`
 	ExternalFixedIPs []port.FixedIP `json:"external_fixed_ips,omitempty"`
+	// QoSPolicyID is read so that a gateway QoS policy is refused
+	// (ErrUnsupported) rather than ignored; null loads fine.
+	QoSPolicyID string `json:"qos_policy_id,omitempty"`
 }
 
 // SNAT reports enable_snat with Neutron's default (true).
@@ -46,10 +57,17 @@ type FloatingIP struct {
 	ProjectID         string     `json:"project_id,omitempty"`
 	FloatingIPAddress netip.Addr `json:"floating_ip_address"`
 	FloatingNetworkID string     `json:"floating_network_id"`
-	// PortID, FixedIPAddress and RouterID are empty for an unassociated FIP.
+	// PortID and FixedIPAddress are empty for an unassociated FIP. RouterID
+	// is set with them, and may be set without them: Neutron reports a FIP
+	// used only by port forwardings so. A FIP without a port is not NATed.
 	PortID         string     `json:"port_id,omitempty"`
 	FixedIPAddress netip.Addr `json:"fixed_ip_address,omitzero"`
 	RouterID       string     `json:"router_id,omitempty"`
+	// PortForwardings and QoSPolicyID are read so that port forwarding and
+	// FIP QoS are refused (ErrUnsupported) rather than ignored; empty and
+	// null load fine. See unsupported.go.
+	PortForwardings []json.RawMessage `json:"port_forwardings,omitempty"`
+	QoSPolicyID     string            `json:"qos_policy_id,omitempty"`
 }
 
 // Associated reports whether the FIP points at a port.

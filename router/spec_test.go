@@ -81,6 +81,9 @@ func TestCompileRefusesBadDocuments(t *testing.T) {
 		"next hop is the router": {func(b *docBuilder, r, _ string) {
 			b.routerByID(r).Routes = []Route{{Destination: netip.MustParsePrefix("198.51.100.0/24"), NextHop: netip.MustParseAddr("100.64.1.1")}}
 		}, errdefs.ErrInvalid, "routers[0].routes[0].nexthop"},
+		"HA router": {func(b *docBuilder, r, _ string) {
+			b.routerByID(r).HA = true
+		}, errdefs.ErrUnsupported, "routers[0].ha"},
 		"missing subnet": {func(b *docBuilder, _, _ string) {
 			b.d.Ports[1].FixedIPs[0].SubnetID = "nope"
 		}, errdefs.ErrNotFound, "ports[1].fixed_ips[0].subnet_id"},

@@ -26,7 +26,7 @@ func (r *Router) Validate() error {
 	if g := r.ExternalGatewayInfo; g != nil {
 		errs = append(errs, errdefs.Prefix("external_gateway_info", g.validate()))
 	}
-	errs = append(errs, r.validateRoutes())
+	errs = append(errs, r.validateRoutes(), errdefs.Refuse(r, routerRefusals()))
 	return errors.Join(errs...)
 }
 
@@ -75,7 +75,9 @@ func (r *Router) validateRoutes() error {
 // Floating IPs are IPv4, as in Neutron. An associated FIP (port_id set)
 // names the fixed IP it translates to and the router that does it: Neutron
 // computes both and returns them, and the router realizer needs them. An
-// unassociated FIP has neither. References are the document's to check.
+// unassociated FIP has no fixed IP; it may name a router (Neutron reports a
+// FIP used only by port forwardings with router_id set and port_id null),
+// and is then simply not NATed. References are the document's to check.
 func (f *FloatingIP) Validate() error {
 	var errs []error
 	if f.ID == "" {
@@ -104,9 +106,7 @@ func (f *FloatingIP) Validate() error {
 		if f.FixedIPAddress.IsValid() {
 			errs = append(errs, errdefs.Invalid("fixed_ip_address", "%s given without port_id", f.FixedIPAddress))
 		}
-		if f.RouterID != "" {
-			errs = append(errs, errdefs.Invalid("router_id", "%s given without port_id", f.RouterID))
-		}
 	}
+	errs = append(errs, errdefs.Refuse(f, floatingIPRefusals()))
 	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"strings"
@@ -60,6 +61,13 @@ func TestFloatingIPValidate(t *testing.T) {
 	if err := unassociated.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	// Neutron reports a FIP used only by port forwardings with its router
+	// and no port: valid, and not NATed.
+	forwarding := unassociated
+	forwarding.RouterID = "r"
+	if err := forwarding.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name   string
 		mutate func(*FloatingIP)
@@ -73,12 +81,36 @@ func TestFloatingIPValidate(t *testing.T) {
 		{"v6 fixed ip", func(f *FloatingIP) { f.FixedIPAddress = netip.MustParseAddr("2001:db8::5") }, "fixed_ip_address: 2001:db8::5: a floating IP translates to an IPv4"},
 		{"no router", func(f *FloatingIP) { f.RouterID = "" }, "router_id: required with port_id"},
 		{"fixed ip without port", func(f *FloatingIP) { f.PortID, f.RouterID = "", "" }, "fixed_ip_address: 10.0.1.5 given without port_id"},
-		{"router without port", func(f *FloatingIP) { f.PortID, f.FixedIPAddress = "", netip.Addr{} }, "router_id: r given without port_id"},
 	} {
 		f := good
 		tc.mutate(&f)
 		if err := f.Validate(); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.path) {
 			t.Errorf("%s: got %v, want ErrInvalid at %q", tc.name, err, tc.path)
 		}
+	}
+}
+
+// What Neutrino does not realize is refused by the model, so every
+// realizer that validates its input refuses it too.
+func TestValidateRefusesUnrealizedRouterFields(t *testing.T) {
+	helper := json.RawMessage(`{"protocol": "tcp", "port": 21, "helper": "ftp"}`)
+	for _, tc := range []struct {
+		err  error
+		path string
+	}{
+		{(&Router{ID: "r", HA: true}).Validate(), "ha: not realized"},
+		{(&Router{ID: "r", Distributed: true}).Validate(), "distributed: not realized"},
+		{(&Router{ID: "r", ConntrackHelpers: []json.RawMessage{helper}}).Validate(), "conntrack_helpers: not realized"},
+		{(&Router{ID: "r", ExternalGatewayInfo: &GatewayInfo{NetworkID: "ext", QoSPolicyID: "q"}}).Validate(), "external_gateway_info.qos_policy_id: not realized"},
+		{(&FloatingIP{ID: "f", FloatingIPAddress: netip.MustParseAddr("203.0.113.5"), FloatingNetworkID: "ext", QoSPolicyID: "q"}).Validate(), "qos_policy_id: not realized"},
+		{(&FloatingIP{ID: "f", FloatingIPAddress: netip.MustParseAddr("203.0.113.5"), FloatingNetworkID: "ext",
+			PortForwardings: []json.RawMessage{helper}}).Validate(), "port_forwardings: not realized"},
+	} {
+		if !errors.Is(tc.err, errdefs.ErrUnsupported) || !strings.HasPrefix(tc.err.Error(), tc.path) {
+			t.Errorf("got %v, want ErrUnsupported at %q", tc.err, tc.path)
+		}
+	}
+	if err := (&Router{ID: "r", ConntrackHelpers: []json.RawMessage{}}).Validate(); err != nil {
+		t.Errorf("an empty conntrack_helpers list, as Neutron reports it: %v", err)
 	}
 }

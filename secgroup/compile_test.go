@@ -68,7 +68,7 @@ func TestRulesCompileToNeutronSemantics(t *testing.T) {
 		rule("r5", Ingress, IPv6, "icmp", uintp(128), nil),
 		rule("r6", Ingress, IPv4, "", nil, nil),
 		rule("r7", Ingress, IPv4, "0", nil, nil),
-		withPrefix(rule("r8", Ingress, IPv4, "sctp", uintp(9), uintp(9)), "198.51.100.0/24"),
+		withPrefix(rule("r8", Ingress, IPv4, "sctp", uintp(9), uintp(9)), "198.51.100.7/24"), // host bits: the network it names
 		withPrefix(rule("r9", Ingress, IPv6, "any", nil, nil), "::/0"),
 		withGroup(rule("r10", Ingress, IPv6, "tcp", uintp(80), uintp(80)), "g"),
 		withAG(rule("r11", Egress, IPv4, "udp", uintp(53), uintp(53)), "ag"),

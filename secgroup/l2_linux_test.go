@@ -20,7 +20,7 @@ func TestWithL2Realizers(t *testing.T) {
 	vma, vmb := l.Namespace("vma"), l.Namespace("vmb")
 	ctx := context.Background()
 	n := network.Network{ID: "5b0e4c1a-1111-4000-8000-000000000001"}
-	network.Defaults(&n)
+	network.DefaultsFor(&n, network.TypeLocal)
 	sub := subnet.Subnet{ID: "5b0e4c1a-2222-4000-8000-000000000002", NetworkID: n.ID, IPVersion: 4,
 		CIDR: netip.MustParsePrefix("100.64.7.0/24"), GatewayIP: netip.MustParseAddr("100.64.7.1")}
 	mk := func(id, ip string, mac byte, vm string, groups ...string) port.Port {

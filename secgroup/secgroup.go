@@ -1,6 +1,7 @@
 package secgroup
 
 import (
+	"encoding/json"
 	"net/netip"
 )
 
@@ -52,4 +53,18 @@ type AddressGroup struct {
 	Name      string         `json:"name,omitempty"`
 	ProjectID string         `json:"project_id,omitempty"`
 	Addresses []netip.Prefix `json:"addresses"`
+}
+
+// UnmarshalJSON decodes a rule as Neutron's API would store it:
+// remote_ip_prefix with host bits (10.0.0.5/24) is normalized to the
+// network it names (10.0.0.0/24), which is what the rule matches.
+func (r *Rule) UnmarshalJSON(b []byte) error {
+	type plain Rule // without this method
+	if err := json.Unmarshal(b, (*plain)(r)); err != nil {
+		return err
+	}
+	if r.RemoteIPPrefix.IsValid() {
+		r.RemoteIPPrefix = r.RemoteIPPrefix.Masked()
+	}
+	return nil
 }

@@ -56,7 +56,7 @@ type ruleKey struct {
 // key assumes a valid rule.
 func (r *Rule) key() ruleKey {
 	k := ruleKey{direction: r.Direction, ethertype: r.Ethertype, protocol: -1, min: -1, max: -1,
-		remoteIP: r.RemoteIPPrefix, remoteGroup: r.RemoteGroupID, addrGroup: r.RemoteAddressGroupID}
+		remoteIP: r.RemoteIPPrefix.Masked(), remoteGroup: r.RemoteGroupID, addrGroup: r.RemoteAddressGroupID}
 	if n, any, err := r.Protocol.Number(r.Ethertype); err == nil && !any {
 		k.protocol = int(n)
 	}
@@ -86,8 +86,11 @@ func (r *Rule) key() ruleKey {
 //     port_range_min is the ICMP type and port_range_max the code, each
 //     0..255, and a code needs a type. Other protocols, and any, take no ports;
 //   - at most one of remote_ip_prefix, remote_group_id,
-//     remote_address_group_id; remote_ip_prefix is a canonical CIDR of the
-//     ethertype's family.
+//     remote_address_group_id; remote_ip_prefix is a CIDR of the
+//     ethertype's family. Host bits are accepted, as Neutron accepts them:
+//     10.0.0.5/24 matches the network it names, 10.0.0.0/24, and is
+//     reported so (decoding a Rule from JSON normalizes it, as Neutron's
+//     API returns it).
 func (r *Rule) Validate() error {
 	var errs []error
 	if r.ID == "" {
@@ -177,7 +180,7 @@ func (r *Rule) validateRemote(ethertypeOK bool) error {
 	if !r.RemoteIPPrefix.IsValid() {
 		return nil
 	}
-	if err := subnet.ValidatePrefix("remote_ip_prefix", r.RemoteIPPrefix); err != nil {
+	if err := subnet.ValidateAddr("remote_ip_prefix", r.RemoteIPPrefix.Addr()); err != nil {
 		return err
 	}
 	if ethertypeOK && (r.Ethertype == IPv4) != r.RemoteIPPrefix.Addr().Is4() {

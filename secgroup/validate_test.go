@@ -67,13 +67,37 @@ func TestRuleValidateRefuses(t *testing.T) {
 		{"two remotes", func(r *Rule) { r.RemoteGroupID = "g" }, "remote_group_id: only one of remote_ip_prefix, remote_group_id and remote_address_group_id"},
 		{"group and address group", func(r *Rule) { r.RemoteIPPrefix, r.RemoteGroupID, r.RemoteAddressGroupID = netip.Prefix{}, "g", "a" }, "remote_address_group_id: only one of"},
 		{"prefix family", func(r *Rule) { r.RemoteIPPrefix = netip.MustParsePrefix("::/0") }, "remote_ip_prefix: ::/0 does not match ethertype IPv4"},
-		{"prefix host bits", func(r *Rule) { r.RemoteIPPrefix = netip.MustParsePrefix("192.0.2.7/24") }, "remote_ip_prefix: 192.0.2.7/24 has host bits set"},
 	} {
 		r := sshRule()
 		tc.mutate(&r)
 		if err := r.Validate(); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.path) {
 			t.Errorf("%s: got %v, want ErrInvalid at %q", tc.name, err, tc.path)
 		}
+	}
+}
+
+// Neutron accepts remote_ip_prefix with host bits and matches the network
+// it names; its API returns it normalized, and so does decoding.
+func TestRemotePrefixWithHostBits(t *testing.T) {
+	r := sshRule()
+	r.RemoteIPPrefix = netip.MustParsePrefix("10.0.0.5/24")
+	if err := r.Validate(); err != nil {
+		t.Fatalf("host bits refused: %v", err)
+	}
+	var dec Rule
+	in := `{"id": "r", "direction": "ingress", "ethertype": "IPv4", "remote_ip_prefix": "10.0.0.5/24"}`
+	if err := json.Unmarshal([]byte(in), &dec); err != nil || dec.RemoteIPPrefix != netip.MustParsePrefix("10.0.0.0/24") {
+		t.Errorf("decoded %v, %v; want 10.0.0.0/24", dec.RemoteIPPrefix, err)
+	}
+	if b, _ := json.Marshal(dec); !strings.Contains(string(b), `"remote_ip_prefix":"10.0.0.0/24"`) {
+		t.Errorf("reported as %s", b)
+	}
+	// Two rules naming one network are one rule, as in Neutron.
+	canonical := r
+	canonical.ID, canonical.RemoteIPPrefix = "r2", netip.MustParsePrefix("10.0.0.0/24")
+	g := SecurityGroup{ID: "g", Rules: []Rule{r, canonical}}
+	if err := g.Validate(); !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "security_group_rules[1]: rule r2 duplicates") {
+		t.Errorf("duplicate by network: %v", err)
 	}
 }
 
@@ -165,10 +189,15 @@ func TestProtocolNumber(t *testing.T) {
 func FuzzRuleValidate(f *testing.F) {
 	f.Add(`{"id":"r","direction":"ingress","ethertype":"IPv4","protocol":"tcp","port_range_min":22,"port_range_max":22,"remote_ip_prefix":"0.0.0.0/0"}`)
 	f.Add(`{"id":"r","direction":"ingress","ethertype":"IPv6","protocol":1,"port_range_max":0,"remote_group_id":"g","remote_address_group_id":"a"}`)
+	f.Add(`{"id":"r","security_group_id":"g","direction":"egress","ethertype":"IPv4","remote_ip_prefix":"10.0.0.5/24"}`)
+	f.Add(`{"id":"r","direction":"egress","ethertype":"IPv6","remote_ip_prefix":"2001:db8::5/64"}`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		var r Rule
 		if json.Unmarshal([]byte(doc), &r) != nil {
 			return
+		}
+		if r.RemoteIPPrefix.IsValid() && r.RemoteIPPrefix != r.RemoteIPPrefix.Masked() {
+			t.Fatalf("decoded remote_ip_prefix %s is not normalized", r.RemoteIPPrefix)
 		}
 		err := r.Validate()
 		if err != nil && err.Error() == "" {

@@ -25,9 +25,9 @@ const (
 )
 
 // topology: one network served by node n1's DHCP port, with one instance
-// port. The rest (network type, MTU, gateway, pool) comes from Defaults.
+// port, a local network. The rest (MTU, gateway, pool) comes from Defaults.
 const topology = `{
-  "networks": [{"id": "` + networkID + `"}],
+  "networks": [{"id": "` + networkID + `", "provider:network_type": "local"}],
   "subnets": [
     {"id": "53000000-0000-4000-8000-000000000000", "network_id": "` + networkID + `",
      "ip_version": 4, "cidr": "100.64.2.0/24", "enable_dhcp": true}

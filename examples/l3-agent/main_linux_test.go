@@ -23,11 +23,12 @@ const (
 
 // topology: a router on node n1 with a gateway on an external network, one
 // tenant subnet and a floating IP for an instance on another node. The rest
-// (network types, MTUs, gateways, pools) comes from Topology.Defaults.
+// (MTUs, gateways, pools) comes from Topology.Defaults; the networks are
+// local, as Defaults would make them vxlan, which needs a VNI.
 const topology = `{
   "networks": [
-    {"id": "e1000000-0000-4000-8000-000000000000", "router:external": true},
-    {"id": "e2000000-0000-4000-8000-000000000000"}
+    {"id": "e1000000-0000-4000-8000-000000000000", "router:external": true, "provider:network_type": "local"},
+    {"id": "e2000000-0000-4000-8000-000000000000", "provider:network_type": "local"}
   ],
   "subnets": [
     {"id": "51000000-0000-4000-8000-000000000000", "network_id": "e1000000-0000-4000-8000-000000000000",

@@ -60,6 +60,12 @@ func badInputs() []badInput {
 				}
 			})
 		}, []string{id(kPort, vm1Port), "fixed_ips[0].ip_address"}},
+		{"an HA router, which is not realized", func(w *world) []byte {
+			return edit(w, func(b *builder) { b.Routers[0].HA = true })
+		}, []string{"routers[0].ha: not realized", id(kRouter, routerIdx)}},
+		{"a network listed without its admin-only provider attributes", func(w *world) []byte {
+			return edit(w, func(b *builder) { b.Networks[1].NetworkType, b.Networks[1].SegmentationID = "", 0 })
+		}, []string{"networks[1].provider:segmentation_id: required for a vxlan network", id(kNet, 1)}},
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/neutrino-net/neutrino"
 	"github.com/neutrino-net/neutrino/agent"
+	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/dhcp"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
@@ -42,7 +43,10 @@ type options struct {
 	leaseDuration  time.Duration
 	dnsDomain      string
 	isolatedMeta   bool
+	metadataRoute  bool
 	defaults       bool
+	tenantType     string
+	bgpPasswords   string
 	filePoll       time.Duration
 	kernelDebounce time.Duration
 }
@@ -67,10 +71,19 @@ func main() {
 	fs.DurationVar(&o.leaseDuration, "dhcp-lease-duration", 0, "DHCP lease time (Neutron's dhcp_lease_duration; default 86400s)")
 	fs.StringVar(&o.dnsDomain, "dns-domain", "", "DNS domain handed out by DHCP (Neutron's dns_domain)")
 	fs.BoolVar(&o.isolatedMeta, "enable-isolated-metadata", false, "route 169.254.169.254 via the DHCP port on isolated subnets")
+	fs.BoolVar(&o.metadataRoute, "dhcp-metadata-route", false, "route 169.254.169.254 via the router on routed subnets: set only when a metadata proxy answers there (Neutrino runs none yet)")
 	fs.BoolVar(&o.defaults, "apply-defaults", true, "fill Neutron's defaults (gateway, pools, MTU, ...) before validating")
+	fs.StringVar(&o.tenantType, "tenant-network-type", network.DefaultTenantNetworkType, "network type of networks without provider attributes, with --apply-defaults (Neutron's tenant_network_types); their VNI must still be given")
+	fs.StringVar(&o.bgpPasswords, "bgp-peer-passwords", "", "file of MD5 passwords for BGP peers with auth_type md5, which Neutron's API never shows: a JSON object {\"peer-id\": \"password\"} (keep it mode 0600; never logged)")
 	fs.DurationVar(&o.filePoll, "file-poll-interval", 500*time.Millisecond, "how often run checks the topology file for changes")
 	fs.DurationVar(&o.kernelDebounce, "kernel-debounce", 200*time.Millisecond, "quiet time after a kernel change before run resyncs")
 	_ = fs.Parse(args)
+	switch o.tenantType {
+	case network.TypeVXLAN, network.TypeVLAN, network.TypeFlat, network.TypeLocal:
+	default:
+		fmt.Fprintf(os.Stderr, "node-agent: --tenant-network-type %q is not vxlan, vlan, flat or local\n", o.tenantType)
+		os.Exit(2)
+	}
 
 	if o.netns != "" {
 		if err := namespace.ReexecInto(o.netns); err != nil {
@@ -123,7 +136,7 @@ func loadTopology(o options) (*neutrino.Topology, error) {
 		return nil, err
 	}
 	if o.defaults {
-		t.Defaults()
+		t.Defaults(neutrino.WithTenantNetworkType(o.tenantType))
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -143,9 +156,19 @@ func openNode(o options, log *slog.Logger) (*namespace.Handle, *agent.Node, erro
 			return nil, nil, err
 		}
 	}
+	var bgpOpts []bgp.Option
+	if o.bgpPasswords != "" {
+		pw, err := bgp.ReadPeerPasswordsFile(o.bgpPasswords)
+		if err != nil {
+			host.Close()
+			return nil, nil, err
+		}
+		bgpOpts = append(bgpOpts, bgp.WithPeerPasswords(pw))
+	}
 	node, err := agent.New(host, agent.Config{
 		Host: o.host, Prefix: o.prefix, PhysicalInterfaceMappings: mappings, Logger: log,
-		DHCP: dhcp.Settings{LeaseTime: o.leaseDuration, DNSDomain: o.dnsDomain, IsolatedMetadata: o.isolatedMeta},
+		DHCP:       dhcp.Settings{LeaseTime: o.leaseDuration, DNSDomain: o.dnsDomain, IsolatedMetadata: o.isolatedMeta, MetadataRoute: o.metadataRoute},
+		BGPOptions: bgpOpts,
 	})
 	if err != nil {
 		host.Close()

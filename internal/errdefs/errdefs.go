@@ -18,6 +18,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrExhausted: an address pool or subnet pool has no room left.
 	ErrExhausted = errors.New("exhausted")
+	// ErrUnsupported: the input asks for something Neutron offers and
+	// Neutrino does not realize (an HA router, a trunk sub-port, a QoS
+	// policy, ...). It is refused rather than realized as something else.
+	ErrUnsupported = errors.New("unsupported")
 )
 
 // FieldError is an error about one field of one object. Path is the JSON path
@@ -56,6 +60,11 @@ func NotFound(path, format string, args ...any) error {
 // Exhausted returns a FieldError wrapping ErrExhausted.
 func Exhausted(path, format string, args ...any) error {
 	return &FieldError{Path: path, Msg: fmt.Sprintf(format, args...), Kind: ErrExhausted}
+}
+
+// Unsupported returns a FieldError wrapping ErrUnsupported.
+func Unsupported(path, format string, args ...any) error {
+	return &FieldError{Path: path, Msg: fmt.Sprintf(format, args...), Kind: ErrUnsupported}
 }
 
 // Prefix returns err with prefix prepended to the path of every FieldError in

@@ -19,3 +19,19 @@ func TestPrefixKeepsSentinelAndBuildsPath(t *testing.T) {
 		t.Fatalf("index join: %q", got)
 	}
 }
+
+func TestRefuseReportsEachRefusedField(t *testing.T) {
+	type obj struct{ a, b bool }
+	table := []Refusal[obj]{
+		{Path: "a", Why: "A is not done", Refused: func(o *obj) bool { return o.a }},
+		{Path: "b.c", Why: "B is not done", Refused: func(o *obj) bool { return o.b }},
+	}
+	if err := Refuse(&obj{}, table); err != nil {
+		t.Fatalf("nothing asked, got %v", err)
+	}
+	err := Prefix("things[1]", Refuse(&obj{a: true, b: true}, table))
+	want := "things[1].a: not realized by Neutrino: A is not done\nthings[1].b.c: not realized by Neutrino: B is not done"
+	if !errors.Is(err, ErrUnsupported) || err.Error() != want {
+		t.Fatalf("got %q, want %q", err, want)
+	}
+}

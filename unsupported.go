@@ -1,0 +1,41 @@
+package neutrino
+
+import (
+	"encoding/json"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+)
+
+// unrealizedCollection is a top-level collection of Neutron resources that
+// Neutrino does not realize yet.
+type unrealizedCollection struct {
+	name, kind string
+	items      []json.RawMessage
+	why        string
+}
+
+// collectionRefusals are the document's collections that Validate refuses
+// with ErrUnsupported when they are not empty, one error per element. The
+// fields and values refused inside realized objects are in each model
+// package's unsupported.go. Realizing a collection means modelling it and
+// deleting its entry here (and listing it as supported in the README).
+func (t *Topology) collectionRefusals() []unrealizedCollection {
+	return []unrealizedCollection{
+		{"trunks", "trunk", t.Trunks, "trunks (VLAN-tagged sub-ports on one port) would not be realized"},
+		{"qos_policies", "QoS policy", t.QoSPolicies, "QoS policies (bandwidth limits, DSCP marking) would not be enforced"},
+		{"port_forwardings", "port forwarding", t.PortForwardings, "floating IP port forwardings would not be translated"},
+	}
+}
+
+// unrealized refuses every element of a non-empty unrealized collection.
+func (v *validator) unrealized() {
+	for _, c := range v.t.collectionRefusals() {
+		for i, raw := range c.items {
+			var head struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(raw, &head) // a non-object element is refused all the same
+			v.report(obj{c.name, i, c.kind, head.ID}, errdefs.Unsupported("", "not realized by Neutrino: %s", c.why))
+		}
+	}
+}
