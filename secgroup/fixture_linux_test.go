@@ -201,6 +201,19 @@ func tcpProbe(t *testing.T, from, to *namespace.Handle, dst netip.Addr, port int
 	return ok
 }
 
+// tcpReaches is tcpProbe for a connection that must succeed: the first
+// packets between two fresh namespaces wait for ARP, which on a loaded
+// machine can outlast one probeWait, so it tries a few times.
+func tcpReaches(t *testing.T, from, to *namespace.Handle, dst netip.Addr, port int) bool {
+	t.Helper()
+	for range 5 {
+		if tcpProbe(t, from, to, dst, port) {
+			return true
+		}
+	}
+	return false
+}
+
 // udpProbe reports whether a datagram from from (source port sport, 0 for
 // any) reaches a socket in to bound to dst:port.
 func udpProbe(t *testing.T, from, to *namespace.Handle, src, dst netip.Addr, sport, port int) bool {

@@ -58,7 +58,7 @@ func TestWithL2Realizers(t *testing.T) {
 	waitOperUp(t, vma, "eth0")
 	waitOperUp(t, vmb, "eth0")
 	ipb := netip.MustParseAddr("100.64.7.20")
-	if !tcpProbe(t, vma, vmb, ipb, 22) {
+	if !tcpReaches(t, vma, vmb, ipb, 22) {
 		t.Error("tcp 22, allowed, dropped")
 	}
 	if tcpProbe(t, vma, vmb, ipb, 23) {
