@@ -1,0 +1,91 @@
+package firewall
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+)
+
+// Defaults of network logging, Neutron's [network_log] rate_limit and
+// burst_limit, which are also their minimums.
+const (
+	DefaultRateLimit  = 100
+	DefaultBurstLimit = 25
+	// DefaultLogGroup is the NFLOG group the log rules send to, in each
+	// router namespace (Neutron's driver binds group 0; any group works,
+	// the namespace is ours).
+	DefaultLogGroup = 0
+)
+
+// Option configures a Realizer (and the compiler).
+type Option func(*config)
+
+type config struct {
+	log    *slog.Logger
+	prefix string
+	rate   uint32
+	burst  uint32
+	group  uint16
+	sink   func(FlowRecord)
+	flows  *slog.Logger
+	errs   []error
+}
+
+// WithLogger sets the logger of the realizer's own messages; the default
+// discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// WithPrefix sets the node prefix of the router namespaces
+// (<prefix>qrouter-<id>), the same as the router realizer's.
+func WithPrefix(nodePrefix string) Option { return func(c *config) { c.prefix = nodePrefix } }
+
+// WithRateLimit sets how many packets per second, with what burst, each
+// port's log rules may record per event (Neutron's rate_limit and
+// burst_limit, at least 100 and 25).
+func WithRateLimit(rate, burst int) Option {
+	return func(c *config) {
+		if rate < DefaultRateLimit {
+			c.errs = append(c.errs, errdefs.Invalid("rate_limit", "%d is below Neutron's minimum of %d", rate, DefaultRateLimit))
+		}
+		if burst < DefaultBurstLimit {
+			c.errs = append(c.errs, errdefs.Invalid("burst_limit", "%d is below Neutron's minimum of %d", burst, DefaultBurstLimit))
+		}
+		c.rate, c.burst = uint32(rate), uint32(burst)
+	}
+}
+
+// WithLogGroup sets the NFLOG group (0-65535) of the log rules.
+func WithLogGroup(g int) Option {
+	return func(c *config) {
+		if g < 0 || g > 0xffff {
+			c.errs = append(c.errs, errdefs.Invalid("log_group", "%d is not an NFLOG group (0-65535)", g))
+			return
+		}
+		c.group = uint16(g)
+	}
+}
+
+// WithFlowLog sets where flow records go as structured lines (one Info
+// record per logged packet, message "firewall flow"); the default
+// discards them. Give it a slog.NewJSONHandler logger for Neutron-style
+// log files.
+func WithFlowLog(l *slog.Logger) Option { return func(c *config) { c.flows = l } }
+
+// WithFlowSink sets a function called with every flow record, from the
+// goroutine that reads the router's NFLOG socket: it must not block.
+func WithFlowSink(f func(FlowRecord)) Option { return func(c *config) { c.sink = f } }
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{log: slog.New(slog.DiscardHandler), rate: DefaultRateLimit, burst: DefaultBurstLimit, group: DefaultLogGroup}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, errors.Join(c.errs...)
+}
