@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/neutrino-net/neutrino/bgp"
+	"github.com/neutrino-net/neutrino/firewall"
 	"github.com/neutrino-net/neutrino/ipam"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
@@ -27,6 +28,11 @@ type Topology struct {
 	BGPSpeakers    []bgp.Speaker            `json:"bgp_speakers,omitempty"`
 	BGPPeers       []bgp.Peer               `json:"bgp_peers,omitempty"`
 	Hosts          []Host                   `json:"hosts,omitempty"`
+	// FWaaS v2 and network logging (package firewall).
+	FirewallGroups   []firewall.Group  `json:"firewall_groups,omitempty"`
+	FirewallPolicies []firewall.Policy `json:"firewall_policies,omitempty"`
+	FirewallRules    []firewall.Rule   `json:"firewall_rules,omitempty"`
+	Logs             []firewall.Log    `json:"logs,omitempty"`
 }
 
 // Host is our extension: a node of the deployment, its VXLAN tunnel address

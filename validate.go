@@ -45,6 +45,7 @@ func (t *Topology) Validate() error {
 	v.securityGroups()
 	v.bgp()
 	v.hosts()
+	v.firewall()
 	return errors.Join(v.errs...)
 }
 

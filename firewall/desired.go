@@ -129,7 +129,21 @@ func (d *Desired) index() (*index, error) {
 	for i := range d.Logs {
 		errs = append(errs, x.checkLog(&d.Logs[i], errdefs.Index("logs", i)))
 	}
-	return x, errors.Join(errs...)
+	return x, errors.Join(flatten(errs)...)
+}
+
+// flatten lifts the errors of errors.Join trees to one level, so that the
+// result reads like every other Validate's: one error per problem.
+func flatten(errs []error) []error {
+	var out []error
+	for _, e := range errs {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			out = append(out, flatten(j.Unwrap())...)
+		} else if e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (x *index) checkLog(l *Log, path string) error {

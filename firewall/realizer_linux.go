@@ -121,8 +121,14 @@ func (r *Realizer) router(id string, want *table, known map[uint64]*tuple, apply
 			delete(r.tables, id)
 			r.closeListener(id)
 		}
-		if want != nil {
+		switch {
+		case want == nil:
+		case apply:
 			return fmt.Errorf("%w: namespace %s does not exist (the router realizer makes it)", errdefs.ErrNotFound, r.mgr.FullName(name))
+		default:
+			// A plan before the router realizer's apply: the table
+			// would be created whole.
+			rep.Merge(diffTable(id, nil, want, known).rep)
 		}
 		return nil
 	}
