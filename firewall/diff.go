@@ -57,6 +57,8 @@ type chainEdit struct {
 	del    []uint64
 	add    []rule
 	before uint64
+	// head and tail are how many rules stay before and after.
+	head, tail int
 }
 
 func (p *tablePlan) empty() bool { return p.rep.Mutations() == 0 }
@@ -171,7 +173,7 @@ func (p *tablePlan) editChain(c *chain, hc *chainState, where string) {
 	if len(oldMid) == 0 && len(newMid) == 0 {
 		return
 	}
-	e := chainEdit{chain: c, add: newMid}
+	e := chainEdit{chain: c, add: newMid, head: head, tail: tail}
 	for _, r := range oldMid {
 		e.del = append(e.del, r.handle)
 	}
@@ -209,4 +211,69 @@ func (p *tablePlan) editChain(c *chain, hc *chainState, where string) {
 			p.cut = append(p.cut, r.tuple)
 		}
 	}
+}
+
+// result is the state of the table once the plan is committed on top of
+// have, given the handles the kernel gave the added rules (per chain, in
+// the order they were added). nil: no table.
+func (p *tablePlan) result(have *tableState, handles map[string][]uint64) *tableState {
+	if p.want == nil && p.drop {
+		return nil
+	}
+	fresh := func(c *chain) *chainState {
+		cs := &chainState{base: c.base, hook: c.base}
+		hs := handles[c.name]
+		for i, h := range c.hashes() {
+			var hd uint64
+			if i < len(hs) {
+				hd = hs[i]
+			}
+			cs.rules = append(cs.rules, ruleState{hash: h, handle: hd})
+		}
+		return cs
+	}
+	st := &tableState{chains: map[string]*chainState{}, limits: map[string]limit{}}
+	if p.want != nil {
+		for _, c := range p.want.chains {
+			st.chains[c.name] = fresh(c)
+		}
+		for _, l := range p.want.limits {
+			st.limits[l.name] = l
+		}
+		return st
+	}
+	for name, cs := range have.chains {
+		st.chains[name] = cs
+	}
+	for name, l := range have.limits {
+		st.limits[name] = l
+	}
+	for _, name := range p.delChains {
+		delete(st.chains, name)
+	}
+	for _, name := range p.delLimits {
+		delete(st.limits, name)
+	}
+	for _, l := range p.addLimits {
+		st.limits[l.name] = l
+	}
+	for _, c := range p.addChains {
+		st.chains[c.name] = fresh(c)
+	}
+	for _, e := range p.edits {
+		old := st.chains[e.chain.name]
+		hs := handles[e.chain.name]
+		cs := &chainState{base: old.base, hook: old.hook}
+		cs.rules = append(cs.rules, old.rules[:e.head]...)
+		for i, r := range e.add {
+			var hd uint64
+			if i < len(hs) {
+				hd = hs[i]
+			}
+			cs.rules = append(cs.rules, ruleState{hash: r.hash(), handle: hd})
+		}
+		cs.rules = append(cs.rules, old.rules[len(old.rules)-e.tail:]...)
+		st.chains[e.chain.name] = cs
+	}
+	return st
 }

@@ -74,9 +74,9 @@ func lines(rs []FlowRecord) []string {
 // ingress (two accepted, two dropped) and one dropped on its egress.
 func (w *world) script(t *testing.T) {
 	t.Helper()
-	require.Equal(t, ok, w.probe(w.vm2, "udp", vm1v4, 5353))
+	require.Equal(t, ok, w.check(w.vm2, "udp", vm1v4, 5353, ok))
 	require.Equal(t, timeout, w.probe(w.vm2, "udp", vm1v4, 5355))
-	require.Equal(t, ok, w.probe(w.vm2, "tcp", vm1v4, 80))
+	require.Equal(t, ok, w.check(w.vm2, "tcp", vm1v4, 80, ok))
 	require.Equal(t, timeout, w.probe(w.vm2, "tcp", vm1v4, 8080))
 	require.Equal(t, timeout, w.probe(w.vm1, "tcp", vm2v4, 81))
 }
@@ -126,7 +126,7 @@ func TestFlowLogging(t *testing.T) {
 	d.Logs = []Log{{ID: "log-gw", ResourceType: ResourceFirewallGroup, TargetID: w.pg.ID, Event: "ACCEPT"}}
 	w.apply(r, d)
 	w.script(t)
-	require.Equal(t, ok, w.probe(w.ext, "tcp", vm2v4, 80))
+	require.Equal(t, ok, w.check(w.ext, "tcp", vm2v4, 80, ok))
 	got = w.waitRecords(1)
 	assert.Equal(t, []string{"ACCEPT egress gw-tcp80 g2 proto=6 198.18.0.10:* -> 100.64.2.10:80 logs=[log-gw]"}, lines(got))
 

@@ -45,8 +45,11 @@ func nftChain(t *nftables.Table, c *chain) *nftables.Chain {
 	return ch
 }
 
-// queue puts the plan's changes on c, to be sent as one transaction.
-func queue(c *nftables.Conn, p *tablePlan) error {
+// queue puts the plan's changes on c, to be sent as one transaction. It
+// returns the rules it adds per chain, in order: the library fills in
+// their handles when the transaction is flushed.
+func queue(c *nftables.Conn, p *tablePlan) (map[string][]*nftables.Rule, error) {
+	added := map[string][]*nftables.Rule{}
 	t := nftTable()
 	if p.drop {
 		c.DelTable(t)
@@ -64,12 +67,12 @@ func queue(c *nftables.Conn, p *tablePlan) error {
 			for i := range ch.rules {
 				r, err := nftRule(t, chains[ch.name], &ch.rules[i])
 				if err != nil {
-					return err
+					return nil, err
 				}
-				c.AddRule(r)
+				added[ch.name] = append(added[ch.name], c.AddRule(r))
 			}
 		}
-		return nil
+		return added, nil
 	}
 	for _, l := range p.addLimits {
 		c.AddObj(nftLimit(t, l))
@@ -82,29 +85,30 @@ func queue(c *nftables.Conn, p *tablePlan) error {
 		for i := range ch.rules {
 			r, err := nftRule(t, nc, &ch.rules[i])
 			if err != nil {
-				return err
+				return nil, err
 			}
-			c.AddRule(r)
+			added[ch.name] = append(added[ch.name], c.AddRule(r))
 		}
 	}
 	for _, e := range p.edits {
 		nc := &nftables.Chain{Name: e.chain.name, Table: t}
 		for _, h := range e.del {
 			if err := c.DelRule(&nftables.Rule{Table: t, Chain: nc, Handle: h}); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		for i := range e.add {
 			r, err := nftRule(t, nc, &e.add[i])
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if e.before != 0 {
 				r.Position = e.before
-				c.InsertRule(r)
+				r = c.InsertRule(r)
 			} else {
-				c.AddRule(r)
+				r = c.AddRule(r)
 			}
+			added[e.chain.name] = append(added[e.chain.name], r)
 		}
 	}
 	for _, name := range p.delChains {
@@ -115,7 +119,18 @@ func queue(c *nftables.Conn, p *tablePlan) error {
 	for _, name := range p.delLimits {
 		c.DeleteObject(&nftables.NamedObj{Table: t, Name: name, Type: nftables.ObjTypeLimit})
 	}
-	return nil
+	return added, nil
+}
+
+// handlesOf reads the handles the kernel gave the added rules.
+func handlesOf(added map[string][]*nftables.Rule) map[string][]uint64 {
+	out := make(map[string][]uint64, len(added))
+	for name, rs := range added {
+		for _, r := range rs {
+			out[name] = append(out[name], r.Handle)
+		}
+	}
+	return out
 }
 
 func nftLimit(t *nftables.Table, l limit) *nftables.NamedObj {

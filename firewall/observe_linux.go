@@ -12,9 +12,9 @@ import (
 )
 
 // observe reads our table in one router namespace: nil if there is none.
-// It costs one dump of the family's chains, one of the table's objects
-// and one per chain of its rules.
-func observe(c *nftables.Conn) (*tableState, error) {
+// It costs one dump each of the family's chains, the table's objects and
+// the table's rules (their handles and hashes only).
+func observe(c *nftables.Conn, nsFd int) (*tableState, error) {
 	t, err := c.ListTableOfFamily(TableName, nftables.TableFamilyINet)
 	if errors.Is(err, unix.ENOENT) {
 		return nil, nil
@@ -27,6 +27,10 @@ func observe(c *nftables.Conn) (*tableState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list chains: %w", nft.Err(err))
 	}
+	rules, err := nft.DumpRules(nsFd, nftables.TableFamilyINet, TableName)
+	if err != nil {
+		return nil, err
+	}
 	for _, ch := range chains {
 		if ch.Table.Name != TableName {
 			continue
@@ -34,11 +38,7 @@ func observe(c *nftables.Conn) (*tableState, error) {
 		cs := &chainState{hook: ch.Hooknum != nil}
 		cs.base = cs.hook && *ch.Hooknum == *nftables.ChainHookForward && ch.Priority != nil &&
 			*ch.Priority == *nftables.ChainPriorityFilter && ch.Type == nftables.ChainTypeFilter
-		rules, err := c.GetRules(t, ch)
-		if err != nil {
-			return nil, fmt.Errorf("list rules of chain %s: %w", ch.Name, nft.Err(err))
-		}
-		for _, r := range rules {
+		for _, r := range rules[ch.Name] {
 			cs.rules = append(cs.rules, ruleState{hash: ruleHash(r.UserData), handle: r.Handle})
 		}
 		st.chains[ch.Name] = cs

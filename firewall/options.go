@@ -22,14 +22,15 @@ const (
 type Option func(*config)
 
 type config struct {
-	log    *slog.Logger
-	prefix string
-	rate   uint32
-	burst  uint32
-	group  uint16
-	sink   func(FlowRecord)
-	flows  *slog.Logger
-	errs   []error
+	log     *slog.Logger
+	prefix  string
+	rate    uint32
+	burst   uint32
+	group   uint16
+	sink    func(FlowRecord)
+	maxOpen int
+	flows   *slog.Logger
+	errs    []error
 }
 
 // WithLogger sets the logger of the realizer's own messages; the default
@@ -72,6 +73,17 @@ func WithLogGroup(g int) Option {
 	}
 }
 
+// DefaultMaxOpenNamespaces is how many router namespaces the realizer
+// keeps open between passes by default.
+const DefaultMaxOpenNamespaces = 64
+
+// WithMaxOpenNamespaces sets how many router namespace handles the
+// realizer keeps open between passes (default 64). Each holds a namespace
+// descriptor and netlink and nftables sockets; the nftables library fails
+// on descriptors above 1023, so the limit keeps them few. Routers beyond
+// it are opened and closed on each pass.
+func WithMaxOpenNamespaces(n int) Option { return func(c *config) { c.maxOpen = max(n, 0) } }
+
 // WithFlowLog sets where flow records go as structured lines (one Info
 // record per logged packet, message "firewall flow"); the default
 // discards them. Give it a slog.NewJSONHandler logger for Neutron-style
@@ -83,7 +95,8 @@ func WithFlowLog(l *slog.Logger) Option { return func(c *config) { c.flows = l }
 func WithFlowSink(f func(FlowRecord)) Option { return func(c *config) { c.sink = f } }
 
 func newConfig(opts []Option) (*config, error) {
-	c := &config{log: slog.New(slog.DiscardHandler), rate: DefaultRateLimit, burst: DefaultBurstLimit, group: DefaultLogGroup}
+	c := &config{log: slog.New(slog.DiscardHandler), rate: DefaultRateLimit, burst: DefaultBurstLimit, group: DefaultLogGroup,
+		maxOpen: DefaultMaxOpenNamespaces}
 	for _, o := range opts {
 		o(c)
 	}

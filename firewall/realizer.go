@@ -33,7 +33,17 @@ type Realizer struct {
 	// the Neutron rules they enforce, to cut the flows of removed rules.
 	known     map[uint64]*tuple
 	listeners map[string]*listener
-	counts    flowCounters
+	handles   map[string]*namespace.Handle
+	// states remembers, per router with a kept handle, the table as of
+	// our last read or commit (see current).
+	states map[string]*knownState
+	counts flowCounters
+}
+
+// knownState is a router table's state at ruleset generation gen.
+type knownState struct {
+	gen uint32
+	st  *tableState
 }
 
 // FlowStats returns the counts of flow records delivered so far.

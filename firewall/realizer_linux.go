@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/nftables"
+	"golang.org/x/sys/unix"
+
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nft"
@@ -27,7 +30,8 @@ func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
 		return nil, err
 	}
 	return &Realizer{host: host, cfg: cfg, mgr: namespace.NewManager(cfg.prefix),
-		tables: map[string]bool{}, listeners: map[string]*listener{}}, nil
+		tables: map[string]bool{}, listeners: map[string]*listener{}, handles: map[string]*namespace.Handle{},
+		states: map[string]*knownState{}}, nil
 }
 
 // Apply makes the node's routers enforce d: it validates d (nothing
@@ -47,11 +51,15 @@ func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
 	return r.run(ctx, &d, false)
 }
 
-// Close stops the NFLOG readers. The tables stay as they are.
+// Close stops the NFLOG readers and closes the namespace handles the
+// realizer keeps. The tables stay as they are.
 func (r *Realizer) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var errs []error
+	for id := range r.handles {
+		r.closeHandle(id)
+	}
 	for id, l := range r.listeners {
 		errs = append(errs, l.Close())
 		delete(r.listeners, id)
@@ -117,6 +125,7 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 func (r *Realizer) router(id string, want *table, known map[uint64]*tuple, apply bool, rep *Report) error {
 	name := naming.RouterNamespace(id)
 	if !r.mgr.Exists(name) {
+		r.closeHandle(id)
 		if apply {
 			delete(r.tables, id)
 			r.closeListener(id)
@@ -132,16 +141,16 @@ func (r *Realizer) router(id string, want *table, known map[uint64]*tuple, apply
 		}
 		return nil
 	}
-	h, err := r.mgr.Open(name)
+	h, release, err := r.open(id)
 	if err != nil {
 		return err
 	}
-	defer h.Close()
+	defer release()
 	c, err := h.NFT()
 	if err != nil {
 		return err
 	}
-	have, err := observe(c)
+	have, gen, err := r.current(id, c, h.Fd())
 	if err != nil {
 		return err
 	}
@@ -151,14 +160,21 @@ func (r *Realizer) router(id string, want *table, known map[uint64]*tuple, apply
 		return nil
 	}
 	if !p.empty() {
-		if err := queue(c, p); err != nil {
+		delete(r.states, id)
+		added, err := queue(c, p)
+		if err != nil {
 			_ = c.Flush() // discards what was queued
 			return fmt.Errorf("queue nftables changes: %w", err)
 		}
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("commit table inet %s: %w", TableName, nft.Err(err))
 		}
-		n, err := cutFlows(h.Netlink(), p)
+		// Our commit is the only change since we read: what the
+		// kernel holds is known without reading it back.
+		if g, err := c.GetGen(); err == nil && g.ID == gen+1 && r.handles[id] == h {
+			r.states[id] = &knownState{gen: g.ID, st: p.result(have, handlesOf(added))}
+		}
+		n, err := r.cut(h, p)
 		rep.Record(report.Delete, "conntrack", int(n), fmt.Sprintf("delete conntrack %d entries of flows that lost their permission in %s", n, name))
 		if err != nil {
 			return fmt.Errorf("delete conntrack entries: %w", err)
@@ -167,6 +183,7 @@ func (r *Realizer) router(id string, want *table, known map[uint64]*tuple, apply
 	if want == nil {
 		delete(r.tables, id)
 		r.closeListener(id)
+		r.closeHandle(id)
 		return nil
 	}
 	r.tables[id] = true
@@ -192,4 +209,82 @@ func (r *Realizer) closeListener(id string) {
 		}
 		delete(r.listeners, id)
 	}
+}
+
+// open returns a handle of router id's namespace and a function to call
+// when done with it. Handles of protected routers are kept between passes
+// (up to WithMaxOpenNamespaces): reopening costs a socket per pass, and
+// closing an nftables socket right after a commit waits for the kernel.
+// A kept handle is checked against the namespace's path on every use, so
+// a router namespace deleted and recreated is never written through a
+// stale handle; a deleted one stays alive only until this check.
+func (r *Realizer) open(id string) (*namespace.Handle, func(), error) {
+	name := naming.RouterNamespace(id)
+	if h := r.handles[id]; h != nil {
+		if sameNS(r.mgr.Path(name), h.Fd()) {
+			return h, func() {}, nil
+		}
+		r.closeHandle(id)
+	}
+	h, err := r.mgr.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(r.handles) < r.cfg.maxOpen {
+		r.handles[id] = h
+		return h, func() {}, nil
+	}
+	return h, func() { _ = h.Close() }, nil
+}
+
+func (r *Realizer) closeHandle(id string) {
+	delete(r.states, id)
+	if h := r.handles[id]; h != nil {
+		_ = h.Close()
+		delete(r.handles, id)
+	}
+}
+
+// current returns the table's state in the namespace (nil: no table) and
+// the ruleset generation it is valid at: remembered from our last commit
+// if nothing changed the namespace's ruleset since (the generation counts
+// every commit, nft by hand included), else read back.
+func (r *Realizer) current(id string, c *nftables.Conn, nsFd int) (*tableState, uint32, error) {
+	g, err := c.GetGen()
+	if err != nil {
+		return nil, 0, fmt.Errorf("read nftables generation: %w", nft.Err(err))
+	}
+	if k := r.states[id]; k != nil && k.gen == g.ID {
+		return k.st, g.ID, nil
+	}
+	delete(r.states, id)
+	st, err := observe(c, nsFd)
+	if err != nil {
+		return nil, 0, err
+	}
+	if r.handles[id] != nil {
+		r.states[id] = &knownState{gen: g.ID, st: st}
+	}
+	return st, g.ID, nil
+}
+
+// sameNS reports whether the namespace mounted at path is the one fd
+// refers to.
+func sameNS(path string, fd int) bool {
+	var a, b unix.Stat_t
+	return unix.Stat(path, &a) == nil && unix.Fstat(fd, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
+}
+
+// cut deletes the conntrack entries of the flows the plan ended, unless the
+// namespace tracks no flow at all: deleting by filter walks the kernel's
+// whole conntrack hash (~10 ms here even when empty), reading the count
+// costs a file read.
+func (r *Realizer) cut(h *namespace.Handle, p *tablePlan) (uint, error) {
+	if len(p.cut) == 0 && !p.cutAll {
+		return 0, nil
+	}
+	if n, err := h.ReadSysctl("net/netfilter/nf_conntrack_count"); err == nil && n == "0" {
+		return 0, nil
+	}
+	return cutFlows(h.Netlink(), p)
 }

@@ -12,6 +12,9 @@ import (
 	"github.com/neutrino-net/neutrino/port"
 )
 
+// disabled is a pointer target for Enabled: false.
+var disabled = false
+
 // unitDesired is a small valid firewall: one group on a router interface.
 func unitDesired() Desired {
 	return Desired{
