@@ -27,8 +27,8 @@ import (
 //     (Index.DHCPNetworksOn);
 //   - the BGP speakers the host runs (hosts[].bgp_speakers), with their peers;
 //   - the security groups of its ports;
-//   - the firewall groups of its routers' ports, each trimmed to those
-//     ports, with their policies and rules, and the logs of those groups
+//   - the firewall groups of its routers' ports and its instance ports,
+//     each trimmed to those ports, with their policies and rules, and the logs of those groups
 //     or ports (firewallSlice).
 //
 // The slice also holds CONTEXT, objects realized elsewhere that the node's

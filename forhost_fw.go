@@ -3,8 +3,8 @@ package neutrino
 import "github.com/neutrino-net/neutrino/firewall"
 
 // firewallSlice adds to out (host's slice of t) the firewall groups that
-// protect a port of a router realized on host, each trimmed to those
-// ports, their policies and rules, and the firewall-group logs of those
+// protect a port of a router realized on host or an instance port bound to
+// it, each trimmed to those ports, their policies and rules, and the firewall-group logs of those
 // groups or ports. Groups and logs of other nodes stay out, so the slice's
 // references do not dangle.
 func firewallSlice(t *Topology, x *Index, host string, out *Topology) {
@@ -12,6 +12,11 @@ func firewallSlice(t *Topology, x *Index, host string, out *Topology) {
 		return
 	}
 	local := map[string]bool{}
+	for _, p := range x.PortsBoundTo(host) {
+		if p.IsInstance() {
+			local[p.ID] = true
+		}
+	}
 	for _, r := range x.RoutersOn(host) {
 		for _, p := range x.RouterPorts(r.ID) {
 			local[p.ID] = true

@@ -73,9 +73,9 @@ func DesiredFor(topo *neutrino.Topology, host string) (*Desired, error) {
 		}
 	}
 
-	// The slice holds the firewall groups of this node's routers only.
+	// The slice holds the firewall groups of this node's ports only.
 	d.Firewall = firewall.Desired{FirewallGroups: slice.FirewallGroups, FirewallPolicies: slice.FirewallPolicies,
-		FirewallRules: slice.FirewallRules, Logs: slice.Logs, Ports: d.Router.Ports}
+		FirewallRules: slice.FirewallRules, Logs: slice.Logs, Ports: slice.Ports}
 
 	if h := ix.Host(host); h != nil && len(h.BGPSpeakers) > 0 {
 		// One embedded gobgp server per process, hence one speaker per

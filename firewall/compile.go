@@ -10,11 +10,10 @@ import (
 	"github.com/neutrino-net/neutrino/port"
 )
 
-// Directions, as Neutron defines them for router ports: seen from the
-// port's network.
+// Directions, as Neutron defines them: seen from the port's network.
 const (
-	DirIngress = "ingress" // out of the router through the port (oifname)
-	DirEgress  = "egress"  // into the router through the port (iifname)
+	DirIngress = "ingress" // into the network through the port: out of the router (oifname), from the instance
+	DirEgress  = "egress"  // out of the network through the port: into the router (iifname), to the instance
 )
 
 // tuple is what a Neutron rule matches, for cutting the conntrack entries
@@ -49,14 +48,15 @@ func compile(d *Desired, x *index, cfg *config) *ruleset {
 		g := &d.FirewallGroups[gi]
 		for _, id := range g.Ports {
 			p := x.ports[id]
-			t := rs.tables[p.DeviceID]
+			tk := tableKey(p)
+			t := rs.tables[tk]
 			if t == nil {
-				t = &table{router: p.DeviceID, prefixes: map[string]*logSource{}, ports: map[string]*portInfo{}}
-				rs.tables[p.DeviceID] = t
+				t = &table{router: tk, prefixes: map[string]*logSource{}, ports: map[string]*portInfo{}}
+				rs.tables[tk] = t
 			}
 			dev := deviceOf(p)
 			t.ports[dev] = &portInfo{id: p.ID, dev: dev, group: g.ID}
-			k := key{p.DeviceID, g.ID}
+			k := key{tk, g.ID}
 			if portsOf[k] == nil {
 				order = append(order, k)
 			}
@@ -78,12 +78,86 @@ func compile(d *Desired, x *index, cfg *config) *ruleset {
 	return rs
 }
 
-// deviceOf is the router-namespace device of a router port.
+// HostTable is the key of the host namespace's table among the tables of
+// a ruleset, which are otherwise keyed by router ID.
+const hostTable = ""
+
+// tableKey is where a protected port is filtered: its router's namespace,
+// or the host namespace for an instance port.
+func tableKey(p *port.Port) string {
+	if p.IsInstance() {
+		return hostTable
+	}
+	return p.DeviceID
+}
+
+// deviceOf is the device of a port: qr-/qg- in its router's namespace,
+// tap in the host namespace for an instance port.
 func deviceOf(p *port.Port) string {
-	if p.DeviceOwner == port.OwnerRouterGateway {
+	switch {
+	case p.IsInstance():
+		return naming.Tap(p.ID)
+	case p.DeviceOwner == port.OwnerRouterGateway:
 		return naming.RouterGateway(p.ID)
 	}
 	return naming.RouterInterface(p.ID)
+}
+
+// portMatches returns the alternatives of matches that select a port's
+// packets in direction dir. Directions are as seen from the port's
+// network: ingress is what enters the network through the port (from the
+// router, from the instance), egress what leaves the network through it
+// (Neutron's iptables driver filters ingress with -o on a router port, and
+// its OVS driver applies a group's egress rules to traffic towards the
+// instance). A router port is its device. An instance port's packets are
+// bridged, and in inet hooks a bridged packet shows the bridge as iifname
+// and oifname (ARCHITECTURE.md §6), so an instance port is its network's
+// bridge and one of its addresses (fixed IPs and allowed address pairs):
+// the source on ingress, the destination on egress. The bridge keeps
+// overlapping tenant addresses apart; secgroup's anti-spoofing keeps other
+// ports from using the port's addresses.
+func portMatches(dir string, p *port.Port) [][]term {
+	if !p.IsInstance() {
+		return [][]term{{devMatch(dir, deviceOf(p))}}
+	}
+	br, kind := term{kind: tIIF, name: naming.Bridge(p.NetworkID)}, tSaddr
+	if dir == DirEgress {
+		br, kind = term{kind: tOIF, name: br.name}, tDaddr
+	}
+	var out [][]term
+	for _, a := range portAddrs(p) {
+		out = append(out, []term{br, {kind: tNFProto, num: uint32(addrVersion(a.Addr()))}, {kind: kind, prefix: a}})
+	}
+	return out
+}
+
+// portAddrs are an instance port's fixed IPs and allowed address pairs.
+func portAddrs(p *port.Port) []netip.Prefix {
+	var out []netip.Prefix
+	for _, ip := range p.FixedIPs {
+		out = append(out, netip.PrefixFrom(ip.IPAddress, ip.IPAddress.BitLen()))
+	}
+	for _, ap := range p.AllowedAddressPairs {
+		out = append(out, ap.IPAddress.Masked())
+	}
+	return out
+}
+
+// addrTuple is a tuple matching the flows of an instance port's address
+// in direction dir, for cutting them when the port becomes protected.
+func addrTuple(dir string, m []term) *tuple {
+	for _, t := range m {
+		if t.kind == tSaddr || t.kind == tDaddr {
+			tp := &tuple{version: addrVersion(t.prefix.Addr())}
+			if t.kind == tSaddr {
+				tp.src = t.prefix
+			} else {
+				tp.dst = t.prefix
+			}
+			return tp
+		}
+	}
+	return nil
 }
 
 // compiler builds one group's part of one router's table.
@@ -102,19 +176,21 @@ func (c *compiler) group() {
 	base := c.t.chain(chainForward)
 	sort.Slice(c.ports, func(i, j int) bool { return deviceOf(c.ports[i]) < deviceOf(c.ports[j]) })
 	for _, p := range c.ports {
-		dev := deviceOf(p)
 		for _, dir := range []string{DirEgress, DirIngress} {
-			devTerm := devMatch(dir, dev)
 			if !c.g.Up() {
 				// Neutron's driver installs only the default-policy jumps
 				// for a group that is down: everything on its ports drops.
-				base.rules = append(base.rules, c.logged(dir, []*port.Port{p}, []term{devTerm}, false, "admin_state_down")...)
-				base.rules = append(base.rules, rule{terms: []term{devTerm, {kind: tDrop}},
-					comment: "firewall group " + c.g.ID + " is down"})
-				continue
+				base.rules = append(base.rules, c.logged(dir, []*port.Port{p}, nil, false, "admin_state_down")...)
 			}
-			base.rules = append(base.rules, rule{terms: []term{devTerm, {kind: tJump, name: chainName(dir, c.g.ID)}},
-				comment: "port " + p.ID})
+			for _, m := range portMatches(dir, p) {
+				if !c.g.Up() {
+					base.rules = append(base.rules, rule{terms: with(m, term{kind: tDrop}),
+						comment: "firewall group " + c.g.ID + " is down"})
+					continue
+				}
+				base.rules = append(base.rules, rule{terms: with(m, term{kind: tJump, name: chainName(dir, c.g.ID)}),
+					comment: "port " + p.ID, tuple: addrTuple(dir, m)})
+			}
 		}
 	}
 	if !c.g.Up() {
@@ -130,6 +206,9 @@ func (c *compiler) group() {
 		ch.rules = append(ch.rules,
 			rule{terms: []term{{kind: tCtState, num: ctInvalid}, {kind: tDrop}}},
 			rule{terms: []term{{kind: tCtState, num: ctEstablished | ctRelated}, {kind: tReturn}}})
+		if c.t.router == hostTable {
+			ch.rules = append(ch.rules, instanceBase(dir)...)
+		}
 		if p := c.x.policies[policyID]; p != nil {
 			for _, id := range p.Rules {
 				if r := c.x.rules[id]; r.IsEnabled() {
@@ -186,17 +265,48 @@ func (c *compiler) rule(dir string, r *Rule) []rule {
 	case ActionDeny:
 		out = append(out, rule{terms: with(m, term{kind: tDrop}), comment: cm, tuple: tp})
 	case ActionReject:
-		switch tp.proto {
-		case 6:
-			out = append(out, rule{terms: with(m, term{kind: tRejectTCP}), comment: cm, tuple: tp})
-		case 0:
-			out = append(out, rule{terms: with(m, term{kind: tL4Proto, num: 6}, term{kind: tRejectTCP}), comment: cm, tuple: tp},
-				rule{terms: with(m, term{kind: tRejectICMP}), comment: cm, tuple: tp})
-		default:
-			out = append(out, rule{terms: with(m, term{kind: tRejectICMP}), comment: cm, tuple: tp})
+		if c.t.router != hostTable {
+			out = append(out, c.reject(m, tp, cm)...)
+			break
 		}
+		// Instance ports: the host namespace has no route towards the
+		// bridged networks to send a RST or an ICMP error on, so reject
+		// drops, as Neutron's OVS firewall driver does.
+		out = append(out, rule{terms: with(m, term{kind: tDrop}), comment: cm + " (reject drops on instance ports)", tuple: tp})
 	}
 	return out
+}
+
+// reject answers TCP with a reset and other protocols with ICMP port
+// unreachable; "any" protocol gets both rules.
+func (c *compiler) reject(m []term, tp *tuple, cm string) []rule {
+	switch tp.proto {
+	case 6:
+		return []rule{{terms: with(m, term{kind: tRejectTCP}), comment: cm, tuple: tp}}
+	case 0:
+		return []rule{{terms: with(m, term{kind: tL4Proto, num: 6}, term{kind: tRejectTCP}), comment: cm, tuple: tp},
+			{terms: with(m, term{kind: tRejectICMP}), comment: cm, tuple: tp}}
+	}
+	return []rule{{terms: with(m, term{kind: tRejectICMP}), comment: cm, tuple: tp}}
+}
+
+// instanceBase is what an instance port needs whatever its policy, as
+// Neutron's OVS firewall (which FWaaS on instance ports copies) allows it:
+// neighbour discovery, and DHCP between the port and its server (requests
+// enter the network from the instance: ingress; offers leave it towards
+// the instance: egress).
+func instanceBase(dir string) []rule {
+	udp := func(v, sport, dport int) rule {
+		return rule{terms: []term{{kind: tNFProto, num: uint32(v)}, {kind: tL4Proto, num: 17},
+			{kind: tSport, ports: PortRange{uint16(sport), uint16(sport)}}, {kind: tDport, ports: PortRange{uint16(dport), uint16(dport)}},
+			{kind: tReturn}}, comment: "DHCP"}
+	}
+	out := []rule{{terms: []term{{kind: tNFProto, num: 6}, {kind: tL4Proto, num: 58},
+		{kind: tICMPv6Type, ports: PortRange{133, 137}}, {kind: tReturn}}, comment: "neighbour discovery"}}
+	if dir == DirEgress {
+		return append(out, udp(4, 67, 68), udp(6, 547, 546))
+	}
+	return append(out, udp(4, 68, 67), udp(6, 546, 547))
 }
 
 // with returns m followed by ts, in a new slice.
@@ -219,14 +329,15 @@ func (c *compiler) logged(dir string, ports []*port.Port, m []term, accept bool,
 		if len(ids) == 0 {
 			continue
 		}
-		dev := deviceOf(p)
-		lim := limit{name: "log-" + dev + "-" + event, rate: c.cfg.rate, burst: c.cfg.burst}
+		lim := limit{name: "log-" + deviceOf(p) + "-" + event, rate: c.cfg.rate, burst: c.cfg.burst}
 		c.addLimit(lim)
 		px := logPrefix(c.t.router, p.ID, dir, ruleID, verdict)
 		c.t.prefixes[px] = &logSource{LogIDs: ids, PortID: p.ID, GroupID: c.g.ID, RuleID: ruleID, Direction: dir, Verdict: verdict}
-		terms := append([]term{devMatch(dir, dev)}, m...)
-		terms = append(terms, term{kind: tLimit, name: lim.name}, term{kind: tLog, name: px, num: uint32(c.cfg.group)})
-		out = append(out, rule{terms: terms})
+		for _, pm := range portMatches(dir, p) {
+			terms := with(pm, m...)
+			terms = append(terms, term{kind: tLimit, name: lim.name}, term{kind: tLog, name: px, num: uint32(c.cfg.group)})
+			out = append(out, rule{terms: terms})
+		}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -150,4 +151,29 @@ func bigDesired(n int) Desired {
 	d.FirewallPolicies = []Policy{pol}
 	d.FirewallGroups = []Group{{ID: "g", Ports: []string{"qr1"}, IngressPolicyID: "p"}}
 	return d
+}
+
+func TestCompileInstancePort(t *testing.T) {
+	d := unitDesired()
+	d.Ports[3].FixedIPs = []port.FixedIP{{IPAddress: netip.MustParseAddr("192.0.2.5")}}
+	d.Ports[3].AllowedAddressPairs = []port.AddressPair{{IPAddress: netip.MustParsePrefix("2001:db8::/64")}}
+	d.FirewallGroups = append(d.FirewallGroups, Group{ID: "g2", Ports: []string{"vm1"}, IngressPolicyID: "p2"})
+	rs := compileUnit(t, d)
+	require.Len(t, rs.tables, 2, "a router table and the host table")
+	host := rs.tables[hostTable]
+	assert.Equal(t, []string{
+		`oifname "brqn1" meta nfproto ipv4 ip daddr 192.0.2.5 jump egress-g2 comment "port vm1"`,
+		`oifname "brqn1" meta nfproto ipv6 ip6 daddr 2001:db8::/64 jump egress-g2 comment "port vm1"`,
+		`iifname "brqn1" meta nfproto ipv4 ip saddr 192.0.2.5 jump ingress-g2 comment "port vm1"`,
+		`iifname "brqn1" meta nfproto ipv6 ip6 saddr 2001:db8::/64 jump ingress-g2 comment "port vm1"`,
+	}, renderRules(host.chain(chainForward)))
+	eg := renderRules(host.chain("egress-g2"))
+	assert.Contains(t, eg, `meta nfproto ipv6 meta l4proto ipv6-icmp icmpv6 type 133-137 return comment "neighbour discovery"`)
+	assert.Contains(t, eg, `meta nfproto ipv4 meta l4proto udp th sport 67 th dport 68 return comment "DHCP"`)
+
+	// A newly protected instance port cuts the flows of its addresses,
+	// not the whole host's.
+	p := diffTable(hostTable, nil, host, nil)
+	assert.False(t, p.cutAll)
+	assert.Len(t, p.cut, 4)
 }

@@ -18,7 +18,8 @@ type Desired struct {
 	// Ports holds every port the groups and logs name. Router ports
 	// (device_owner network:router_interface or network:router_gateway)
 	// are filtered in their router's namespace, <prefix>qrouter-<device_id>,
-	// which the router realizer made.
+	// which the router realizer made; instance ports (compute:*) in the
+	// host namespace, on their network's bridge.
 	Ports []port.Port `json:"ports,omitempty"`
 }
 
@@ -35,7 +36,7 @@ type index struct {
 // each problem's path: policies name existing rules and a rule is in one
 // policy at most (Neutron's firewall_policy_id), groups name existing
 // policies and ports, a port is in one group at most, ports are router
-// ports, logs name an existing group and port, the port in that group.
+// ports or instance ports with addresses, logs name an existing group and port, the port in that group.
 func (d *Desired) Validate() error {
 	_, err := d.index()
 	return err
@@ -109,9 +110,10 @@ func (d *Desired) index() (*index, error) {
 			case !ok:
 				errs = append(errs, errdefs.NotFound(pp, "no port %s", id))
 				continue
-			case p.IsInstance():
-				errs = append(errs, fmt.Errorf("%s: port %s is an instance port: firewall groups on instance ports are not realized yet: %w", pp, id, errors.ErrUnsupported))
+			case p.IsInstance() && len(portAddrs(p)) == 0:
+				errs = append(errs, errdefs.Invalid(pp, "instance port %s has no fixed IP or address pair to filter by", id))
 				continue
+			case p.IsInstance():
 			case !p.IsRouterPort():
 				errs = append(errs, errdefs.Invalid(pp, "port %s is a %q port: a firewall group protects router interface and gateway ports", id, p.DeviceOwner))
 				continue

@@ -69,6 +69,9 @@ func (p *tablePlan) empty() bool { return p.rep.Mutations() == 0 }
 func diffTable(router string, have *tableState, want *table, known map[uint64]*tuple) *tablePlan {
 	p := &tablePlan{router: router, rep: &report.Report{}, known: known}
 	where := " in qrouter-" + router
+	if router == hostTable {
+		where = " in the host namespace"
+	}
 	if have != nil && (want == nil || !shapeOK(have) || limitsChanged(have, want)) {
 		p.drop = true
 		p.rep.Addf(report.Delete, "nft-table", "inet %s%s", TableName, where)
@@ -82,7 +85,12 @@ func diffTable(router string, have *tableState, want *table, known map[uint64]*t
 	}
 	if have == nil {
 		p.want = want
-		p.cutAll = true
+		p.cutAll = router != hostTable
+		for _, r := range want.chain(chainForward).rules {
+			if r.tuple != nil {
+				p.cut = append(p.cut, r.tuple)
+			}
+		}
 		p.rep.Addf(report.Create, "nft-table", "inet %s%s", TableName, where)
 		for _, c := range want.chains {
 			p.rep.Addf(report.Create, "nft-chain", "%s%s", c.name, where)
@@ -184,9 +192,16 @@ func (p *tablePlan) editChain(c *chain, hc *chainState, where string) {
 	p.rep.AddN(report.Delete, "nft-rule", len(oldMid), fmt.Sprintf("%d rules from %s%s", len(oldMid), c.name, where))
 	p.rep.AddN(report.Create, "nft-rule", len(newMid), fmt.Sprintf("%d rules in %s%s", len(newMid), c.name, where))
 	if c.base {
+		// A port newly protected: its flows were allowed without the
+		// policy. An instance port's are those of its addresses; a router
+		// port's cannot be told apart (Neutron flushes them all).
 		for _, r := range newMid {
 			for _, t := range r.terms {
-				if t.kind == tJump {
+				switch {
+				case t.kind != tJump:
+				case r.tuple != nil:
+					p.cut = append(p.cut, r.tuple)
+				default:
 					p.cutAll = true
 				}
 			}

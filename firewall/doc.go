@@ -8,11 +8,15 @@
 // Realizer.Apply makes each router namespace (<prefix>qrouter-<router id>,
 // made by the router realizer) enforce the firewall groups of its ports:
 // router interface ports (device qr-<port id[:11]>) and gateway ports
-// (qg-<port id[:11]>). It owns exactly one table there, `table inet
+// (qg-<port id[:11]>); and the host namespace those of its instance ports
+// (compute:*). It owns exactly one table in each, `table inet
 // neutrino-fw`, and never reads or writes another: the router's NAT table
-// `inet neutrino-router` and any foreign table stay as they are. All code
-// that touches the kernel is in *_linux.go files; elsewhere NewRealizer
-// returns errors.ErrUnsupported.
+// `inet neutrino-router`, the security groups' `inet neutrino` and any
+// foreign table stay as they are. For instance ports it also sets
+// net.bridge.bridge-nf-call-iptables and -ip6tables to 1 in the host
+// namespace, as the security group realizer does. All code that touches
+// the kernel is in *_linux.go files; elsewhere NewRealizer returns
+// errors.ErrUnsupported.
 //
 // # The design
 //
@@ -44,9 +48,28 @@
 // protected ports passes the egress policy of one and the ingress policy
 // of the other. A side without a policy passes only replies. A group that
 // is down drops everything on its ports (base-chain drops, no jumps), as
-// Neutron's driver does. Direction follows Neutron for router ports:
-// ingress is traffic into the port's network (out of the router through
-// the port), egress is traffic from it.
+// Neutron's driver does. Directions follow Neutron, seen from the port's
+// network: ingress is what enters the network through the port (out of
+// the router, from the instance), egress what leaves it through the port
+// (into the router, to the instance) — Neutron's iptables driver filters
+// ingress with -o on qr- devices, and its OVS driver applies a group's
+// egress rules to traffic towards the instance.
+//
+// Instance ports are filtered in the host namespace's table. Their
+// packets are bridged, and in inet hooks a bridged packet shows the bridge
+// as iifname and oifname (ARCHITECTURE.md §6), so the port is selected by
+// its network's bridge and its addresses (fixed IPs and allowed address
+// pairs): `iifname "brq…" ip saddr <address> jump ingress-<group>` and
+// `oifname "brq…" ip daddr <address> jump egress-<group>`. This is simpler
+// than secgroup's packet-mark port numbers (whose bits secgroup sets and
+// clears around its own chains) and correct where secgroup's anti-spoofing
+// runs: no other port can send from the port's addresses, and the bridge
+// tells overlapping tenant address spaces apart. Their group chains also
+// pass neighbour discovery and DHCP between the port and its server, as
+// Neutron's OVS firewall does, and reject drops there (the host namespace
+// has no route to answer bridged traffic on; Neutron's OVS driver drops
+// for reject too). A newly protected instance port cuts the conntrack
+// entries of its addresses only.
 //
 // A rule change costs what changed: the common head and tail of each
 // chain stay, the middle is deleted and reinserted by handle (one rule
@@ -68,6 +91,9 @@
 //
 //	oifname "qr-…" <matches> limit name "log-qr-…-accept" log prefix "<16 hex digits>" group 0
 //
+// (for an instance port, one rule per address with the bridge and address
+// matches instead of the device)
+//
 // Accepted packets are logged when a flow starts (established packets
 // return earlier); dropped ones each time, including invalid packets, the
 // default drop and a group that is down. The limit object is shared by
@@ -75,7 +101,7 @@
 // burst_limit (WithRateLimit, at least 100/s and 25) cap what a flood
 // logs. The prefix is a hash of (router, port, direction, rule, verdict),
 // stable across restarts; the realizer reads the NFLOG group in each
-// router namespace that has log rules (one socket and goroutine per
+// router namespace (and the host namespace) that has log rules (one socket and goroutine per
 // router, bound by Apply, closed when the router no longer logs or by
 // Close), maps each packet's prefix back to the log IDs, port, group and
 // rule, parses its 5-tuple, and emits a FlowRecord: to WithFlowLog as
@@ -86,12 +112,9 @@
 //
 // # What is not realized yet
 //
-// Firewall groups on instance ports (Neutron realizes them only with Open
-// vSwitch) and security group logging are refused by Desired.Validate with
+// Security group logging is refused by Desired.Validate with
 // errors.ErrUnsupported and the field's path, so nothing is silently
-// ignored. On instance ports the difficulty is port identity: bridged
-// traffic shows the bridge as iifname in inet hooks (ARCHITECTURE.md §6),
-// so the table would have to dispatch on secgroup's packet-mark port
-// numbers. Neutron's quota and sharing rules (project ownership of rules
-// put into policies) are the API server's and are not checked.
+// ignored (it needs log statements in secgroup's own chains). Neutron's
+// quota and sharing rules (project ownership of rules put into policies)
+// are the API server's and are not checked.
 package firewall

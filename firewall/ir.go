@@ -133,6 +133,7 @@ const (
 	tJump                       // jump chain
 	tRejectTCP                  // reject with tcp reset
 	tRejectICMP                 // reject with icmpx port-unreachable
+	tICMPv6Type                 // icmpv6 type range (in ports)
 )
 
 // Conntrack state bits (uapi nf_conntrack_common.h).
@@ -191,6 +192,8 @@ func (t term) String() string {
 			return fmt.Sprintf("th %s %d", dir, t.ports.Min)
 		}
 		return fmt.Sprintf("th %s %d-%d", dir, t.ports.Min, t.ports.Max)
+	case tICMPv6Type:
+		return fmt.Sprintf("icmpv6 type %d-%d", t.ports.Min, t.ports.Max)
 	case tLimit:
 		return "limit name " + strconv.Quote(t.name)
 	case tLog:

@@ -202,6 +202,11 @@ func lowerTerm(t term) ([]expr.Any, error) {
 		}
 		return append(ex, &expr.Range{Op: expr.CmpOpEq, Register: 1, FromData: lo,
 			ToData: binary.BigEndian.AppendUint16(nil, t.ports.Max)}), nil
+	case tICMPv6Type:
+		return []expr.Any{
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 1},
+			&expr.Range{Op: expr.CmpOpEq, Register: 1, FromData: []byte{byte(t.ports.Min)}, ToData: []byte{byte(t.ports.Max)}},
+		}, nil
 	case tLimit:
 		return []expr.Any{&expr.Objref{Type: unix.NFT_OBJECT_LIMIT, Name: t.name}}, nil
 	case tLog:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 
@@ -84,6 +85,7 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 		routers[id] = true
 	}
 	if !r.swept {
+		routers[hostTable] = true
 		names, err := r.mgr.List()
 		if err != nil {
 			return rep, fmt.Errorf("list router namespaces: %w", err)
@@ -124,7 +126,14 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 // router converges one router namespace's table (want nil: no table).
 func (r *Realizer) router(id string, want *table, known map[uint64]*tuple, apply bool, rep *Report) error {
 	name := naming.RouterNamespace(id)
-	if !r.mgr.Exists(name) {
+	if id == hostTable {
+		name = "the host namespace"
+		if want != nil && len(want.ports) > 0 {
+			if err := r.brNetfilter(apply, rep); err != nil {
+				return err
+			}
+		}
+	} else if !r.mgr.Exists(name) {
 		r.closeHandle(id)
 		if apply {
 			delete(r.tables, id)
@@ -171,7 +180,7 @@ func (r *Realizer) router(id string, want *table, known map[uint64]*tuple, apply
 		}
 		// Our commit is the only change since we read: what the
 		// kernel holds is known without reading it back.
-		if g, err := c.GetGen(); err == nil && g.ID == gen+1 && r.handles[id] == h {
+		if g, err := c.GetGen(); err == nil && g.ID == gen+1 && (r.handles[id] == h || id == hostTable) {
 			r.states[id] = &knownState{gen: g.ID, st: p.result(have, handlesOf(added))}
 		}
 		n, err := r.cut(h, p)
@@ -219,6 +228,9 @@ func (r *Realizer) closeListener(id string) {
 // a router namespace deleted and recreated is never written through a
 // stale handle; a deleted one stays alive only until this check.
 func (r *Realizer) open(id string) (*namespace.Handle, func(), error) {
+	if id == hostTable {
+		return r.host, func() {}, nil
+	}
 	name := naming.RouterNamespace(id)
 	if h := r.handles[id]; h != nil {
 		if sameNS(r.mgr.Path(name), h.Fd()) {
@@ -239,6 +251,9 @@ func (r *Realizer) open(id string) (*namespace.Handle, func(), error) {
 
 func (r *Realizer) closeHandle(id string) {
 	delete(r.states, id)
+	if id == hostTable {
+		return
+	}
 	if h := r.handles[id]; h != nil {
 		_ = h.Close()
 		delete(r.handles, id)
@@ -262,7 +277,7 @@ func (r *Realizer) current(id string, c *nftables.Conn, nsFd int) (*tableState, 
 	if err != nil {
 		return nil, 0, err
 	}
-	if r.handles[id] != nil {
+	if r.handles[id] != nil || id == hostTable {
 		r.states[id] = &knownState{gen: g.ID, st: st}
 	}
 	return st, g.ID, nil
@@ -287,4 +302,30 @@ func (r *Realizer) cut(h *namespace.Handle, p *tablePlan) (uint, error) {
 		return 0, nil
 	}
 	return cutFlows(h.Netlink(), p)
+}
+
+// brNetfilter makes bridged IPv4 and IPv6 traffic traverse the inet hooks
+// of the host namespace (the sysctls are per namespace), without which no
+// instance port's packet reaches the table. The security group realizer
+// sets them too.
+func (r *Realizer) brNetfilter(apply bool, rep *Report) error {
+	for _, key := range []string{"net/bridge/bridge-nf-call-iptables", "net/bridge/bridge-nf-call-ip6tables"} {
+		v, err := r.host.ReadSysctl(key)
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%w: %s is missing: the kernel has no br_netfilter, instance ports cannot be filtered", errors.ErrUnsupported, key)
+		}
+		if err != nil {
+			return err
+		}
+		if v == "1" {
+			continue
+		}
+		rep.Record(report.Update, "sysctl", 1, fmt.Sprintf("set %s=1 (was %s)", key, v))
+		if apply {
+			if err := r.host.Sysctl(key, "1"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

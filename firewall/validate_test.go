@@ -70,7 +70,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		}, "firewall_groups[1].ports[1]", errdefs.ErrConflict},
 		{"port twice in a group", func(d *Desired) { d.FirewallGroups[0].Ports = []string{"qr1", "qr1"} }, "firewall_groups[0].ports[1]", errdefs.ErrConflict},
 		{"dhcp port", func(d *Desired) { d.FirewallGroups[0].Ports = []string{"dhcp1"} }, "firewall_groups[0].ports[0]", errdefs.ErrInvalid},
-		{"instance port not realized yet", func(d *Desired) { d.FirewallGroups[0].Ports = []string{"vm1"} }, "firewall_groups[0].ports[0]", errors.ErrUnsupported},
+		{"instance port without addresses", func(d *Desired) { d.FirewallGroups[0].Ports = []string{"vm1"} }, "firewall_groups[0].ports[0]", errdefs.ErrInvalid},
 		{"duplicate group", func(d *Desired) { d.FirewallGroups = append(d.FirewallGroups, Group{ID: "g1"}) }, "firewall_groups[1].id", errdefs.ErrConflict},
 		{"log resource type", func(d *Desired) { d.Logs = []Log{{ID: "l1", ResourceType: "network"}} }, "logs[0].resource_type", errdefs.ErrInvalid},
 		{"log event", func(d *Desired) { d.Logs = []Log{{ID: "l1", ResourceType: ResourceFirewallGroup, Event: "SOME"}} }, "logs[0].event", errdefs.ErrInvalid},
