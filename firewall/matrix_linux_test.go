@@ -207,6 +207,15 @@ func TestPacketMatrix(t *testing.T) {
 	assert.Contains(t, err.Error(), "firewall_rules[1].destination_port")
 	assert.Equal(t, out, w.nft("list", "table", "inet", TableName))
 
+	// A plan of a change reports it and changes nothing.
+	changed := matrixDesired(w)
+	changed.FirewallPolicies[0].Rules = changed.FirewallPolicies[0].Rules[1:]
+	rep, err = r.Plan(context.Background(), changed)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"nft-rule": 2}, rep.Deleted, "the any-protocol reject is two rules")
+	assert.Equal(t, out, w.nft("list", "table", "inet", TableName))
+	assert.Equal(t, refused, w.probe(w.ext, "tcp", vm1v4, 80))
+
 	// admin_state_up=false drops everything on the group's ports; up again
 	// restores the policy.
 	down := matrixDesired(w)

@@ -309,47 +309,33 @@ func addrVersion(a netip.Addr) int {
 // Validate checks the policy alone: an ID, and rule IDs present and not
 // repeated (a rule is in a policy once). References are the Desired's to
 // check.
-func (p *Policy) Validate() error {
-	var errs []error
-	if p.ID == "" {
-		errs = append(errs, errdefs.Invalid("id", "required"))
-	}
-	seen := make(map[string]int, len(p.Rules))
-	for i, id := range p.Rules {
-		path := errdefs.Index("firewall_rules", i)
-		if id == "" {
-			errs = append(errs, errdefs.Invalid(path, "empty rule ID"))
-			continue
-		}
-		if j, dup := seen[id]; dup {
-			errs = append(errs, errdefs.Conflict(path, "rule %s repeats firewall_rules[%d]", id, j))
-		}
-		seen[id] = i
-	}
-	return errors.Join(errs...)
-}
+func (p *Policy) Validate() error { return validateList(p.ID, "firewall_rules", "rule", p.Rules) }
 
 // Up reports admin_state_up with Neutron's default (true).
 func (g *Group) Up() bool { return g.AdminStateUp == nil || *g.AdminStateUp }
 
 // Validate checks the group alone: an ID, port IDs present and not
 // repeated.
-func (g *Group) Validate() error {
+func (g *Group) Validate() error { return validateList(g.ID, "ports", "port", g.Ports) }
+
+// validateList checks an object's ID and its list of references at field:
+// none empty, none repeated.
+func validateList(id, field, kind string, refs []string) error {
 	var errs []error
-	if g.ID == "" {
+	if id == "" {
 		errs = append(errs, errdefs.Invalid("id", "required"))
 	}
-	seen := make(map[string]int, len(g.Ports))
-	for i, id := range g.Ports {
-		path := errdefs.Index("ports", i)
-		if id == "" {
-			errs = append(errs, errdefs.Invalid(path, "empty port ID"))
+	seen := make(map[string]int, len(refs))
+	for i, ref := range refs {
+		path := errdefs.Index(field, i)
+		if ref == "" {
+			errs = append(errs, errdefs.Invalid(path, "empty %s ID", kind))
 			continue
 		}
-		if j, dup := seen[id]; dup {
-			errs = append(errs, errdefs.Conflict(path, "port %s repeats ports[%d]", id, j))
+		if j, dup := seen[ref]; dup {
+			errs = append(errs, errdefs.Conflict(path, "%s %s repeats %s[%d]", kind, ref, field, j))
 		}
-		seen[id] = i
+		seen[ref] = i
 	}
 	return errors.Join(errs...)
 }
