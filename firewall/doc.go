@@ -100,10 +100,10 @@
 // every log rule of the port and event: Neutron's rate_limit and
 // burst_limit (WithRateLimit, at least 100/s and 25) cap what a flood
 // logs. The prefix is a hash of (router, port, direction, rule, verdict),
-// stable across restarts; the realizer reads the NFLOG group in each
-// router namespace (and the host namespace) that has log rules (one socket and goroutine per
-// router, bound by Apply, closed when the router no longer logs or by
-// Close), maps each packet's prefix back to the log IDs, port, group and
+// stable across restarts. The realizer reads the NFLOG group (internal/
+// nflog) in each router namespace, and the host namespace, that has log
+// rules: one socket and goroutine per namespace, bound by Apply, closed
+// when the namespace no longer logs or by Close. It maps each packet's prefix back to the log IDs, port, group and
 // rule, parses its 5-tuple, and emits a FlowRecord: to WithFlowLog as
 // one structured line ("firewall flow", with log_ids, port_id,
 // firewall_group_id, rule_id, direction, action and the 5-tuple) and to
