@@ -343,12 +343,13 @@ func (c *compiler) logged(dir string, ports []*port.Port, m []term, accept bool,
 }
 
 func (c *compiler) addLimit(l limit) {
-	for _, have := range c.t.limits {
-		if have.name == l.name {
-			return
-		}
+	if c.t.limitx == nil {
+		c.t.limitx = map[string]bool{}
 	}
-	c.t.limits = append(c.t.limits, l)
+	if !c.t.limitx[l.name] {
+		c.t.limitx[l.name] = true
+		c.t.limits = append(c.t.limits, l)
+	}
 }
 
 // logsOf returns the IDs of the enabled firewall-group logs that cover

@@ -173,7 +173,7 @@ func TestCompileInstancePort(t *testing.T) {
 
 	// A newly protected instance port cuts the flows of its addresses,
 	// not the whole host's.
-	p := diffTable(hostTable, nil, host, nil)
+	p := diffTable(hostTable, nil, host, knownRules{})
 	assert.False(t, p.cutAll)
 	assert.Len(t, p.cut, 4)
 }

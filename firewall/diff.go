@@ -45,9 +45,21 @@ type tablePlan struct {
 	cut    []*tuple
 	cutAll bool
 	rep    *report.Report
-	// known maps the hashes of rules compiled by this process to the
-	// Neutron rule they enforce (nil for other rules).
-	known map[uint64]*tuple
+	// known finds the Neutron rule that a rule compiled by this process
+	// enforces (nil for other rules), by content hash.
+	known knownRules
+}
+
+// knownRules maps the content hashes of the rules of the last two
+// compilations to the Neutron rules they enforce.
+type knownRules struct{ cur, prev map[uint64]*tuple }
+
+func (k knownRules) get(h uint64) (*tuple, bool) {
+	if t, ok := k.cur[h]; ok {
+		return t, true
+	}
+	t, ok := k.prev[h]
+	return t, ok
 }
 
 // chainEdit replaces rules [from, to) of an existing chain (by handle)
@@ -66,7 +78,7 @@ func (p *tablePlan) empty() bool { return p.rep.Mutations() == 0 }
 // diffTable plans the change from have (nil: no table) to want (nil: no
 // table wanted). Rule changes cost what changed: the common head and
 // tail of each chain stay, the middle is replaced.
-func diffTable(router string, have *tableState, want *table, known map[uint64]*tuple) *tablePlan {
+func diffTable(router string, have *tableState, want *table, known knownRules) *tablePlan {
 	p := &tablePlan{router: router, rep: &report.Report{}, known: known}
 	where := " in qrouter-" + router
 	if router == hostTable {
@@ -213,7 +225,7 @@ func (p *tablePlan) editChain(c *chain, hc *chainState, where string) {
 	// matches. A removed rule this process never compiled (it was written
 	// before a restart) is unknown: every flow of the namespace is cut.
 	for _, r := range oldMid {
-		t, ok := p.known[r.hash]
+		t, ok := p.known.get(r.hash)
 		switch {
 		case !ok:
 			p.cutAll = true

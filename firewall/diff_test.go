@@ -26,7 +26,7 @@ func stateOf(t *table) *tableState {
 	return st
 }
 
-func known(rs ...*ruleset) map[uint64]*tuple {
+func known(rs ...*ruleset) knownRules {
 	m := map[uint64]*tuple{}
 	for _, r := range rs {
 		for _, t := range r.tables {
@@ -37,13 +37,13 @@ func known(rs ...*ruleset) map[uint64]*tuple {
 			}
 		}
 	}
-	return m
+	return knownRules{cur: m}
 }
 
 func TestPlanFromNothingThenNothing(t *testing.T) {
 	rs := compileUnit(t, unitDesired())
 	want := rs.tables["router1"]
-	p := diffTable("router1", nil, want, nil)
+	p := diffTable("router1", nil, want, knownRules{})
 	assert.Equal(t, want, p.want)
 	assert.True(t, p.cutAll, "a newly protected port flushes the namespace's conntrack, as Neutron does")
 	assert.Equal(t, "created nft-chain=3 nft-rule=11 nft-table=1", p.rep.String())
@@ -113,11 +113,11 @@ func TestPlanRebuildsATableChangedByHand(t *testing.T) {
 
 func TestPlanDeletesUnwantedTable(t *testing.T) {
 	rs := compileUnit(t, unitDesired())
-	p := diffTable("router1", stateOf(rs.tables["router1"]), nil, nil)
+	p := diffTable("router1", stateOf(rs.tables["router1"]), nil, knownRules{})
 	assert.True(t, p.drop)
 	assert.Nil(t, p.want)
 	assert.Equal(t, "deleted nft-table=1", p.rep.String())
-	assert.True(t, diffTable("router1", nil, nil, nil).empty())
+	assert.True(t, diffTable("router1", nil, nil, knownRules{}).empty())
 }
 
 func TestPlanRateChangeRebuildsTable(t *testing.T) {

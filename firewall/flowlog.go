@@ -31,7 +31,7 @@ type FlowRecord struct {
 	SrcPort, DstPort uint16
 }
 
-// LogValue renders the record as the attributes of one structured line.
+// attrs renders the record as the attributes of one structured line.
 func (r FlowRecord) attrs() []slog.Attr {
 	return []slog.Attr{
 		slog.Time("event_time", r.Time),

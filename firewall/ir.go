@@ -33,6 +33,7 @@ type table struct {
 	router string
 	chains []*chain
 	limits []limit
+	limitx map[string]bool
 	// prefixes maps every NFLOG prefix of the table to what a record of it
 	// says.
 	prefixes map[string]*logSource

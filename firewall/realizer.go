@@ -49,24 +49,18 @@ type knownState struct {
 // FlowStats returns the counts of flow records delivered so far.
 func (r *Realizer) FlowStats() FlowStats { return r.counts.stats() }
 
-// rememberRules records the rules of rs as the known ones, with those of
-// the previous compilation (whose rules this Apply may remove).
-func (r *Realizer) rememberRules(rs *ruleset) map[uint64]*tuple {
-	known := map[uint64]*tuple{}
+// rememberRules records the rules of rs as the known ones, keeping those
+// of the previous compilation (whose rules this Apply may remove).
+func (r *Realizer) rememberRules(rs *ruleset) knownRules {
+	cur := map[uint64]*tuple{}
 	for _, t := range rs.tables {
 		for _, c := range t.chains {
 			for i, h := range c.hashes() {
-				known[h] = c.rules[i].tuple
+				cur[h] = c.rules[i].tuple
 			}
 		}
 	}
-	all := make(map[uint64]*tuple, len(known)+len(r.known))
-	for h, t := range r.known {
-		all[h] = t
-	}
-	for h, t := range known {
-		all[h] = t
-	}
-	r.known = known
-	return all
+	k := knownRules{cur: cur, prev: r.known}
+	r.known = cur
+	return k
 }

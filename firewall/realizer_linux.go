@@ -96,7 +96,7 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 			}
 		}
 	}
-	var known map[uint64]*tuple
+	var known knownRules
 	if apply {
 		known = r.rememberRules(rs)
 	} else {
@@ -124,7 +124,7 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 }
 
 // router converges one router namespace's table (want nil: no table).
-func (r *Realizer) router(id string, want *table, known map[uint64]*tuple, apply bool, rep *Report) error {
+func (r *Realizer) router(id string, want *table, known knownRules, apply bool, rep *Report) error {
 	name := naming.RouterNamespace(id)
 	if id == hostTable {
 		name = "the host namespace"
