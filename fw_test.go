@@ -73,3 +73,30 @@ func TestForHostFirewall(t *testing.T) {
 		}
 	}
 }
+
+func TestForHostFirewallInstancePort(t *testing.T) {
+	topo := withFirewall(t)
+	vm3 := topo.Ports[portVM3].ID
+	topo.FirewallGroups = append(topo.FirewallGroups, firewall.Group{ID: "fw-vm", Ports: []string{vm3}, EgressPolicyID: "fw-p-unused"})
+	topo.Logs = append(topo.Logs, firewall.Log{ID: "log-vm", ResourceType: "firewall_group", TargetID: vm3})
+	if err := topo.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := slice(t, topo, "node2")
+	if len(s.FirewallGroups) != 1 || s.FirewallGroups[0].ID != "fw-vm" || len(s.FirewallRules) != 1 || len(s.Logs) != 1 {
+		t.Errorf("compute host: groups %v, rules %d, logs %d", s.FirewallGroups, len(s.FirewallRules), len(s.Logs))
+	}
+	// A compute host's slice holds context whose references dangle (the
+	// router's ports); what the firewall realizer gets must not.
+	d := firewall.Desired{FirewallGroups: s.FirewallGroups, FirewallPolicies: s.FirewallPolicies,
+		FirewallRules: s.FirewallRules, Logs: s.Logs, Ports: s.Ports}
+	if err := d.Validate(); err != nil {
+		t.Error(err)
+	}
+	n1 := slice(t, topo, "node1")
+	for _, g := range n1.FirewallGroups {
+		if g.ID == "fw-vm" {
+			t.Errorf("node1 got the group of node2's instance port")
+		}
+	}
+}

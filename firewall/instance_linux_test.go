@@ -118,6 +118,17 @@ func TestInstancePort(t *testing.T) {
 	out := w.l.MustOutput(w.host, "nft", "list", "table", "inet", TableName)
 	assert.Contains(t, out, `iifname "`+naming.Bridge(w.ports["vm1"].NetworkID)+`" ip saddr 100.64.1.10 jump ingress-gi`)
 
+	// Flow logs on an instance port come from the host namespace.
+	d.Logs = []Log{{ID: "l", ResourceType: ResourceFirewallGroup, TargetID: w.ports["vm1"].ID, Event: "DROP"}}
+	w.apply(r, d)
+	w.flowRecords()
+	require.Equal(t, timeout, w.probe(vm2, "udp", vm1v4, 5353))
+	got := w.waitRecords(1)
+	require.Len(t, got, 1)
+	assert.Equal(t, FlowRecord{Time: got[0].Time, LogIDs: []string{"l"}, PortID: w.ports["vm1"].ID, FirewallGroupID: "gi",
+		RuleID: "default", Direction: DirEgress, Verdict: EventDrop, Protocol: 17,
+		Src: netip.MustParseAddr(vm1Peer4), Dst: netip.MustParseAddr(vm1v4), SrcPort: got[0].SrcPort, DstPort: 5353}, got[0])
+
 	// Teardown removes the host table.
 	rep, err := r.Apply(context.Background(), Desired{})
 	require.NoError(t, err)

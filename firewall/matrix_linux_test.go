@@ -287,3 +287,22 @@ func removeID(ids []string, id string) []string {
 	}
 	return out
 }
+
+// TestRestartConverges: a new realizer (a restarted agent) takes over the
+// tables an earlier one wrote without a change, and still removes them.
+func TestRestartConverges(t *testing.T) {
+	w := newWorld(t)
+	d := matrixDesired(w)
+	w.apply(w.realizer(), d)
+
+	again := w.realizer()
+	rep := w.apply(again, d)
+	assert.Zero(t, rep.Mutations(), rep.String())
+
+	// A router it never wrote to, left with our table: found by the first
+	// pass's sweep of the node's router namespaces.
+	third := w.realizer()
+	rep = w.apply(third, Desired{})
+	assert.Equal(t, 1, rep.Deleted["nft-table"], rep.String())
+	assert.NotContains(t, w.nft("list", "tables"), TableName)
+}
