@@ -41,7 +41,7 @@ type Config struct {
 	Logger     *slog.Logger
 
 	// FirewallOptions configure the firewall realizer (flow log sink, rate
-	// limits); the node adds its logger and prefix.
+	// limits); by default flow records go to Logger.
 	FirewallOptions []firewall.Option
 }
 
@@ -95,7 +95,7 @@ func New(host *namespace.Handle, cfg Config) (*Node, error) {
 	n.sg, e = secgroup.NewRealizer(host, secgroup.WithLogger(log.With("realizer", "secgroup")))
 	err = errors.Join(err, e)
 	n.fw, e = firewall.NewRealizer(host, append([]firewall.Option{firewall.WithLogger(log.With("realizer", "firewall")),
-		firewall.WithPrefix(cfg.Prefix)}, cfg.FirewallOptions...)...)
+		firewall.WithFlowLog(log.With("realizer", "firewall")), firewall.WithPrefix(cfg.Prefix)}, cfg.FirewallOptions...)...)
 	err = errors.Join(err, e)
 	if err != nil {
 		return nil, err

@@ -55,6 +55,10 @@
 // ingress with -o on qr- devices, and its OVS driver applies a group's
 // egress rules to traffic towards the instance.
 //
+// The forward hook runs after the router's DNAT and before its SNAT, as
+// Neutron's FORWARD chain does: a rule about a floating IP's traffic names
+// the fixed address behind it.
+//
 // Instance ports are filtered in the host namespace's table. Their
 // packets are bridged, and in inet hooks a bridged packet shows the bridge
 // as iifname and oifname (ARCHITECTURE.md §6), so the port is selected by
