@@ -93,7 +93,7 @@
 // (ACCEPT, DROP, ALL), a log rule with the same matches precedes the
 // verdict rule:
 //
-//	oifname "qr-…" <matches> limit name "log-qr-…-accept" log prefix "<16 hex digits>" group 0
+//	oifname "qr-…" <matches> limit name "log-qr-…-accept" log prefix "<16 hex digits>" group 20055
 //
 // (for an instance port, one rule per address with the bridge and address
 // matches instead of the device)

@@ -13,9 +13,11 @@ const (
 	DefaultRateLimit  = 100
 	DefaultBurstLimit = 25
 	// DefaultLogGroup is the NFLOG group the log rules send to, in each
-	// router namespace (Neutron's driver binds group 0; any group works,
-	// the namespace is ours).
-	DefaultLogGroup = 0
+	// namespace. Neutron's driver binds group 0 in router namespaces; the
+	// host namespace may run other NFLOG readers (ulogd binds the low
+	// groups, and a group has one reader), so the default is a number
+	// nobody else picks ("NW").
+	DefaultLogGroup = 0x4e57
 )
 
 // Option configures a Realizer (and the compiler).
