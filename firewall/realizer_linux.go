@@ -111,7 +111,11 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 			break
 		}
 		if err := r.router(id, rs.tables[id], known, apply, rep); err != nil {
-			errs = append(errs, fmt.Errorf("router %s: %w", id, err))
+			what := "router " + id
+			if id == hostTable {
+				what = "host namespace"
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", what, err))
 		}
 	}
 	if apply {
@@ -121,6 +125,33 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 		}
 	}
 	return rep, errors.Join(errs...)
+}
+
+// attempts bounds the commits refused because someone else changed the
+// namespace's ruleset between our read and our commit.
+const attempts = 3
+
+// commit sends the plan as one transaction, which the kernel refuses
+// (ERESTART) if the ruleset is no longer at generation gen: the plan's rule
+// handles were read at gen. After our commit alone, the table's state is
+// known without reading it back.
+func (r *Realizer) commit(id string, h *namespace.Handle, c *nftables.Conn, p *tablePlan, have *tableState, gen uint32) error {
+	delete(r.states, id)
+	added, err := queue(c, p)
+	if err != nil {
+		_ = c.Flush() // discards what was queued
+		return fmt.Errorf("queue nftables changes: %w", err)
+	}
+	if err := c.FlushWithGenID(gen); err != nil {
+		if errors.Is(err, unix.ERESTART) {
+			return err
+		}
+		return fmt.Errorf("commit table inet %s: %w", TableName, nft.Err(err))
+	}
+	if g, err := c.GetGen(); err == nil && g.ID == gen+1 && (r.handles[id] == h || id == hostTable) {
+		r.states[id] = &knownState{gen: g.ID, st: p.result(have, handlesOf(added))}
+	}
+	return nil
 }
 
 // router converges one router namespace's table (want nil: no table).
@@ -159,35 +190,38 @@ func (r *Realizer) router(id string, want *table, known knownRules, apply bool, 
 	if err != nil {
 		return err
 	}
-	have, gen, err := r.current(id, c, h.Fd())
-	if err != nil {
-		return err
-	}
-	p := diffTable(id, have, want, known)
-	rep.Merge(p.rep)
-	if !apply {
-		return nil
-	}
-	if !p.empty() {
-		delete(r.states, id)
-		added, err := queue(c, p)
+	var p *tablePlan
+	for attempt := 1; ; attempt++ {
+		have, gen, err := r.current(id, c, h.Fd())
 		if err != nil {
-			_ = c.Flush() // discards what was queued
-			return fmt.Errorf("queue nftables changes: %w", err)
+			return err
 		}
-		if err := c.Flush(); err != nil {
-			return fmt.Errorf("commit table inet %s: %w", TableName, nft.Err(err))
+		p = diffTable(id, have, want, known)
+		if !apply || p.empty() {
+			rep.Merge(p.rep)
+			break
 		}
-		// Our commit is the only change since we read: what the
-		// kernel holds is known without reading it back.
-		if g, err := c.GetGen(); err == nil && g.ID == gen+1 && (r.handles[id] == h || id == hostTable) {
-			r.states[id] = &knownState{gen: g.ID, st: p.result(have, handlesOf(added))}
+		err = r.commit(id, h, c, p, have, gen)
+		if errors.Is(err, unix.ERESTART) {
+			if attempt < attempts {
+				r.cfg.log.Debug("ruleset changed during apply, retrying", "namespace", name)
+				continue
+			}
+			return fmt.Errorf("%w: the nftables ruleset of %s kept changing during apply (%d attempts)", errdefs.ErrConflict, name, attempts)
 		}
+		if err != nil {
+			return err
+		}
+		rep.Merge(p.rep)
 		n, err := r.cut(h, p)
 		rep.Record(report.Delete, "conntrack", int(n), fmt.Sprintf("delete conntrack %d entries of flows that lost their permission in %s", n, name))
 		if err != nil {
 			return fmt.Errorf("delete conntrack entries: %w", err)
 		}
+		break
+	}
+	if !apply {
+		return nil
 	}
 	if want == nil {
 		delete(r.tables, id)
