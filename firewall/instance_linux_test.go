@@ -2,8 +2,10 @@ package firewall
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -33,6 +35,13 @@ func newInstanceWorld(t *testing.T) *instanceWorld {
 	l := lab.New(t)
 	w := &instanceWorld{world: &world{t: t, l: l, prefix: l.NodePrefix("n1")}, ports: map[string]port.Port{}, vms: map[string]*namespace.Handle{}}
 	w.host = l.Namespace("host")
+	// As the security group realizer leaves the node: bridged traffic
+	// traverses the inet hooks, and conntrack tracks it (the kernel starts
+	// tracking in a namespace once a rule there uses conntrack).
+	for _, k := range []string{"net/bridge/bridge-nf-call-iptables", "net/bridge/bridge-nf-call-ip6tables"} {
+		require.NoError(t, w.host.Sysctl(k, "1"))
+	}
+	l.MustRun(w.host, "nft", "add table inet other; add chain inet other c { type filter hook forward priority 10; }; add rule inet other c ct state established counter")
 	nets := map[string]string{"A": "na000000-0000-4000-8000-00000000000a", "B": "nb000000-0000-4000-8000-00000000000b"}
 	for _, n := range nets {
 		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: naming.Bridge(n)}}
@@ -87,8 +96,29 @@ func TestInstancePort(t *testing.T) {
 			{ID: "ping-out", Protocol: "icmp", Action: "allow"},
 		},
 		[]Policy{{ID: "to-vm", Rules: []string{"web", "web6", "rej"}}, {ID: "from-vm", Rules: []string{"ping-out"}}})
+	// A flow up before the port is protected, on a port the policy will
+	// not allow: protecting the port cuts it (the conntrack entries of the
+	// port's addresses go; the host's other flows stay).
+	var c net.Conn
+	require.NoError(t, vm2.Do(func() (err error) {
+		c, err = net.DialTimeout("tcp", vm1v4+":81", 3*time.Second)
+		return err
+	}))
+	defer c.Close()
+	echo := func(wait time.Duration) error {
+		_ = c.SetDeadline(time.Now().Add(wait))
+		if _, err := c.Write([]byte("x")); err != nil {
+			return err
+		}
+		_, err := c.Read(make([]byte, 4))
+		return err
+	}
+	require.NoError(t, echo(3*time.Second))
+
 	rep := w.apply(r, d)
 	t.Log(rep.String())
+	assert.Positive(t, rep.Deleted["conntrack"], rep.String())
+	assert.Error(t, echo(probeTimeout), "the flow lost its permission")
 
 	for _, c := range []struct {
 		name  string
