@@ -1,7 +1,7 @@
 // Package firewall models Neutron's firewall as a service (FWaaS v2:
 // firewall_groups, firewall_policies, firewall_rules) and network logging
 // (the logging API's logs), compiles them into nftables objects and
-// realizes them on a node's routers.
+// realizes them on a node's router ports and instance ports.
 //
 // # What it realizes, and where
 //
@@ -25,8 +25,8 @@
 // chains of rules made of terms, rendered as nft text), diffing compares
 // it with what the kernel holds (content hashes stored in each rule's
 // userdata, with the rule handles), and lowering turns the difference into
-// one nftables transaction per router namespace: packets see the old
-// policy or the new one, never none.
+// one nftables transaction per namespace: packets see the old policy or
+// the new one, never none.
 //
 // The table has one base chain, forward (hook forward, priority filter,
 // policy accept), holding per protected port
@@ -85,6 +85,24 @@
 // becomes protected (Neutron flushes on group creation) or when a removed
 // rule was written by an earlier process (its content is unknown).
 //
+// # Apply
+//
+// Apply validates first and changes nothing if the desired state is
+// invalid. It visits the namespaces that need a table and those it wrote
+// one in (on its first pass, every router namespace of the node prefix and
+// the host namespace, so tables left by an earlier process are found). A
+// table is read back (one dump each of chains, objects and rules, the
+// rules as handles and hashes only) unless nothing changed the
+// namespace's ruleset since this realizer's own last commit: the ruleset
+// generation counts every commit, nft by hand included, so a no-op pass
+// costs one generation read per namespace. The commit carries the
+// generation the plan was read at; the kernel refuses it if someone
+// committed meanwhile, and the pass reads again (up to three times).
+// Namespace handles are kept between passes (WithMaxOpenNamespaces) and
+// checked against the namespace's path on every use. A router whose
+// namespace is missing is an error for that router alone (the router
+// realizer makes it); a Plan reports its table as to be created.
+//
 // # Network logging
 //
 // A log (resource_type firewall_group) covers the ports of its
@@ -107,18 +125,23 @@
 // stable across restarts. The realizer reads the NFLOG group (internal/
 // nflog) in each router namespace, and the host namespace, that has log
 // rules: one socket and goroutine per namespace, bound by Apply, closed
-// when the namespace no longer logs or by Close. It maps each packet's prefix back to the log IDs, port, group and
-// rule, parses its 5-tuple, and emits a FlowRecord: to WithFlowLog as
+// when the namespace no longer logs or by Close. It maps each packet's
+// prefix back to the log IDs, port, group and rule, parses its 5-tuple,
+// and emits a FlowRecord: to WithFlowLog as
 // one structured line ("firewall flow", with log_ids, port_id,
 // firewall_group_id, rule_id, direction, action and the 5-tuple) and to
 // WithFlowSink. Realizer.FlowStats counts them. With no log, no log rule
 // exists.
 //
-// # What is not realized yet
+// # What is not realized yet, and limits
 //
 // Security group logging is refused by Desired.Validate with
 // errors.ErrUnsupported and the field's path, so nothing is silently
-// ignored (it needs log statements in secgroup's own chains). Neutron's
-// quota and sharing rules (project ownership of rules put into policies)
-// are the API server's and are not checked.
+// ignored (it needs log statements in secgroup's own chains; the NFLOG
+// reader, internal/nflog, is ready for it). Neutron's quota and sharing
+// rules (project ownership of rules put into policies) are the API
+// server's and are not checked. Each namespace with flow logs holds one
+// NFLOG socket for as long as it logs; on a node with hundreds of logging
+// routers those descriptors count against the 1024 below which the
+// nftables library needs its sockets (PITFALLS.md).
 package firewall
