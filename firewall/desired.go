@@ -115,7 +115,7 @@ func (d *Desired) index() (*index, error) {
 				continue
 			case p.IsInstance():
 			case !p.IsRouterPort():
-				errs = append(errs, errdefs.Invalid(pp, "port %s is a %q port: a firewall group protects router interface and gateway ports", id, p.DeviceOwner))
+				errs = append(errs, errdefs.Invalid(pp, "port %s is a %q port: a firewall group protects router and instance ports", id, p.DeviceOwner))
 				continue
 			case p.DeviceID == "":
 				errs = append(errs, errdefs.Invalid(pp, "router port %s has no device_id (its router)", id))

@@ -8,8 +8,8 @@
 // Realizer.Apply makes each router namespace (<prefix>qrouter-<router id>,
 // made by the router realizer) enforce the firewall groups of its ports:
 // router interface ports (device qr-<port id[:11]>) and gateway ports
-// (qg-<port id[:11]>); and the host namespace those of its instance ports
-// (compute:*). It owns exactly one table in each, `table inet
+// (qg-<port id[:11]>, our extension: Neutron accepts only interfaces);
+// and the host namespace those of its instance ports (compute:*). It owns exactly one table in each, `table inet
 // neutrino-fw`, and never reads or writes another: the router's NAT table
 // `inet neutrino-router`, the security groups' `inet neutrino` and any
 // foreign table stay as they are. For instance ports it also sets

@@ -58,8 +58,9 @@ type Group struct {
 	Name        string `json:"name,omitempty"`
 	Description string `json:"description,omitempty"`
 	ProjectID   string `json:"project_id,omitempty"`
-	// Ports are the port IDs the group protects: router interface and
-	// gateway ports (instance ports are refused, see the package doc).
+	// Ports are the port IDs the group protects: router interface ports
+	// and instance ports, as in Neutron, and router gateway ports (our
+	// extension: Neutron refuses them).
 	Ports []string `json:"ports,omitempty"`
 	// IngressPolicyID filters traffic into the port's network (out of the
 	// router through the port); EgressPolicyID traffic from it (into the
