@@ -26,7 +26,10 @@ import (
 //   - DHCP for the networks with a network:dhcp port bound to it
 //     (Index.DHCPNetworksOn);
 //   - the BGP speakers the host runs (hosts[].bgp_speakers), with their peers;
-//   - the security groups of its ports.
+//   - the security groups of its ports;
+//   - the firewall groups of its routers' ports and its instance ports,
+//     each trimmed to those ports, with their policies and rules, and the logs of those groups
+//     or ports (firewallSlice).
 //
 // The slice also holds CONTEXT, objects realized elsewhere that the node's
 // realizers read; they keep their own binding:host_id, so a realizer must
@@ -78,7 +81,9 @@ func (t *Topology) ForHost(name string) (*Topology, error) {
 		}
 	}
 	s.closure()
-	return s.result(), nil
+	out := s.result()
+	firewallSlice(t, x, name, out)
+	return out, nil
 }
 
 // RoutersOn returns the routers realized on host: those with an interface or

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/neutrino-net/neutrino/bgp"
+	"github.com/neutrino-net/neutrino/firewall"
 	"github.com/neutrino-net/neutrino/ipam"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
@@ -32,6 +33,12 @@ type Topology struct {
 	BGPSpeakers        []bgp.Speaker           `json:"bgp_speakers,omitempty"`
 	BGPPeers           []bgp.Peer              `json:"bgp_peers,omitempty"`
 	Hosts              []Host                  `json:"hosts,omitempty"`
+
+	// FWaaS v2 and network logging (package firewall).
+	FirewallGroups   []firewall.Group  `json:"firewall_groups,omitempty"`
+	FirewallPolicies []firewall.Policy `json:"firewall_policies,omitempty"`
+	FirewallRules    []firewall.Rule   `json:"firewall_rules,omitempty"`
+	Logs             []firewall.Log    `json:"logs,omitempty"`
 
 	// Collections of Neutron resources Neutrino does not realize yet. They
 	// are read so that a non-empty one is refused by Validate

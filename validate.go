@@ -51,6 +51,7 @@ func (t *Topology) Validate() error {
 	v.bgp()
 	v.hosts()
 	v.unrealized()
+	v.firewall()
 	return errors.Join(v.errs...)
 }
 

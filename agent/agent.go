@@ -10,6 +10,7 @@ import (
 	"github.com/neutrino-net/neutrino"
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/dhcp"
+	"github.com/neutrino-net/neutrino/firewall"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
@@ -41,6 +42,10 @@ type Config struct {
 	// never shows.
 	BGPOptions []bgp.Option
 	Logger     *slog.Logger
+
+	// FirewallOptions configure the firewall realizer (flow log sink, rate
+	// limits); by default flow records go to Logger.
+	FirewallOptions []firewall.Option
 }
 
 // Node runs every realizer of one host. Safe for concurrent use; Apply,
@@ -56,6 +61,7 @@ type Node struct {
 	router  *router.Realizer
 	dhcp    *dhcp.Realizer
 	sg      *secgroup.Realizer
+	fw      *firewall.Realizer
 	bgpSrv  *bgp.Server
 	bgpReal *bgp.Realizer
 }
@@ -90,6 +96,9 @@ func New(host *namespace.Handle, cfg Config) (*Node, error) {
 		dhcp.WithHost(cfg.Host), dhcp.WithSettings(cfg.DHCP))
 	err = errors.Join(err, e)
 	n.sg, e = secgroup.NewRealizer(host, secgroup.WithLogger(log.With("realizer", "secgroup")))
+	err = errors.Join(err, e)
+	n.fw, e = firewall.NewRealizer(host, append([]firewall.Option{firewall.WithLogger(log.With("realizer", "firewall")),
+		firewall.WithFlowLog(log.With("realizer", "firewall")), firewall.WithPrefix(cfg.Prefix)}, cfg.FirewallOptions...)...)
 	err = errors.Join(err, e)
 	if err != nil {
 		return nil, err
@@ -154,6 +163,14 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 			}
 			rep, err := n.router.Apply(ctx, d.Router)
 			return fromReport("router", rep, err)
+		},
+		func() Step {
+			if dry {
+				rep, err := n.fw.Plan(ctx, d.Firewall)
+				return fromReport("firewall", rep, err)
+			}
+			rep, err := n.fw.Apply(ctx, d.Firewall)
+			return fromReport("firewall", rep, err)
 		},
 		func() Step {
 			if dry {
@@ -243,7 +260,7 @@ func (n *Node) BGP() *bgp.Server {
 func (n *Node) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return errors.Join(n.dhcp.Close(), n.router.Close())
+	return errors.Join(n.dhcp.Close(), n.router.Close(), n.fw.Close())
 }
 
 // DHCPStats returns the counters of the node's running DHCP servers, by

@@ -7,6 +7,7 @@ import (
 	"github.com/neutrino-net/neutrino"
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/dhcp"
+	"github.com/neutrino-net/neutrino/firewall"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/router"
@@ -20,6 +21,7 @@ type Desired struct {
 	Router   router.Desired
 	DHCP     dhcp.Desired
 	SecGroup secgroup.Desired
+	Firewall firewall.Desired
 	// BGP is nil when the host runs no speaker.
 	BGP *bgp.Desired
 }
@@ -71,6 +73,10 @@ func DesiredFor(topo *neutrino.Topology, host string) (*Desired, error) {
 			d.SecGroup.Members = append(d.SecGroup.Members, p)
 		}
 	}
+
+	// The slice holds the firewall groups of this node's ports only.
+	d.Firewall = firewall.Desired{FirewallGroups: slice.FirewallGroups, FirewallPolicies: slice.FirewallPolicies,
+		FirewallRules: slice.FirewallRules, Logs: slice.Logs, Ports: slice.Ports}
 
 	if h := ix.Host(host); h != nil && len(h.BGPSpeakers) > 0 {
 		// One embedded gobgp server per process, hence one speaker per

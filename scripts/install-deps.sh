@@ -3,7 +3,7 @@
 # the third-party peers of the interop tests (DHCP clients and a rogue DHCP
 # server, a BGP daemon, the nft tool, socat, ping), the baselines of the
 # node-scale bench (ip, nft, dnsmasq) and, with --bench, Kea's perfdhcp for
-# the DHCP benchmark.
+# the DHCP benchmark and iperf3 for the firewall throughput benchmark.
 # Idempotent: packages already present are skipped, `apt-get update` runs at
 # most once. Needs root.
 set -euo pipefail
@@ -14,7 +14,7 @@ want=(
   tcpdump:tcpdump dnsmasq-base:dnsmasq procps:sysctl util-linux:nsenter
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  want+=(kea-admin:perfdhcp)
+  want+=(kea-admin:perfdhcp iperf3:iperf3)
 fi
 
 missing=()

@@ -1,0 +1,106 @@
+package firewall
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+)
+
+// Defaults of network logging, Neutron's [network_log] rate_limit and
+// burst_limit, which are also their minimums.
+const (
+	DefaultRateLimit  = 100
+	DefaultBurstLimit = 25
+	// DefaultLogGroup is the NFLOG group the log rules send to, in each
+	// namespace. Neutron's driver binds group 0 in router namespaces; the
+	// host namespace may run other NFLOG readers (ulogd binds the low
+	// groups, and a group has one reader), so the default is a number
+	// nobody else picks ("NW").
+	DefaultLogGroup = 0x4e57
+)
+
+// Option configures a Realizer (and the compiler).
+type Option func(*config)
+
+type config struct {
+	log     *slog.Logger
+	prefix  string
+	rate    uint32
+	burst   uint32
+	group   uint16
+	sink    func(FlowRecord)
+	maxOpen int
+	flows   *slog.Logger
+	errs    []error
+}
+
+// WithLogger sets the logger of the realizer's own messages; the default
+// discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// WithPrefix sets the node prefix of the router namespaces
+// (<prefix>qrouter-<id>), the same as the router realizer's.
+func WithPrefix(nodePrefix string) Option { return func(c *config) { c.prefix = nodePrefix } }
+
+// WithRateLimit sets how many packets per second, with what burst, each
+// port's log rules may record per event (Neutron's rate_limit and
+// burst_limit, at least 100 and 25).
+func WithRateLimit(rate, burst int) Option {
+	return func(c *config) {
+		if rate < DefaultRateLimit {
+			c.errs = append(c.errs, errdefs.Invalid("rate_limit", "%d is below Neutron's minimum of %d", rate, DefaultRateLimit))
+		}
+		if burst < DefaultBurstLimit {
+			c.errs = append(c.errs, errdefs.Invalid("burst_limit", "%d is below Neutron's minimum of %d", burst, DefaultBurstLimit))
+		}
+		c.rate, c.burst = uint32(rate), uint32(burst)
+	}
+}
+
+// WithLogGroup sets the NFLOG group (0-65535) of the log rules.
+func WithLogGroup(g int) Option {
+	return func(c *config) {
+		if g < 0 || g > 0xffff {
+			c.errs = append(c.errs, errdefs.Invalid("log_group", "%d is not an NFLOG group (0-65535)", g))
+			return
+		}
+		c.group = uint16(g)
+	}
+}
+
+// DefaultMaxOpenNamespaces is how many router namespaces the realizer
+// keeps open between passes by default.
+const DefaultMaxOpenNamespaces = 64
+
+// WithMaxOpenNamespaces sets how many router namespace handles the
+// realizer keeps open between passes (default 64). Each holds a namespace
+// descriptor and netlink and nftables sockets; the nftables library fails
+// on descriptors above 1023, so the limit keeps them few. Routers beyond
+// it are opened and closed on each pass.
+func WithMaxOpenNamespaces(n int) Option { return func(c *config) { c.maxOpen = max(n, 0) } }
+
+// WithFlowLog sets where flow records go as structured lines (one Info
+// record per logged packet, message "firewall flow"); the default
+// discards them. Give it a slog.NewJSONHandler logger for Neutron-style
+// log files.
+func WithFlowLog(l *slog.Logger) Option { return func(c *config) { c.flows = l } }
+
+// WithFlowSink sets a function called with every flow record, from the
+// goroutine that reads the router's NFLOG socket: it must not block.
+func WithFlowSink(f func(FlowRecord)) Option { return func(c *config) { c.sink = f } }
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{log: slog.New(slog.DiscardHandler), rate: DefaultRateLimit, burst: DefaultBurstLimit, group: DefaultLogGroup,
+		maxOpen: DefaultMaxOpenNamespaces}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, errors.Join(c.errs...)
+}
