@@ -161,8 +161,8 @@ func TestInvalidSolicitationsIgnored(t *testing.T) {
 	require.NoError(t, s.Advertise(nil, "r1", "qr-a", 1, link(pfx("2001:db8:1::/64", SLAAC))))
 	c := conns["qr-a"]
 	c.next(t)
-	c.in <- solicitation{rs(t, true), 64, peer}                         // forwarded from off-link
-	c.in <- solicitation{rs(t, true), HopLimit, netip.IPv6Unspecified()} // SLLA from ::
+	c.in <- solicitation{rs(t, true), 64, peer}                            // forwarded from off-link
+	c.in <- solicitation{rs(t, true), HopLimit, netip.IPv6Unspecified()}   // SLLA from ::
 	c.in <- solicitation{[]byte{133, 1, 0, 0, 0, 0, 0, 0}, HopLimit, peer} // code 1
 	c.none(t, 200*time.Millisecond)
 }
