@@ -8,6 +8,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
+	"github.com/neutrino-net/neutrino/internal/ra"
 	"github.com/neutrino-net/neutrino/port"
 )
 
@@ -39,6 +40,10 @@ type ifaceSpec struct {
 	Addrs []netip.Prefix
 	// Subnets are the CIDRs of the port's subnets (connected networks).
 	Subnets []netip.Prefix
+	// RA is what the interface advertises (nil: nothing); AcceptRA the
+	// gateway's accept_ra ("": left alone). See ra.go.
+	RA       *ra.Link
+	AcceptRA string
 }
 
 // routeSpec is a route in the router's main table, with our rtm_protocol.
@@ -198,6 +203,7 @@ func (d *Desired) compileIface(ix *index, p *port.Port, ppath string) (*ifaceSpe
 		}
 	}
 	sortPrefixes(iface.Addrs)
+	iface.RA, iface.AcceptRA = d.raLink(ix, p, n), d.gatewayAcceptRA(ix, p)
 	return iface, nil
 }
 
