@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,7 +47,8 @@ func defaultV6(t *testing.T, h *namespace.Handle) netip.Addr {
 	return netip.Addr{}
 }
 
-// v6Addrs returns the IPv6 addresses on dev in h.
+// v6Addrs returns the IPv6 addresses on dev in h that are usable: not
+// tentative (duplicate address detection still running).
 func v6Addrs(t *testing.T, h *namespace.Handle, dev string) []netip.Addr {
 	l, err := h.Netlink().LinkByName(dev)
 	require.NoError(t, err)
@@ -54,6 +56,9 @@ func v6Addrs(t *testing.T, h *namespace.Handle, dev string) []netip.Addr {
 	require.NoError(t, err)
 	var out []netip.Addr
 	for _, a := range addrs {
+		if a.Flags&syscall.IFA_F_TENTATIVE != 0 {
+			continue
+		}
 		x, _ := netip.AddrFromSlice(a.IP)
 		out = append(out, x)
 	}
@@ -221,4 +226,36 @@ func TestGatewayLearnsDefaultRouteFromUpstreamRA(t *testing.T) {
 
 func globalOnly(addrs []netip.Addr) []netip.Addr {
 	return slices.DeleteFunc(addrs, func(a netip.Addr) bool { return a.IsLinkLocalUnicast() })
+}
+
+// A SLAAC guest reaches an upstream host over IPv6 through the router's
+// static IPv6 default route (the external subnet's gateway_ip), without
+// NAT, configured by nothing but the router's advertisements.
+func TestSLAACGuestReachesUpstreamOverIPv6(t *testing.T) {
+	f := newFixture(t)
+	b := f.b
+	extNet, extSub := b.network("2001:db8:ff::/64", "2001:db8:ff::fe", true)
+	netID, sub := b.network("2001:db8:1::/64", "2001:db8:1::1", false)
+	setModes(b.subnet(sub), subnet.ModeSLAAC, subnet.ModeSLAAC)
+	rid := b.router(extNet, extSub, "2001:db8:ff::10")
+	b.attach(rid, sub)
+	f.bridges()
+	up := f.l.Namespace("upstream")
+	f.plug(up, "eth0", extNet, nil, "", "2001:db8:ff::fe/64")
+	f.l.Route(up, "2001:db8:1::/64", "2001:db8:ff::10")
+	mac := net.HardwareAddr{0xfa, 0x16, 0x3e, 0x0a, 0x0b, 0x0e}
+	guest := f.slaacGuest("vm1", netID, mac)
+	srv := serve(t, up, "upstream", "[2001:db8:ff::fe]:8080")
+	r := f.realizer()
+	f.apply(r)
+	want, _ := ipam.SLAAC(b.subnet(sub).CIDR, mac)
+	require.Eventually(t, func() bool {
+		return slices.Contains(v6Addrs(t, guest, "eth0"), want) && defaultV6(t, guest).IsValid()
+	}, 20*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		_, err := f.l.Run(guest, 5*time.Second, "ping", "-6", "-c", "1", "-W", "1", "2001:db8:ff::fe")
+		return err == nil
+	}, 10*time.Second, 100*time.Millisecond, "ping6 from the guest to upstream")
+	require.Equal(t, "upstream", greet(t, guest, "[2001:db8:ff::fe]:8080"))
+	require.Equal(t, want.String(), srv.last(), "IPv6 is not translated")
 }
