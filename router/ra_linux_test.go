@@ -259,3 +259,56 @@ func TestSLAACGuestReachesUpstreamOverIPv6(t *testing.T) {
 	require.Equal(t, "upstream", greet(t, guest, "[2001:db8:ff::fe]:8080"))
 	require.Equal(t, want.String(), srv.last(), "IPv6 is not translated")
 }
+
+// An IPv6 gateway address that moves to another router is announced with
+// unsolicited neighbour advertisements (override flag): upstream's
+// neighbour entry follows it at once, not after its reachability timeout.
+func TestMovedIPv6GatewayAddressIsAnnounced(t *testing.T) {
+	f := newFixture(t)
+	b := f.b
+	extNet, extSub := b.network("2001:db8:ff::/64", "2001:db8:ff::fe", true)
+	r1 := b.router(extNet, extSub, "2001:db8:ff::10")
+	f.bridges()
+	up := f.l.Namespace("upstream")
+	f.plug(up, "eth0", extNet, nil, "", "2001:db8:ff::fe/64")
+	r := f.realizer()
+	f.apply(r)
+	gwMAC := func() net.HardwareAddr {
+		for _, p := range b.d.Ports {
+			if p.DeviceOwner == port.OwnerRouterGateway {
+				return p.MACAddress.HardwareAddr()
+			}
+		}
+		return nil
+	}
+	old := gwMAC()
+	require.Eventually(t, func() bool {
+		_, err := f.l.Run(up, 5*time.Second, "ping", "-6", "-c", "1", "-W", "1", "2001:db8:ff::10")
+		return err == nil
+	}, 10*time.Second, 100*time.Millisecond)
+	require.Equal(t, old, neighbourMAC(t, up, "2001:db8:ff::10"))
+
+	// The address moves: router 1 goes, router 2 takes its gateway address.
+	b.d.Routers, b.d.Ports = nil, nil
+	b.router(extNet, extSub, "2001:db8:ff::10")
+	moved := gwMAC()
+	require.NotEqual(t, old, moved)
+	rep := f.apply(r)
+	require.Equal(t, 1, countKind(rep, "na"), rep.Changes)
+	require.Eventually(t, func() bool { return slices.Equal(neighbourMAC(t, up, "2001:db8:ff::10"), moved) }, 5*time.Second, 20*time.Millisecond,
+		"upstream still sends %s to router %s's MAC", "2001:db8:ff::10", r1)
+}
+
+// neighbourMAC returns the link-layer address h's neighbour table holds
+// for ip.
+func neighbourMAC(t *testing.T, h *namespace.Handle, ip string) net.HardwareAddr {
+	neighs, err := h.Netlink().NeighList(0, netlink.FAMILY_V6)
+	require.NoError(t, err)
+	want := netip.MustParseAddr(ip)
+	for _, n := range neighs {
+		if a, _ := netip.AddrFromSlice(n.IP); a == want {
+			return n.HardwareAddr
+		}
+	}
+	return nil
+}
