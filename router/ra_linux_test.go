@@ -312,3 +312,28 @@ func neighbourMAC(t *testing.T, h *namespace.Handle, ip string) net.HardwareAddr
 	}
 	return nil
 }
+
+// Removing the IPv6 subnet of a dual-stack interface (the port keeps its
+// IPv4 address and its device) sends the final RA: the guest drops its IPv6
+// default route at once.
+func TestRemovedSubnetSendsFinalRA(t *testing.T) {
+	f := newFixture(t)
+	b := f.b
+	netID, sub4 := b.network("100.64.1.0/24", "100.64.1.1", false)
+	sub6 := b.addSubnet(netID, "2001:db8:3::/64", "2001:db8:3::1")
+	setModes(b.subnet(sub6), subnet.ModeSLAAC, subnet.ModeSLAAC)
+	rid := b.router("", "", "")
+	b.port(rid, port.OwnerRouterInterface, netID, fixed(sub4, "100.64.1.1"), fixed(sub6, "2001:db8:3::1"))
+	f.bridges()
+	guest := f.slaacGuest("vm1", netID, net.HardwareAddr{0xfa, 0x16, 0x3e, 0x0a, 0x0b, 0x0f})
+	r := f.realizer()
+	f.apply(r)
+	require.Eventually(t, func() bool { return defaultV6(t, guest).IsValid() }, 20*time.Second, 50*time.Millisecond)
+
+	p := &b.d.Ports[len(b.d.Ports)-1]
+	p.FixedIPs = p.FixedIPs[:1]
+	rep := f.apply(r)
+	require.Equal(t, 1, countKind(rep, "ra"), rep.Changes)
+	require.Eventually(t, func() bool { return !defaultV6(t, guest).IsValid() }, 5*time.Second, 20*time.Millisecond)
+	require.Zero(t, f.apply(r).Mutations())
+}
