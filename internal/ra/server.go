@@ -118,8 +118,8 @@ func (s *Server) Advertise(ns *namespace.Handle, group, ifname string, index int
 		return fmt.Errorf("ra on %s: no prefixes to advertise", ifname)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return errors.New("ra server closed")
 	}
 	if a := s.groups[group][ifname]; a != nil {
@@ -127,14 +127,32 @@ func (s *Server) Advertise(ns *namespace.Handle, group, ifname string, index int
 			if !a.status().Link.Equal(l) {
 				a.update(l)
 			}
+			s.mu.Unlock()
 			return nil
 		}
-		a.stop()
 		delete(s.groups[group], ifname)
+		s.mu.Unlock()
+		a.stop()
+	} else {
+		s.mu.Unlock()
 	}
+	// Opening the socket switches a thread into the namespace: done
+	// without the lock, so that routers realized concurrently open theirs
+	// at the same time.
 	c, err := s.dial(ns, ifname)
 	if err != nil {
 		return fmt.Errorf("ra socket on %s: %w", ifname, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.groups[group][ifname] != nil {
+		// Closed meanwhile, or a concurrent call for the same interface
+		// won: keep one socket.
+		_ = c.Close()
+		if s.closed {
+			return errors.New("ra server closed")
+		}
+		return nil
 	}
 	if s.groups[group] == nil {
 		s.groups[group] = map[string]*advertiser{}

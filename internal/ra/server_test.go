@@ -277,3 +277,42 @@ func TestUnsolicitedRAsKeepComing(t *testing.T) {
 		require.Equal(t, allNodes, conns["qr-a"].next(t).dst)
 	}
 }
+
+func TestConcurrentAdvertiseOneSocketPerInterface(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		all = map[string][]*fakeConn{}
+	)
+	s, err := NewServer(WithTiming(quiet()), WithDialer(func(_ *namespace.Handle, ifname string) (Conn, error) {
+		c := newFakeConn()
+		mu.Lock()
+		all[ifname] = append(all[ifname], c)
+		mu.Unlock()
+		return c, nil
+	}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := []string{"qr-a", "qr-b", "qr-c", "qr-d"}[i%4]
+			require.NoError(t, s.Advertise(nil, "r1", name, 1, link(pfx("2001:db8:1::/64", SLAAC))))
+		}()
+	}
+	wg.Wait()
+	require.Len(t, s.Links("r1"), 4)
+	for name, cs := range all {
+		open := 0
+		for _, c := range cs {
+			select {
+			case <-c.closed:
+			default:
+				open++
+				c.next(t)
+			}
+		}
+		require.Equal(t, 1, open, "open sockets on %s", name)
+	}
+}
