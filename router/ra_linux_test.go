@@ -13,6 +13,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/neutrino-net/neutrino/internal/lab"
+	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/ra"
 	"github.com/neutrino-net/neutrino/ipam"
 	"github.com/neutrino-net/neutrino/namespace"
@@ -335,5 +336,31 @@ func TestRemovedSubnetSendsFinalRA(t *testing.T) {
 	rep := f.apply(r)
 	require.Equal(t, 1, countKind(rep, "ra"), rep.Changes)
 	require.Eventually(t, func() bool { return !defaultV6(t, guest).IsValid() }, 5*time.Second, 20*time.Millisecond)
+	require.Zero(t, f.apply(r).Mutations())
+}
+
+// A router namespace deleted by hand is made again by the next Apply, and
+// its interfaces advertise again from sockets in the new namespace (the
+// devices may get the indexes they had): guests' solicitations are
+// answered.
+func TestRAResumesInANamespaceMadeAgain(t *testing.T) {
+	lab.RequireCmd(t, "rdisc6")
+	f := newFixture(t)
+	b := f.b
+	netID, sub := b.network("2001:db8:4::/64", "2001:db8:4::1", false)
+	setModes(b.subnet(sub), subnet.ModeSLAAC, subnet.ModeSLAAC)
+	rid := b.router("", "", "")
+	b.attach(rid, sub)
+	f.bridges()
+	guest := f.slaacGuest("vm1", netID, net.HardwareAddr{0xfa, 0x16, 0x3e, 0x0a, 0x0c, 0x01})
+	r := f.realizer()
+	f.apply(r)
+	f.rdisc6(guest)
+
+	require.NoError(t, namespace.NewManager(f.l.NodePrefix("n1")).Delete(naming.RouterNamespace(rid)))
+	rep := f.apply(r)
+	require.Equal(t, 1, countKind(rep, "ra"), rep.Changes)
+	out := f.rdisc6(guest)
+	require.Regexp(t, `Prefix\s*:\s*2001:db8:4::/64`, out)
 	require.Zero(t, f.apply(r).Mutations())
 }

@@ -26,7 +26,8 @@ type advertiser struct {
 	conn  Conn
 	t     Timing
 	log   *slog.Logger
-	index int // the interface's index when the socket was opened
+	index int    // the interface's index when the socket was opened
+	nsID  uint64 // and its namespace's (NamespaceID)
 
 	mu   sync.Mutex
 	link Link
@@ -44,9 +45,9 @@ type advertiser struct {
 	wg      sync.WaitGroup
 }
 
-func newAdvertiser(conn Conn, index int, l Link, t Timing, log *slog.Logger) *advertiser {
+func newAdvertiser(conn Conn, nsID uint64, index int, l Link, t Timing, log *slog.Logger) *advertiser {
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &advertiser{conn: conn, t: t, log: log, index: index, link: l,
+	a := &advertiser{conn: conn, t: t, log: log, nsID: nsID, index: index, link: l,
 		changed: make(chan struct{}, 1), solicit: make(chan netip.Addr, 1), ctx: ctx, cancel: cancel}
 	a.wg.Add(2)
 	go a.read()

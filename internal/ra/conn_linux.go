@@ -10,6 +10,8 @@ import (
 	"github.com/mdlayher/socket"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
+
+	"github.com/neutrino-net/neutrino/namespace"
 )
 
 // highFD is where sockets are moved: the nftables library panics on
@@ -112,3 +114,17 @@ func (r *RawConn) WriteTo(ctx context.Context, b []byte, src, dst netip.Addr) er
 
 // Close implements Conn.
 func (r *RawConn) Close() error { return r.c.Close() }
+
+// NamespaceID identifies the network namespace ns refers to (its inode):
+// the same for every handle on one namespace, different for a namespace
+// made again under the same name. 0 for nil.
+func NamespaceID(ns *namespace.Handle) uint64 {
+	if ns == nil {
+		return 0
+	}
+	var st unix.Stat_t
+	if unix.Fstat(ns.Fd(), &st) != nil {
+		return 0
+	}
+	return st.Ino
+}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+
+	"github.com/neutrino-net/neutrino/namespace"
 )
 
 // RawConn is a raw ICMPv6 socket; only Linux has one here.
@@ -26,3 +28,6 @@ func (*RawConn) WriteTo(context.Context, []byte, netip.Addr, netip.Addr) error {
 
 // Close implements Conn.
 func (*RawConn) Close() error { return nil }
+
+// NamespaceID is 0 off Linux.
+func NamespaceID(*namespace.Handle) uint64 { return 0 }

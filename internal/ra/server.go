@@ -108,8 +108,8 @@ func (s *Server) Groups() []string {
 // Advertise makes interface ifname (index index) of group advertise l from
 // now on: a new interface gets its socket, opened inside ns, and an RA at
 // once; a changed Link is sent at once on the socket it has; an unchanged
-// one is left alone. An interface whose index changed (deleted and made
-// again) gets a new socket.
+// one is left alone. An interface whose index or namespace changed (made
+// again; a new namespace may give it the index it had) gets a new socket.
 func (s *Server) Advertise(ns *namespace.Handle, group, ifname string, index int, l Link) error {
 	if err := l.Validate(); err != nil {
 		return fmt.Errorf("ra on %s: %w", ifname, err)
@@ -117,13 +117,14 @@ func (s *Server) Advertise(ns *namespace.Handle, group, ifname string, index int
 	if len(l.Prefixes) == 0 {
 		return fmt.Errorf("ra on %s: no prefixes to advertise", ifname)
 	}
+	nsID := NamespaceID(ns)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return errors.New("ra server closed")
 	}
 	if a := s.groups[group][ifname]; a != nil {
-		if a.index == index {
+		if a.index == index && a.nsID == nsID {
 			if !a.status().Link.Equal(l) {
 				a.update(l)
 			}
@@ -157,7 +158,7 @@ func (s *Server) Advertise(ns *namespace.Handle, group, ifname string, index int
 	if s.groups[group] == nil {
 		s.groups[group] = map[string]*advertiser{}
 	}
-	s.groups[group][ifname] = newAdvertiser(c, index, l, s.timing, s.log.With("group", group, "interface", ifname))
+	s.groups[group][ifname] = newAdvertiser(c, nsID, index, l, s.timing, s.log.With("group", group, "interface", ifname))
 	return nil
 }
 
