@@ -63,7 +63,9 @@
 // that goes sends its final RA (router lifetime 0) before its device is
 // deleted, so hosts drop the default route at once. Close stops
 // advertising without final RAs (hosts keep their routes through an agent
-// restart); a new process advertises again on its first Apply.
+// restart); a new process advertises again on its first Apply, and a qr-
+// interface with IPv6 addresses that goes before it ever advertised there
+// sends a bare final RA, since what it advertised is no longer known.
 //
 // A gateway with IPv6 addresses gets net.ipv6.conf.<qg>.accept_ra=2 (and
 // autoconf=0: its address is its fixed IP) when none of its IPv6 subnets

@@ -2,10 +2,17 @@ package router
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 	"sync"
 
+	"github.com/vishvananda/netlink"
+
+	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/ra"
+	"github.com/neutrino-net/neutrino/ipam"
+	"github.com/neutrino-net/neutrino/namespace"
 )
 
 // raServer is the realizer's router advertisement server, started with the
@@ -80,7 +87,7 @@ func (rr *routerRun) diffRA() []change {
 		if ok {
 			v = update
 		}
-		cs = append(cs, change{v, "ra", 1, rr.in("ra on " + ifc.Name + " " + describeRA(l)), func() error {
+		cs = append(cs, change{v, "ra", 1, rr.in(ifc.Name + " " + describeRA(l)), func() error {
 			srv, err := rr.r.raServer(true)
 			if err != nil {
 				return err
@@ -92,12 +99,56 @@ func (rr *routerRun) diffRA() []change {
 		if want[name] {
 			continue
 		}
-		cs = append(cs, change{remove, "ra", 1, rr.in("ra on " + name), func() error {
+		cs = append(cs, change{remove, "ra", 1, rr.in(name), func() error {
 			rr.r.withdrawRA(srv, rr.where, name)
 			return nil
 		}})
 	}
+	// Interfaces that go and that this process never advertised on (it
+	// restarted since): a bare final RA from each that carries IPv6
+	// addresses, so that hosts using it drop their default route now.
+	devs := map[string]bool{}
+	for _, ifc := range rr.spec.Ifaces {
+		devs[ifc.Name] = true
+	}
+	for _, name := range sortedKeys(rr.obs.links) {
+		l := rr.obs.links[name]
+		if _, known := have[name]; known || devs[name] || !rr.r.mayHaveAdvertised(l, rr.obs.addrs[l.Attrs().Index]) {
+			continue
+		}
+		cs = append(cs, change{remove, "ra", 1, rr.in(name + " (final only)"), func() error {
+			rr.r.goodbyeRA(rr.ns, rr.where, l)
+			return nil
+		}})
+	}
 	return cs
+}
+
+// mayHaveAdvertised reports whether l is an interface of ours that may
+// have sent router advertisements: a qr- device with an IPv6 address.
+func (r *Realizer) mayHaveAdvertised(l netlink.Link, addrs map[netip.Prefix]bool) bool {
+	if _, ok := ours(l); !ok || r.opt.ra.off || !strings.HasPrefix(l.Attrs().Name, naming.PrefixRouterIf) {
+		return false
+	}
+	for p := range addrs {
+		if p.Addr().Is6() && !p.Addr().IsLinkLocalUnicast() {
+			return true
+		}
+	}
+	return false
+}
+
+// goodbyeRA sends the final RAs of an interface the server does not know.
+func (r *Realizer) goodbyeRA(ns *namespace.Handle, where string, l netlink.Link) {
+	srv, err := r.raServer(true)
+	if err == nil {
+		mac := l.Attrs().HardwareAddr
+		src, _ := ipam.SLAAC(linkLocalPrefix, mac)
+		err = srv.Goodbye(ns, l.Attrs().Name, mac, src)
+	}
+	if err != nil {
+		r.opt.log.Warn("final router advertisement not sent", "namespace", where, "interface", l.Attrs().Name, "err", err)
+	}
 }
 
 // withdrawRA sends an interface's final RAs. Failing to send them (the
@@ -110,18 +161,53 @@ func (r *Realizer) withdrawRA(srv *ra.Server, group, name string) {
 }
 
 // withdrawRouterRA plans (and, unless dry, sends) the final RAs of a router
-// that goes, before its devices are deleted.
-func (r *Realizer) withdrawRouterRA(full string, rep *Report, dry bool) {
+// that goes, before its devices (links, by name) are deleted: of the
+// interfaces the server advertises on, and of those it does not know that
+// may have advertised before the process restarted.
+func (r *Realizer) withdrawRouterRA(h *namespace.Handle, full string, links map[string]netlink.Link, rep *Report, dry bool) {
+	var known map[string]ra.Status
 	srv, _ := r.raServer(false)
-	if srv == nil {
-		return
+	if srv != nil {
+		known = srv.Links(full)
 	}
-	for _, name := range sortedKeys(srv.Links(full)) {
+	for _, name := range sortedKeys(known) {
 		if !dry {
 			r.withdrawRA(srv, full, name)
 		}
-		rep.AddN(remove.String(), "ra", 1, "ra on "+name+" in "+full)
+		rep.AddN(remove.String(), "ra", 1, name+" in "+full)
 	}
+	for _, name := range sortedKeys(links) {
+		l := links[name]
+		if _, ok := known[name]; ok || !strings.HasPrefix(name, naming.PrefixRouterIf) || r.opt.ra.off {
+			continue
+		}
+		addrs, err := h.Netlink().AddrList(l, netlink.FAMILY_V6)
+		if err != nil {
+			continue
+		}
+		set := make(map[netip.Prefix]bool, len(addrs))
+		for _, a := range addrs {
+			if p, ok := netipPrefix(a.IPNet); ok {
+				set[p] = true
+			}
+		}
+		if !r.mayHaveAdvertised(l, set) {
+			continue
+		}
+		if !dry {
+			r.goodbyeRA(h, full, l)
+		}
+		rep.AddN(remove.String(), "ra", 1, name+" (final only) in "+full)
+	}
+}
+
+func netipPrefix(n *net.IPNet) (netip.Prefix, bool) {
+	if n == nil {
+		return netip.Prefix{}, false
+	}
+	a, ok := netip.AddrFromSlice(n.IP)
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones), ok
 }
 
 func (r *Realizer) raDomain() string {

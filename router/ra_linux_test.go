@@ -364,3 +364,44 @@ func TestRAResumesInANamespaceMadeAgain(t *testing.T) {
 	require.Regexp(t, `Prefix\s*:\s*2001:db8:4::/64`, out)
 	require.Zero(t, f.apply(r).Mutations())
 }
+
+// After a restart the process does not know what the interfaces
+// advertised; an interface or a router that goes still sends a final RA,
+// and guests drop their default route at once. Close itself sends none:
+// guests keep their route through the restart.
+func TestFinalRAAfterRestart(t *testing.T) {
+	f := newFixture(t)
+	b := f.b
+	net1, sub1 := b.network("2001:db8:5::/64", "2001:db8:5::1", false)
+	net2, sub2 := b.network("2001:db8:6::/64", "2001:db8:6::1", false)
+	setModes(b.subnet(sub1), subnet.ModeSLAAC, subnet.ModeSLAAC)
+	setModes(b.subnet(sub2), subnet.ModeSLAAC, subnet.ModeSLAAC)
+	rid := b.router("", "", "")
+	p1 := b.attach(rid, sub1)
+	b.attach(rid, sub2)
+	f.bridges()
+	g1 := f.slaacGuest("vm1", net1, net.HardwareAddr{0xfa, 0x16, 0x3e, 0x0a, 0x0d, 0x01})
+	g2 := f.slaacGuest("vm2", net2, net.HardwareAddr{0xfa, 0x16, 0x3e, 0x0a, 0x0d, 0x02})
+	r := f.realizer()
+	f.apply(r)
+	for _, g := range []*namespace.Handle{g1, g2} {
+		require.Eventually(t, func() bool { return defaultV6(t, g).IsValid() }, 20*time.Second, 50*time.Millisecond)
+	}
+	require.NoError(t, r.Close())
+	r = f.realizer()
+
+	// The interface on network 1 goes.
+	b.d.Ports = slices.DeleteFunc(b.d.Ports, func(p port.Port) bool { return p.ID == p1.ID })
+	rep := f.apply(r)
+	require.Equal(t, 2, countKind(rep, "ra"), "network 2's interface advertises again, network 1's says goodbye: %v", rep.Changes)
+	require.Eventually(t, func() bool { return !defaultV6(t, g1).IsValid() }, 5*time.Second, 20*time.Millisecond)
+	require.True(t, defaultV6(t, g2).IsValid(), "network 2's guest keeps its route")
+
+	// Restart again; the whole router goes.
+	require.NoError(t, r.Close())
+	r = f.realizer()
+	b.d.Routers, b.d.Ports = nil, nil
+	rep = f.apply(r)
+	require.Equal(t, 1, countKind(rep, "ra"), rep.Changes)
+	require.Eventually(t, func() bool { return !defaultV6(t, g2).IsValid() }, 5*time.Second, 20*time.Millisecond)
+}

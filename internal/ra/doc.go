@@ -45,6 +45,8 @@
 //
 // Close stops sending without final RAs: an agent restarting within the
 // router lifetime must not make every host drop its default route.
+// Goodbye sends the final RAs of an interface the server never advertised
+// on: for one that goes after the process restarted.
 //
 // # What it owns
 //

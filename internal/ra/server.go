@@ -1,12 +1,18 @@
 package ra
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
+	"net/netip"
 	"slices"
 	"sync"
+	"time"
+
+	"github.com/mdlayher/ndp"
 
 	"github.com/neutrino-net/neutrino/namespace"
 )
@@ -181,6 +187,35 @@ func (s *Server) Withdraw(group, ifname string) error {
 	}
 	if err := a.withdraw(); err != nil {
 		return fmt.Errorf("final ra on %s: %w", ifname, err)
+	}
+	return nil
+}
+
+// Goodbye sends the final RAs (router lifetime 0) of an interface the
+// server does not advertise on, from a socket opened inside ns for them:
+// for an interface that goes after the process restarted, when what it
+// advertised is no longer known. Hosts that use the router drop their
+// default route; others ignore it.
+func (s *Server) Goodbye(ns *namespace.Handle, ifname string, mac net.HardwareAddr, source netip.Addr) error {
+	l := Link{MAC: mac, Source: source}
+	if err := l.Validate(); err != nil {
+		return fmt.Errorf("final ra on %s: %w", ifname, err)
+	}
+	c, err := s.dial(ns, ifname)
+	if err != nil {
+		return fmt.Errorf("ra socket on %s: %w", ifname, err)
+	}
+	defer c.Close()
+	b, err := ndp.MarshalMessage(Final(l, s.timing))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for range s.timing.FinalCount {
+		if err := c.WriteTo(ctx, b, source, allNodes); err != nil {
+			return fmt.Errorf("final ra on %s: %w", ifname, err)
+		}
 	}
 	return nil
 }
