@@ -316,3 +316,21 @@ func TestConcurrentAdvertiseOneSocketPerInterface(t *testing.T) {
 		require.Equal(t, 1, open, "open sockets on %s", name)
 	}
 }
+
+func TestGoodbyeSendsFinalRAsFromAnUnknownInterface(t *testing.T) {
+	s, conns := testServer(t, quiet())
+	require.NoError(t, s.Goodbye(nil, "qr-x", testMAC, testLLA))
+	c := conns["qr-x"]
+	for range DefaultTiming().FinalCount {
+		got := c.next(t)
+		require.Zero(t, got.ra.RouterLifetime)
+		require.Equal(t, testLLA, got.src)
+	}
+	select {
+	case <-c.closed:
+	default:
+		t.Fatal("socket left open")
+	}
+	require.Empty(t, s.Groups())
+	require.Error(t, s.Goodbye(nil, "qr-x", testMAC, netip.Addr{}), "no link-local source")
+}
