@@ -2,7 +2,9 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 
@@ -10,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/namespace"
 )
 
 // addrGenModeNone stops the kernel from giving a device an IPv6 link-local
@@ -88,12 +91,13 @@ func toDevice(l netlink.Link, names map[int]string) *device {
 
 // execute runs the planned changes with one netlink request per operation.
 func (r *Realizer) execute(ctx context.Context, o *observed, changes []change, rep *Report) error {
-	ex := &executor{h: r.host.Netlink(), index: o.index}
+	ex := &executor{h: r.host.Netlink(), ns: r.host, index: o.index}
 	return runChanges(ctx, changes, rep, ex.do)
 }
 
 type executor struct {
 	h     *netlink.Handle
+	ns    *namespace.Handle
 	index map[string]int
 }
 
@@ -211,6 +215,16 @@ func (e *executor) add(d device) error {
 	e.index[d.Name] = l.Attrs().Index
 	if err := e.h.LinkSetIP6AddrGenMode(l, addrGenModeNone); err != nil {
 		return nl.Err(err)
+	}
+	if d.Kind == KindBridge {
+		// Tenant routers send router advertisements on the networks: the
+		// node itself must not take addresses and a default route from
+		// them (Neutron's linuxbridge agent disables IPv6 on its bridges).
+		// Address generation off does not stop SLAAC from an RA.
+		err := e.ns.Sysctl("net.ipv6.conf."+d.Name+".accept_ra", "0")
+		if err != nil && !errors.Is(err, fs.ErrNotExist) { // no IPv6 on the node
+			return err
+		}
 	}
 	if d.Master != "" {
 		m, err := e.link(d.Master)

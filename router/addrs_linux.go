@@ -51,7 +51,7 @@ func (rr *routerRun) diffAddrs(fresh map[string]bool) []change {
 			if have[p] {
 				continue
 			}
-			if p.Addr().Is4() && ifc.Up {
+			if ifc.Up {
 				rr.garp[ifc.Name] = append(rr.garp[ifc.Name], p.Addr())
 			}
 			cs = append(cs, change{create, "addr", 1, rr.in(p.String() + " on " + ifc.Name), func() error {

@@ -44,6 +44,38 @@
 //     gateway address that is removed, deleted (as Neutron's `conntrack -D
 //     -d ip` and `-q ip`), so an established flow cannot keep reaching the
 //     old port.
+//   - IPv6 neighbour discovery (see below): router advertisements from
+//     every interface with an ipv6_ra_mode subnet, accept_ra on an IPv6
+//     gateway, unsolicited neighbour advertisements for IPv6 addresses that
+//     appear (WithGARP's rounds).
+//
+// # IPv6 router advertisements
+//
+// What Neutron's L3 agent runs a radvd per router for is sent in-process
+// (internal/ra): one raw ICMPv6 socket per advertising interface, opened
+// inside the router namespace, all served from the realizer's process. An
+// interface advertises the subnets of its port that have an ipv6_ra_mode,
+// in one RA, with Neutron's flags (slaac: A=1; dhcpv6-stateful: M=1, A=0;
+// dhcpv6-stateless: O=1, A=1), the network MTU, RDNSS from slaac subnets'
+// dns_nameservers, DNSSL from the subnet's or network's dns_domain (else
+// WithDNSDomain), from its EUI-64 link-local address. A subnet with only
+// ipv6_address_mode gets no RA (an external router advertises, as in
+// Neutron). Intervals are Neutron's radvd settings, 30–100 s
+// (WithRouterAdvertisements). A change is sent at once on that interface's
+// socket and reported as one "ra" change; an interface, subnet or router
+// that goes sends its final RA (router lifetime 0) before its device is
+// deleted, so hosts drop the default route at once. Close stops
+// advertising without final RAs (hosts keep their routes through an agent
+// restart); a new process advertises again on its first Apply, and a qr-
+// interface with IPv6 addresses that goes before it ever advertised there
+// sends a bare final RA, since what it advertised is no longer known.
+//
+// A gateway with IPv6 addresses gets net.ipv6.conf.<qg>.accept_ra=2 (and
+// autoconf=0: its address is its fixed IP) when none of its IPv6 subnets
+// has a gateway_ip, so the kernel learns the default route from upstream
+// RAs, and accept_ra=0 otherwise, as Neutron's
+// _configure_ipv6_params_on_gw; with a gateway_ip the static default route
+// serves.
 //
 // # NAT
 //
@@ -180,8 +212,8 @@
 //     the MAC not changing; here a FIP may move between routers).
 //   - The hairpin rule matches the input interface instead of Neutron's mark
 //     0x2 set in a mangle chain: the same packets, one rule fewer.
-//   - The metadata proxy, router advertisements (radvd), HA and DVR
-//     routers are not realized.
+//   - The metadata proxy, HA and DVR routers are not realized.
+//   - Router advertisements also carry DNSSL (Neutron's radvd sends none).
 //   - Host ends get IPv6 address generation "none" rather than
 //     disable_ipv6: one netlink message at creation instead of a sysctl
 //     write per device.

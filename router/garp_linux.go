@@ -122,22 +122,42 @@ func (a *background) burst(c *arp.Client, addrs []netip.Addr) error {
 	return nil
 }
 
-// announce plans a burst for every device that gained IPv4 addresses (or a
-// floating IP that moved), sent once the rest of the pass has succeeded.
+// announce plans a burst for every device that gained addresses (or a
+// floating IP that moved), sent once the rest of the pass has succeeded:
+// gratuitous ARP for IPv4, unsolicited neighbour advertisements for IPv6
+// (na_linux.go).
 func (rr *routerRun) announce() []change {
 	if rr.r.opt.garpCount == 0 {
 		return nil
 	}
 	var cs []change
 	for _, dev := range sortedKeys(rr.garp) {
-		addrs := rr.garp[dev]
-		names := make([]string, len(addrs))
-		for i, a := range addrs {
-			names[i] = a.String()
+		var v4, v6 []netip.Addr
+		for _, a := range rr.garp[dev] {
+			if a.Is4() {
+				v4 = append(v4, a)
+			} else {
+				v6 = append(v6, a)
+			}
 		}
-		cs = append(cs, change{create, "garp", len(addrs), rr.in(dev + " " + strings.Join(names, ", ")), func() error {
-			return rr.r.bg.announce(rr.ns, dev, addrs)
-		}})
+		if len(v4) > 0 {
+			cs = append(cs, change{create, "garp", len(v4), rr.in(dev + " " + joinAddrs(v4)), func() error {
+				return rr.r.bg.announce(rr.ns, dev, v4)
+			}})
+		}
+		if len(v6) > 0 {
+			cs = append(cs, change{create, "na", len(v6), rr.in(dev + " " + joinAddrs(v6)), func() error {
+				return rr.r.bg.advertiseNA(rr.ns, dev, v6)
+			}})
+		}
 	}
 	return cs
+}
+
+func joinAddrs(addrs []netip.Addr) string {
+	names := make([]string, len(addrs))
+	for i, a := range addrs {
+		names[i] = a.String()
+	}
+	return strings.Join(names, ", ")
 }

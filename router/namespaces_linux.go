@@ -195,6 +195,7 @@ func (r *Realizer) removeRouter(name string, rep *Report, dry bool) error {
 		}
 		ourLinks = append(ourLinks, n)
 	}
+	r.withdrawRouterRA(h, full, links, rep, dry)
 	for _, n := range ourLinks {
 		if !dry {
 			if err := nl.IgnoreNotFound(h.Netlink().LinkDel(links[n])); err != nil {

@@ -25,6 +25,7 @@ type options struct {
 	randomFully  bool
 	workers      int
 	maxOpen      int
+	ra           raOptions
 }
 
 func defaultOptions() options {

@@ -29,6 +29,8 @@ type Realizer struct {
 	handles map[string]*routerNS // by namespace name (without the node prefix)
 
 	hostState *mirror // the host's links (bridges, host ends of pairs)
+
+	ra raServer // router advertisements (ra_linux.go)
 }
 
 // NewRealizer returns a router realizer for the node whose own namespace is
@@ -75,6 +77,7 @@ func (r *Realizer) Wait() { r.bg.wait() }
 // stays as it is.
 func (r *Realizer) Close() error {
 	r.bg.stop()
+	r.ra.close()
 	r.hmu.Lock()
 	defer r.hmu.Unlock()
 	var errs []error

@@ -56,6 +56,7 @@ func (rr *routerRun) diff() ([]change, error) {
 	cs = append(cs, rr.diffNAT()...)
 	cs = append(cs, rr.diffAddrs(fresh)...)
 	cs = append(cs, rr.diffRoutes()...)
+	cs = append(cs, rr.diffRA()...)
 	cs = append(cs, rr.staleLinks()...)
 	cs = append(cs, rr.cleanConntrack()...)
 	cs = append(cs, rr.announce()...)

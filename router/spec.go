@@ -9,6 +9,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
+	"github.com/neutrino-net/neutrino/internal/ra"
 	"github.com/neutrino-net/neutrino/port"
 )
 
@@ -44,6 +45,10 @@ type ifaceSpec struct {
 	// Scope is the address scope of the port's subnets per family
 	// (famV4, famV6); "" for none, or when the port has no subnet of it.
 	Scope [2]string
+	// RA is what the interface advertises (nil: nothing); AcceptRA the
+	// gateway's accept_ra ("": left alone). See ra.go.
+	RA       *ra.Link
+	AcceptRA string
 }
 
 // routeSpec is a route in the router's main table, with our rtm_protocol.
@@ -216,6 +221,7 @@ func (d *Desired) compileIface(ix *index, p *port.Port, ppath string) (*ifaceSpe
 		iface.Subnets = append(iface.Subnets, s.CIDR)
 	}
 	sortPrefixes(iface.Addrs)
+	iface.RA, iface.AcceptRA = d.raLink(ix, p, n), d.gatewayAcceptRA(ix, p)
 	return iface, errors.Join(errs...)
 }
 

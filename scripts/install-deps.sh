@@ -11,7 +11,7 @@ set -euo pipefail
 want=(
   nftables:nft iproute2:ip iputils-ping:ping isc-dhcp-client:dhclient
   udhcpc:udhcpc busybox:busybox gobgpd:gobgpd socat:socat conntrack:conntrack
-  tcpdump:tcpdump dnsmasq-base:dnsmasq procps:sysctl util-linux:nsenter
+  tcpdump:tcpdump dnsmasq-base:dnsmasq procps:sysctl util-linux:nsenter ndisc6:rdisc6
 )
 if [[ "${1:-}" == "--bench" ]]; then
   want+=(kea-admin:perfdhcp iperf3:iperf3)

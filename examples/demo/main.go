@@ -37,6 +37,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) == 4 && os.Args[1] == bgp6Mode {
+		if err := runBGP6(os.Args[2], os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, "demo bgp6:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	keep := flag.Bool("keep", false, "leave the namespaces in place for inspection (processes still stop)")
 	destroy := flag.String("destroy", "", "remove the namespaces a --keep run left under this prefix, and exit")
 	flag.Parse()
@@ -182,11 +189,14 @@ func build(w *world) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := prepareIPv6(w, bgpd); err != nil {
+		return nil, err
+	}
 	p.done("")
 
 	p.begin("running the Neutrino node agent in node1 (network, port, router, dhcp, secgroup, bgp)")
 	topoFile := filepath.Join(w.dir, "topology.json")
-	b, _ := json.MarshalIndent(buildTopology(w.prefix), "", "  ")
+	b, _ := json.MarshalIndent(withIPv6(buildTopology(w.prefix)), "", "  ")
 	if err := os.WriteFile(topoFile, b, 0o644); err != nil {
 		return nil, err
 	}
@@ -229,6 +239,15 @@ func build(w *world) ([]result, error) {
 
 	p.begin("checking with real packets and the BGP peer")
 	results := checks(w, bgpd, leases, second)
+	bgp6, err := startBGP6(w, topoFile)
+	if err != nil {
+		return nil, err
+	}
+	bgp6First, err := bgp6.next(30 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	results = append(results, checksIPv6(w, bgpd, bgp6First)...)
 	p.done("")
 
 	return results, nil
