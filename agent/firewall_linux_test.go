@@ -12,13 +12,15 @@ import (
 )
 
 // TestFirewallOnARealRouter runs FWaaS through the node: a group on the
-// router interface of tenant2 (10.0.2.0/24) blocks ICMP from vm1 across
-// the real router, beside its NAT table, and goes away cleanly.
+// router interface of tenant2 (10.0.2.0/24) blocks ICMP from vm3 through
+// the real router to upstream (SNATed: tenant2 is in no address scope,
+// and the router drops what crosses scopes), beside its NAT table, and
+// goes away cleanly.
 func TestFirewallOnARealRouter(t *testing.T) {
 	f := newFixture(t)
 	lab.RequireCmd(t, "ping", "nft")
 	f.apply(t)
-	f.ping(t, f.vms["vm1"], "10.0.2.11")
+	f.ping(t, f.vms["vm3"], "203.0.113.254")
 
 	var qr *port.Port
 	for i := range f.topo.Ports {
@@ -40,7 +42,7 @@ func TestFirewallOnARealRouter(t *testing.T) {
 	if rep := f.apply(t); rep.Mutations() != 0 {
 		t.Errorf("second apply made %d mutations:\n%s", rep.Mutations(), rep)
 	}
-	if out, err := f.l.Run(f.vms["vm1"], 10*time.Second, "ping", "-c1", "-W1", "10.0.2.11"); err == nil {
+	if out, err := f.l.Run(f.vms["vm3"], 10*time.Second, "ping", "-c1", "-W1", "203.0.113.254"); err == nil {
 		t.Errorf("ping across the firewalled interface passed:\n%s", out)
 	}
 	f.ping(t, f.up, "203.0.113.50") // the floating IP, not behind the group
@@ -59,7 +61,7 @@ func TestFirewallOnARealRouter(t *testing.T) {
 
 	f.topo.FirewallGroups, f.topo.FirewallPolicies, f.topo.FirewallRules = nil, nil, nil
 	f.apply(t)
-	f.ping(t, f.vms["vm1"], "10.0.2.11")
+	f.ping(t, f.vms["vm3"], "203.0.113.254")
 	if tables := f.l.MustOutput(rns, "nft", "list", "tables"); strings.Contains(tables, "neutrino-fw") {
 		t.Errorf("the firewall table stayed:\n%s", tables)
 	}
