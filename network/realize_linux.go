@@ -1,7 +1,6 @@
 package network
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -86,10 +85,10 @@ func toDevice(l netlink.Link, names map[int]string) *device {
 	return d
 }
 
-// execute runs the planned changes with one netlink request per operation.
-func (r *Realizer) execute(ctx context.Context, o *observed, changes []change, rep *Report) error {
+// executor runs the planned changes with one netlink request per operation.
+func (r *Realizer) executor(o *observed) func(op) error {
 	ex := &executor{h: r.host.Netlink(), index: o.index}
-	return runChanges(ctx, changes, rep, ex.do)
+	return ex.do
 }
 
 type executor struct {

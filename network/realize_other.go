@@ -2,13 +2,10 @@
 
 package network
 
-import (
-	"context"
-	"errors"
-)
+import "errors"
 
 func (r *Realizer) observe(*want) (*observed, error) { return nil, errors.ErrUnsupported }
 
-func (r *Realizer) execute(context.Context, *observed, []change, *Report) error {
-	return errors.ErrUnsupported
+func (r *Realizer) executor(*observed) func(op) error {
+	return func(op) error { return errors.ErrUnsupported }
 }

@@ -6,4 +6,8 @@ import "errors"
 
 func (r *Realizer) observe(*want) (*observed, error) { return nil, errors.ErrUnsupported }
 
-func (r *Realizer) executor(*observed) interface{ do(op) error } { return nil }
+type executor struct{}
+
+func (executor) do(op) error { return errors.ErrUnsupported }
+
+func (r *Realizer) executor(*observed) executor { return executor{} }
