@@ -43,6 +43,10 @@ type Change[Op any] struct {
 	Group string
 	// Ops realize the change.
 	Ops []Op
+	// Detail, when set, is what the change achieves counted object by
+	// object (an nftables transaction: so many chains, rules, elements);
+	// it is recorded instead of the change's one line.
+	Detail *report.Report
 }
 
 // Line is the change as its Report line: "verb kind what".
@@ -51,8 +55,16 @@ func (c Change[Op]) Line() string { return c.Verb + " " + c.Kind + " " + c.What 
 // Record adds the changes to rep as they would be made (a Plan).
 func Record[Op any](rep *report.Report, changes []Change[Op]) {
 	for _, c := range changes {
-		rep.Add(c.Verb, c.Kind, c.What)
+		c.record(rep)
 	}
+}
+
+func (c Change[Op]) record(rep *report.Report) {
+	if c.Detail != nil {
+		rep.Merge(c.Detail)
+		return
+	}
+	rep.Add(c.Verb, c.Kind, c.What)
 }
 
 // Execute runs changes in order with do, recording each success in rep. It
@@ -78,7 +90,7 @@ func Execute[Op any](ctx context.Context, noun string, changes []Change[Op], rep
 			}
 		}
 		if err == nil {
-			rep.Add(c.Verb, c.Kind, c.What)
+			c.record(rep)
 			continue
 		}
 		err = fmt.Errorf("%s: %w", c.Line(), err)

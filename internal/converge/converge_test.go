@@ -170,3 +170,24 @@ func TestObserveErrorIsWrapped(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, released, "observed state is released when the pass ends")
 }
+
+func TestATransactionIsOneChangeWithItsDetail(t *testing.T) {
+	detail := &report.Report{}
+	detail.AddN(report.Create, "element", 3, "set s")
+	detail.Add(report.Create, "chain", "c")
+	tx := []Change[string]{{Verb: report.Update, Kind: "transaction", What: "table inet t", Ops: []string{"+tx"}, Detail: detail}}
+
+	planned := &report.Report{}
+	Record(planned, tx)
+	assert.Equal(t, 4, planned.Mutations())
+
+	k := &kernel{objs: map[string]bool{}}
+	rep := &report.Report{}
+	require.NoError(t, Execute(context.Background(), "secgroup", tx, rep, k.do))
+	assert.Equal(t, []string{"create element set s", "create chain c"}, rep.Changes)
+
+	tx[0].Ops = []string{"+!tx"}
+	rep = &report.Report{}
+	require.Error(t, Execute(context.Background(), "secgroup", tx, rep, k.do))
+	assert.Zero(t, rep.Mutations(), "a failed transaction achieved nothing")
+}
