@@ -36,7 +36,7 @@ type Config struct {
 	// in the namespace the process runs in.
 	BGPServer *bgp.Server
 	// BGPOptions configure a server the node creates itself.
-	BGPOptions []bgp.Option
+	BGPOptions []bgp.ServerOption
 	Logger     *slog.Logger
 }
 
@@ -110,12 +110,17 @@ func (n *Node) Plan(ctx context.Context, topo *neutrino.Topology) (*Report, erro
 	if err != nil {
 		return &Report{}, err
 	}
-	return n.run(ctx, d, true, false)
+	return n.PlanDesired(ctx, d)
 }
 
 // ApplyDesired converges the node to an already computed Desired.
 func (n *Node) ApplyDesired(ctx context.Context, d *Desired) (*Report, error) {
 	return n.run(ctx, d, false, false)
+}
+
+// PlanDesired reports what ApplyDesired would change, changing nothing.
+func (n *Node) PlanDesired(ctx context.Context, d *Desired) (*Report, error) {
+	return n.run(ctx, d, true, false)
 }
 
 // Destroy removes everything the node's realizers own, in reverse order, and
@@ -203,20 +208,20 @@ func (n *Node) applyBGP(ctx context.Context, d *bgp.Desired, dry bool) Step {
 			if dry {
 				return Step{Realizer: "bgp", Report: network.Report{Changes: []string{"start BGP speaker " + d.Speaker.ID}}}
 			}
-			srv, err := bgp.NewServer(append([]bgp.Option{bgp.WithLogger(n.log.With("realizer", "bgp"))}, n.cfg.BGPOptions...)...)
+			srv, err := bgp.NewServer(append([]bgp.ServerOption{bgp.WithLogger(n.log.With("realizer", "bgp"))}, n.cfg.BGPOptions...)...)
 			if err != nil {
 				return Step{Realizer: "bgp", Err: err}
 			}
 			n.bgpSrv = srv
 		}
-		r, err := bgp.NewRealizer(n.bgpSrv, bgp.WithLogger(n.log.With("realizer", "bgp")))
+		r, err := bgp.NewRealizer(n.bgpSrv)
 		if err != nil {
 			return Step{Realizer: "bgp", Err: err}
 		}
 		n.bgpReal = r
 	}
 	var (
-		rep bgp.Report
+		rep *bgp.Report
 		err error
 	)
 	if dry {
@@ -224,7 +229,7 @@ func (n *Node) applyBGP(ctx context.Context, d *bgp.Desired, dry bool) Step {
 	} else {
 		rep, err = n.bgpReal.Apply(ctx, *d)
 	}
-	return fromReport("bgp", &rep, err)
+	return fromReport("bgp", rep, err)
 }
 
 // BGP returns the process's BGP server, or nil if the node runs no speaker.

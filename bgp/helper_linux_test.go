@@ -76,9 +76,13 @@ func TestHelperSpeaker(t *testing.T) {
 		if err == nil {
 			switch req.Op {
 			case "apply":
-				rep.Report, err = r.Apply(ctx, *req.Desired)
+				var r2 *Report
+				r2, err = r.Apply(ctx, *req.Desired)
+				rep.Report = *r2
 			case "plan":
-				rep.Report, err = r.Plan(ctx, *req.Desired)
+				var r2 *Report
+				r2, err = r.Plan(ctx, *req.Desired)
+				rep.Report = *r2
 			case "status":
 				rep.Status, err = srv.Status(ctx)
 			case "events":

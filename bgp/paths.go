@@ -16,12 +16,12 @@ import (
 // and withdraws the others, one path at a time so that only those are sent.
 // It diffs against what it announced earlier in this process: only this
 // Server writes to the process's gobgp RIB. Invalid routes change nothing.
-func (s *Server) Apply(ctx context.Context, routes []Route) (Report, error) {
+func (s *Server) Apply(ctx context.Context, routes []Route) (*Report, error) {
 	return s.syncRoutes(ctx, routes, false)
 }
 
 // Plan reports what Apply would change, changing nothing.
-func (s *Server) Plan(ctx context.Context, routes []Route) (Report, error) {
+func (s *Server) Plan(ctx context.Context, routes []Route) (*Report, error) {
 	return s.syncRoutes(ctx, routes, true)
 }
 
@@ -37,8 +37,8 @@ func (s *Server) Advertised() []Route {
 	return out
 }
 
-func (s *Server) syncRoutes(ctx context.Context, routes []Route, dry bool) (Report, error) {
-	var rep Report
+func (s *Server) syncRoutes(ctx context.Context, routes []Route, dry bool) (*Report, error) {
+	rep := &Report{}
 	want, err := validateRoutes(routes)
 	if err != nil {
 		return rep, err

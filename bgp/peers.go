@@ -109,17 +109,17 @@ func validatePeers(peers []Peer) error {
 // re-creates the changed ones (a new AS, password or timers needs a new
 // session anyway) and removes the others. It diffs against gobgp's own peer
 // list, so it converges whatever was configured before.
-func (s *Server) SetPeers(ctx context.Context, peers []Peer) (Report, error) {
+func (s *Server) SetPeers(ctx context.Context, peers []Peer) (*Report, error) {
 	return s.syncPeers(ctx, peers, false)
 }
 
 // PlanPeers reports what SetPeers would change, changing nothing.
-func (s *Server) PlanPeers(ctx context.Context, peers []Peer) (Report, error) {
+func (s *Server) PlanPeers(ctx context.Context, peers []Peer) (*Report, error) {
 	return s.syncPeers(ctx, peers, true)
 }
 
-func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (Report, error) {
-	var rep Report
+func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (*Report, error) {
+	rep := &Report{}
 	if err := validatePeers(peers); err != nil {
 		return rep, err
 	}

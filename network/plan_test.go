@@ -15,6 +15,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/converge"
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
+	"github.com/neutrino-net/neutrino/internal/option"
 )
 
 const (
@@ -52,9 +53,7 @@ func emptyHost() *observed {
 func planOn(t *testing.T, d Desired, o *observed, opts ...Option) ([]string, error) {
 	t.Helper()
 	cfg := defaultConfig()
-	for _, opt := range opts {
-		opt(&cfg)
-	}
+	require.NoError(t, option.Apply(&cfg, opts))
 	w, err := d.validate()
 	if err != nil {
 		return nil, err
@@ -73,9 +72,7 @@ func planOn(t *testing.T, d Desired, o *observed, opts ...Option) ([]string, err
 func convergeOn(t *testing.T, d Desired, o *observed, opts ...Option) []string {
 	t.Helper()
 	cfg := defaultConfig()
-	for _, opt := range opts {
-		opt(&cfg)
-	}
+	require.NoError(t, option.Apply(&cfg, opts))
 	w, err := d.validate()
 	require.NoError(t, err)
 	changes, err := plan(&cfg, w, o)
@@ -350,6 +347,15 @@ func TestParseInterfaceMappings(t *testing.T) {
 func TestNewRealizerOptions(t *testing.T) {
 	_, err := NewRealizer(nil)
 	require.ErrorIs(t, err, errdefs.ErrInvalid)
+	for name, o := range map[string]Option{
+		"vxlan_port":                        WithVXLANPort(0),
+		"physical_interface_mappings.phys1": WithPhysicalInterfaceMappings(map[string]string{"phys1": "a/b"}),
+	} {
+		cfg := defaultConfig()
+		err := option.Apply(&cfg, []Option{o})
+		require.ErrorIs(t, err, errdefs.ErrInvalid, name)
+		assert.ErrorContains(t, err, name)
+	}
 }
 
 func TestReportCounts(t *testing.T) {

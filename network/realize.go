@@ -2,14 +2,11 @@ package network
 
 import (
 	"context"
-	"errors"
-	"maps"
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/neutrino-net/neutrino/internal/converge"
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/option"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -28,19 +25,7 @@ func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
 		return nil, errdefs.Invalid("host", "a host namespace handle is required")
 	}
 	cfg := defaultConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
-	var errs []error
-	if cfg.vxlanPort < 1 || cfg.vxlanPort > 65535 {
-		errs = append(errs, errdefs.Invalid("vxlan_port", "%d is not a UDP port", cfg.vxlanPort))
-	}
-	for _, physnet := range slices.Sorted(maps.Keys(cfg.mappings)) {
-		if iface := cfg.mappings[physnet]; !validIfName(iface) {
-			errs = append(errs, errdefs.Invalid("physical_interface_mappings."+physnet, "%q is not an interface name", iface))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := option.Apply(&cfg, opts); err != nil {
 		return nil, err
 	}
 	return &Realizer{host: host, cfg: cfg}, nil
@@ -81,10 +66,4 @@ func (r *Realizer) run(ctx context.Context, d Desired, mode converge.Mode) (*Rep
 		Do:    r.executor,
 		Attrs: func(w *want) []any { return []any{"networks", len(w.networks)} },
 	})
-}
-
-// validIfName reports whether the kernel accepts name for a device
-// (dev_valid_name).
-func validIfName(name string) bool {
-	return name != "" && len(name) <= 15 && name != "." && name != ".." && !strings.ContainsAny(name, "/: \t\n\v\f\r\x00")
 }

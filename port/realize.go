@@ -7,6 +7,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/converge"
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/option"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/subnet"
@@ -30,15 +31,20 @@ type Desired struct {
 	Subnets []subnet.Subnet
 }
 
-// Option configures a Realizer.
-type Option func(*Realizer)
+// Option configures a Realizer. A bad value makes NewRealizer fail.
+type Option func(*config) error
+
+type config struct {
+	log *slog.Logger
+}
 
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option {
-	return func(r *Realizer) {
+	return func(c *config) error {
 		if l != nil {
-			r.log = l
+			c.log = l
 		}
+		return nil
 	}
 }
 
@@ -46,8 +52,8 @@ func WithLogger(l *slog.Logger) Option {
 // is safe for concurrent use; Applies run one at a time.
 type Realizer struct {
 	host *namespace.Handle
-	log  *slog.Logger
-	mu   sync.Mutex
+	config
+	mu sync.Mutex
 }
 
 // NewRealizer returns a Realizer working in host, the node's namespace, where
@@ -56,9 +62,9 @@ func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
 	if host == nil {
 		return nil, errdefs.Invalid("host", "a host namespace handle is required")
 	}
-	r := &Realizer{host: host, log: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(r)
+	r := &Realizer{host: host, config: config{log: option.Discard()}}
+	if err := option.Apply(&r.config, opts); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

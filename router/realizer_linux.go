@@ -10,6 +10,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/internal/option"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -39,8 +40,8 @@ func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
 		return nil, errdefs.Invalid("host", "a host namespace handle is required")
 	}
 	o := defaultOptions()
-	for _, f := range opts {
-		f(&o)
+	if err := option.Apply(&o, opts); err != nil {
+		return nil, err
 	}
 	return &Realizer{
 		host:    host,

@@ -56,3 +56,17 @@ func DHCPNamespace(networkID string) string { return NSDHCP + networkID }
 // so that a device is ours only if both its name and its alias say so: a
 // foreign device that happens to carry one of our names is left alone.
 func OwnerAlias(kind, id string) string { return "neutrino:" + kind + ":" + id }
+
+// ValidIfName reports whether the kernel accepts name for a network device
+// (dev_valid_name): 1..15 bytes, not "." or "..", no '/', ':' or white space.
+func ValidIfName(name string) bool {
+	if name == "" || len(name) > 15 || name == "." || name == ".." {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if c == '/' || c == ':' || c == 0 || c == ' ' || (c >= '\t' && c <= '\r') {
+			return false
+		}
+	}
+	return true
+}

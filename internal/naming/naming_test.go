@@ -22,3 +22,15 @@ func TestNamesFitIFNAMSIZ(t *testing.T) {
 		t.Error("namespace names must keep the whole ID")
 	}
 }
+
+func TestValidIfName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"eth0": true, "tap0123456789ab": true, "vxlan-101": true,
+		"": false, ".": false, "..": false, "tap0123456789abc": false,
+		"a/b": false, "a:b": false, "a b": false, "a\tb": false, "a\x00": false,
+	} {
+		if ValidIfName(name) != ok {
+			t.Errorf("ValidIfName(%q) = %t, want %t", name, !ok, ok)
+		}
+	}
+}

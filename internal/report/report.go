@@ -3,6 +3,33 @@
 // readable line per change. Each realizer package re-exports it
 // (network.Report, router.Report, ...), so callers and agents handle every
 // realizer's outcome the same way.
+//
+// # Kinds
+//
+// A kind names one kind of object, the same word in every realizer:
+//
+//	namespace   a named network namespace (qrouter-, qdhcp-)
+//	link        a device we own that has no kind of its own below (a veth
+//	            pair counts once; loopback brought up)
+//	bridge, vxlan, vlan  devices of the network realizer
+//	physical    a host interface we enslave but do not own
+//	port        an instance port's device(s)
+//	address     an IP address on a device
+//	route       a kernel route, or a BGP path advertised
+//	neigh, fdb  neighbour and forwarding entries
+//	sysctl      one sysctl written
+//	table, chain, set, rule, element  nftables objects
+//	transaction one nftables commit (recorded as the objects it holds)
+//	conntrack   the flows of one address deleted
+//	garp        one address announced
+//	server, reservation, subnet  DHCP servers and what they serve
+//	speaker, peer  BGP
+//	unfinished  a creation a crash interrupted, deleted
+//
+// Router and DHCP still say "addr", "nft-table", "nft-chain",
+// "nft-element" and "veth" for address, table, chain, element and link:
+// their plans move onto internal/converge in a later change, which renames
+// them with their tests.
 package report
 
 import (
