@@ -19,6 +19,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/neutrino-net/neutrino/internal/nl"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -314,7 +315,7 @@ var ourDevice = regexp.MustCompile(`^(brq|tap|qr-|qg-|ns-|vxlan-)`)
 
 func hostDevices() map[string]bool {
 	out := map[string]bool{}
-	links, _ := netlink.LinkList()
+	links, _ := nl.Dump(netlink.LinkList)
 	for _, l := range links {
 		out[l.Attrs().Name] = true
 	}
