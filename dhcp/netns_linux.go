@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
-	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -254,7 +253,7 @@ func (w *netWork) addresses(o *observedNS) []change {
 			if err != nil {
 				return err
 			}
-			return nl.IgnoreNotFound(w.ns.Netlink().AddrDel(dev, netlinkAddr(p)))
+			return nl.IgnoreNotFound(w.ns.Netlink().AddrDel(dev, nl.Addr(p)))
 		}})
 	}
 	for _, p := range w.cfg.Addresses {
@@ -266,7 +265,7 @@ func (w *netWork) addresses(o *observedNS) []change {
 			if err != nil {
 				return err
 			}
-			err = w.ns.Netlink().AddrAdd(dev, netlinkAddr(p))
+			err = w.ns.Netlink().AddrAdd(dev, nl.Addr(p))
 			if nl.IsExist(err) {
 				return nil
 			}
@@ -274,14 +273,6 @@ func (w *netWork) addresses(o *observedNS) []change {
 		}})
 	}
 	return cs
-}
-
-func netlinkAddr(p netip.Prefix) *netlink.Addr {
-	a := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
-	if p.Addr().Is6() {
-		a.Flags = syscall.IFA_F_NODAD
-	}
-	return a
 }
 
 // routes converges the namespace's default routes (ours, marked with

@@ -272,12 +272,9 @@ func (e *executor) do(o op) error {
 		return e.onPeer(o.w, func(h *netlink.Handle, l netlink.Link) error { return h.LinkSetUp(l) })
 	case opAddr:
 		return e.onPeer(o.w, func(h *netlink.Handle, l netlink.Link) error {
-			a := &netlink.Addr{IPNet: &net.IPNet{IP: o.a.Addr().AsSlice(), Mask: net.CIDRMask(o.a.Bits(), o.a.Addr().BitLen())}}
+			a := nl.Addr(o.a) // IPv6 without DAD: the address is the port's, no one else may hold it
 			if !o.add {
 				return nl.IgnoreNotFound(h.AddrDel(l, a))
-			}
-			if o.a.Addr().Is6() {
-				a.Flags = unix.IFA_F_NODAD // the address is the port's: no one else may hold it
 			}
 			return h.AddrReplace(l, a)
 		})

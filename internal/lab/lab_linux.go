@@ -130,10 +130,7 @@ func (l *Lab) Up(h *namespace.Handle, dev string, addrs ...string) {
 		if err != nil {
 			l.t.Fatalf("lab address %q: %v", a, err)
 		}
-		addr := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
-		if p.Addr().Is6() {
-			addr.Flags = syscall.IFA_F_NODAD
-		}
+		addr := nl.Addr(p)
 		if err := h.Netlink().AddrAdd(link, addr); err != nil {
 			l.t.Fatalf("lab %s add %s: %v", dev, a, err)
 		}
