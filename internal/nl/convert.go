@@ -3,9 +3,6 @@ package nl
 import (
 	"net"
 	"net/netip"
-
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // IPNet converts p for netlink; the zero Prefix gives nil (no destination:
@@ -33,16 +30,4 @@ func Prefix(n *net.IPNet) netip.Prefix {
 		ones -= 96
 	}
 	return netip.PrefixFrom(a, ones)
-}
-
-// Addr is the address p (host address and prefix length) as netlink adds
-// it. IPv6 addresses skip duplicate address detection: IPAM made every
-// address Neutrino configures unique, and an address in DAD holds traffic
-// back (a router's, a port's, a DHCP server's).
-func Addr(p netip.Prefix) *netlink.Addr {
-	a := &netlink.Addr{IPNet: IPNet(p)}
-	if p.Addr().Is6() {
-		a.Flags = unix.IFA_F_NODAD
-	}
-	return a
 }
