@@ -105,8 +105,8 @@ type runner struct {
 func (r *runner) load() {
 	t, err := loadTopology(r.o)
 	if err != nil {
-		r.m.Add("neutrino_topology_load_errors_total", 1)
-		r.m.Set("neutrino_topology_valid", 0)
+		r.m.loadErrors.Inc()
+		r.m.topologyValid.Set(0)
 		if r.good != nil {
 			r.log.Error("topology rejected; keeping the last good state", "file", r.o.topology, "err", errorsText(err))
 		} else {
@@ -114,28 +114,28 @@ func (r *runner) load() {
 		}
 		return
 	}
-	r.m.Set("neutrino_topology_valid", 1)
+	r.m.topologyValid.Set(1)
 	r.good = t
 }
 
 // apply runs one pass over the last good topology and records it; wctx
 // scopes the watchers it refreshes.
 func (r *runner) apply(ctx, wctx context.Context, why trigger) {
-	r.m.Add("neutrino_resyncs_total", 1, "trigger", string(why))
+	r.m.resyncs.WithLabelValues(string(why)).Inc()
 	if r.good == nil {
 		return
 	}
 	start := time.Now()
 	rep, err := r.node.Apply(ctx, r.good)
-	r.m.Set("neutrino_apply_duration_seconds", time.Since(start).Seconds())
+	r.m.applyDuration.Observe(time.Since(start).Seconds())
 	recordReport(r.m, rep)
 	r.h.record(err)
 	if err != nil {
-		r.m.Add("neutrino_applies_total", 1, "result", "error")
+		r.m.applies.WithLabelValues("error").Inc()
 		r.log.Error("apply", "trigger", why, "mutations", rep.Mutations(), "err", errorsText(err))
 	} else {
-		r.m.Add("neutrino_applies_total", 1, "result", "ok")
-		r.m.Set("neutrino_last_success_timestamp_seconds", float64(time.Now().Unix()))
+		r.m.applies.WithLabelValues("ok").Inc()
+		r.m.lastSuccess.SetToCurrentTime()
 		lvl := slog.LevelDebug
 		if rep.Mutations() > 0 {
 			lvl = slog.LevelInfo
@@ -172,11 +172,11 @@ func recordReport(m *metrics, rep *agent.Report) {
 	for _, s := range rep.Steps {
 		for op, counts := range map[string]map[string]int{"create": s.Created, "update": s.Updated, "delete": s.Deleted} {
 			for kind, n := range counts {
-				m.Add("neutrino_mutations_total", float64(n), "realizer", s.Realizer, "kind", kind, "op", op)
+				m.mutations.WithLabelValues(s.Realizer, kind, op).Add(float64(n))
 			}
 		}
 		if s.Err != nil {
-			m.Add("neutrino_apply_errors_total", 1, "realizer", s.Realizer)
+			m.applyErrors.WithLabelValues(s.Realizer).Inc()
 		}
 	}
 }
@@ -192,23 +192,24 @@ func recordBGP(ctx context.Context, m *metrics, node *agent.Node) {
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return
 	}
-	m.Reset("neutrino_bgp_peer_up")
+	m.bgpPeerUp.Reset()
 	for _, p := range st.Peers {
 		up := 0.0
 		if p.State == bgp.StateEstablished {
 			up = 1
 		}
-		m.Set("neutrino_bgp_peer_up", up, "peer", p.Address.String(), "id", p.ID)
+		m.bgpPeerUp.WithLabelValues(p.Address.String(), p.ID).Set(up)
 	}
-	m.Set("neutrino_bgp_advertised_routes", float64(st.Advertised))
+	m.bgpAdvertised.Set(float64(st.Advertised))
 }
 
 // recordDHCP publishes leases served per network. The servers count from
 // their start, so the series is a gauge-like counter that resets when a
 // server restarts, as a process counter would.
 func recordDHCP(m *metrics, node *agent.Node) {
-	m.Reset("neutrino_dhcp_leases_total")
+	by := map[string]float64{}
 	for id, st := range node.DHCPStats() {
-		m.Set("neutrino_dhcp_leases_total", float64(st.Acks4+st.Replies6), "network", id)
+		by[id] = float64(st.Acks4 + st.Replies6)
 	}
+	m.dhcp.set(by)
 }
