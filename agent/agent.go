@@ -10,6 +10,7 @@ import (
 	"github.com/neutrino-net/neutrino"
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/dhcp"
+	"github.com/neutrino-net/neutrino/internal/nodestate"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
@@ -55,6 +56,12 @@ type Node struct {
 	sg      *secgroup.Realizer
 	bgpSrv  *bgp.Server
 	bgpReal *bgp.Realizer
+
+	// dumpPerRealizer turns the pass's shared link dump off, so that a
+	// benchmark can measure what sharing saves; linkDumps is how many
+	// shared dumps the last pass made.
+	dumpPerRealizer bool
+	linkDumps       int
 }
 
 // New returns the node whose dataplane lives in host (the node's network
@@ -132,6 +139,13 @@ func (n *Node) Destroy(ctx context.Context) (*Report, error) {
 func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	// One link dump for the pass, shared by the realizers that read the
+	// host's links, until one of them changes the node.
+	pass := nodestate.New(n.host)
+	if !n.dumpPerRealizer {
+		ctx = nodestate.With(ctx, pass)
+	}
+	defer func() { n.linkDumps = pass.Dumps() }()
 	steps := []func() Step{
 		func() Step {
 			if dry {
@@ -189,6 +203,9 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 		}
 		st := s()
 		rep.Steps = append(rep.Steps, st)
+		if !dry && (st.Mutations() > 0 || st.Err != nil) {
+			pass.Invalidate() // the node changed, or may have: the next reader dumps afresh
+		}
 		if st.Err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", st.Realizer, st.Err))
 		}

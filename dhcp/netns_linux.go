@@ -141,7 +141,7 @@ func (w *netWork) stale(o *observedNS, alias string) []change {
 	var cs []change
 	for _, name := range slices.Sorted(maps.Keys(o.links)) {
 		l := o.links[name]
-		if kind, _, ok := nl.ParseOwner(l.Attrs().Alias); ok && kind == ownerKind && l.Attrs().Alias != alias {
+		if kind, _, ok := naming.ParseOwner(l.Attrs().Alias); ok && kind == ownerKind && l.Attrs().Alias != alias {
 			cs = append(cs, change{remove, "veth", w.in(name), func() error {
 				return nl.IgnoreNotFound(w.ns.Netlink().LinkDel(l))
 			}})

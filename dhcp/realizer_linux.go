@@ -13,6 +13,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/internal/nodestate"
 	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
@@ -84,7 +85,7 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 	}
 	sel, selErr := selectNetworks(&d, r.hostName, r.settings)
 	errs := []error{selErr}
-	links, err := nl.Dump(r.host.Netlink().LinkList)
+	links, err := nodestate.Links(ctx, r.host) // the agent pass's shared dump, if any
 	if err != nil {
 		return rep, errors.Join(selErr, fmt.Errorf("list host links: %w", err))
 	}
@@ -122,7 +123,7 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 			}})
 			continue
 		}
-		kind, pid, ok := nl.ParseOwner(l.Attrs().Alias)
+		kind, pid, ok := naming.ParseOwner(l.Attrs().Alias)
 		if !ok || kind != ownerKind || sel.keepPorts[pid] {
 			continue
 		}

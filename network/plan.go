@@ -237,7 +237,7 @@ func (p *planner) deleteStale(needed map[string]string) {
 			p.changes = append(p.changes, change{Verb: Delete, Kind: "unfinished", What: name, Ops: []op{opDel{name}}})
 			continue
 		}
-		kind, _, ours := nl.ParseOwner(d.Alias)
+		kind, _, ours := naming.ParseOwner(d.Alias)
 		if !ours || !ownedKinds[kind] || needed[name] == d.Alias {
 			continue
 		}
@@ -284,7 +284,7 @@ func (p *planner) ownedBridge(name string) bool {
 	if d == nil {
 		return false
 	}
-	kind, _, ok := nl.ParseOwner(d.Alias)
+	kind, _, ok := naming.ParseOwner(d.Alias)
 	return ok && kind == KindBridge
 }
 

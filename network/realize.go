@@ -58,8 +58,8 @@ func (r *Realizer) run(ctx context.Context, d Desired, mode converge.Mode) (*Rep
 		Name:     "network",
 		Log:      r.cfg.log,
 		Validate: d.validate,
-		Observe: func(_ context.Context, w *want) (*observed, func(), error) {
-			o, err := r.observe(w)
+		Observe: func(ctx context.Context, w *want) (*observed, func(), error) {
+			o, err := r.observe(ctx, w)
 			return o, nil, err
 		},
 		Plan:  func(w *want, o *observed, _ converge.Mode) ([]change, error) { return plan(&r.cfg, w, o) },

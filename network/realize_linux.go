@@ -1,6 +1,7 @@
 package network
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -8,7 +9,9 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/internal/nodestate"
 )
 
 // addrGenModeNone stops the kernel from giving a device an IPv6 link-local
@@ -18,11 +21,12 @@ import (
 // IPv6 responder entries of VXLAN devices.
 const addrGenModeNone = 1
 
-// observe reads the host: one link dump, and one FDB and one neighbour dump
-// when VXLAN devices are wanted or present.
-func (r *Realizer) observe(w *want) (*observed, error) {
+// observe reads the host: one link dump (the agent pass's shared one, see
+// internal/nodestate), and one FDB and one neighbour dump when VXLAN devices
+// are wanted or present.
+func (r *Realizer) observe(ctx context.Context, w *want) (*observed, error) {
 	h := r.host.Netlink()
-	links, err := nl.Dump(h.LinkList)
+	links, err := nodestate.Links(ctx, r.host)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
@@ -36,7 +40,7 @@ func (r *Realizer) observe(w *want) (*observed, error) {
 		d := toDevice(l, names)
 		o.devices[d.Name] = d
 		o.index[d.Name] = l.Attrs().Index
-		if kind, _, ok := nl.ParseOwner(d.Alias); ok && kind == KindVXLAN && d.Kind == KindVXLAN {
+		if kind, _, ok := naming.ParseOwner(d.Alias); ok && kind == KindVXLAN && d.Kind == KindVXLAN {
 			vxlans[l.Attrs().Index] = d.Name
 		}
 	}

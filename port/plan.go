@@ -11,6 +11,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/converge"
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
@@ -152,7 +153,7 @@ func plan(w *want, o *observed, dry bool) ([]change, error) {
 			p.add(change{Verb: network.Delete, Kind: "unfinished", What: name, Ops: []op{opDel{name}}})
 			continue
 		}
-		if kind, _, ours := nl.ParseOwner(d.Alias); ours && kind == OwnerKind && needed[name] != d.Alias {
+		if kind, _, ours := naming.ParseOwner(d.Alias); ours && kind == OwnerKind && needed[name] != d.Alias {
 			p.deleted[name] = true
 			p.add(change{Verb: network.Delete, Kind: kindPort, What: name, Ops: []op{opDel{name}}})
 		}

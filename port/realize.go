@@ -97,8 +97,8 @@ func (r *Realizer) run(ctx context.Context, d Desired, mode converge.Mode) (*Rep
 		Name:     "port",
 		Log:      r.log,
 		Validate: d.validate,
-		Observe: func(_ context.Context, w *want) (*observed, func(), error) {
-			o, err := r.observe(w)
+		Observe: func(ctx context.Context, w *want) (*observed, func(), error) {
+			o, err := r.observe(ctx, w)
 			if err != nil {
 				return nil, nil, err
 			}

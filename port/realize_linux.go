@@ -1,6 +1,7 @@
 package port
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/internal/nodestate"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -21,9 +23,8 @@ const addrGenModeNone = 1
 // its instance namespace: the end paired with the host end, the device
 // holding the instance-side name, and (with configure_ips) its addresses
 // and our default routes. Each instance namespace is opened once.
-func (r *Realizer) observe(w *want) (*observed, error) {
-	h := r.host.Netlink()
-	links, err := nl.Dump(h.LinkList)
+func (r *Realizer) observe(ctx context.Context, w *want) (*observed, error) {
+	links, err := nodestate.Links(ctx, r.host) // the agent pass's shared dump, if any
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}

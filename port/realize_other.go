@@ -2,9 +2,14 @@
 
 package port
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
-func (r *Realizer) observe(*want) (*observed, error) { return nil, errors.ErrUnsupported }
+func (r *Realizer) observe(context.Context, *want) (*observed, error) {
+	return nil, errors.ErrUnsupported
+}
 
 type executor struct{}
 

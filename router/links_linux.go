@@ -157,7 +157,7 @@ func (rr *routerRun) createVeth(ifc *ifaceSpec, alias string, brIndex int) error
 // ourBridge reports whether br, named name, is a bridge the network
 // realizer made.
 func ourBridge(br netlink.Link, name string) bool {
-	kind, id, ok := nl.ParseOwner(br.Attrs().Alias)
+	kind, id, ok := naming.ParseOwner(br.Attrs().Alias)
 	return ok && kind == network.KindBridge && naming.Bridge(id) == name
 }
 
@@ -180,7 +180,7 @@ func (r *Realizer) sweepUnfinished(links map[string]netlink.Link, rep *Report, d
 
 // ours reports whether l is a router-port device of ours, and its port ID.
 func ours(l netlink.Link) (string, bool) {
-	kind, id, ok := nl.ParseOwner(l.Attrs().Alias)
+	kind, id, ok := naming.ParseOwner(l.Attrs().Alias)
 	return id, ok && kind == ownerKind
 }
 

@@ -34,3 +34,17 @@ func TestValidIfName(t *testing.T) {
 		}
 	}
 }
+
+func TestParseOwnerReadsWhatOwnerAliasWrites(t *testing.T) {
+	if k, id, ok := ParseOwner(OwnerAlias("bridge", "n1")); !ok || k != "bridge" || id != "n1" {
+		t.Fatal(k, id, ok)
+	}
+	if k, id, ok := ParseOwner("neutrino:port:abc"); !ok || k != "port" || id != "abc" {
+		t.Fatal(k, id, ok)
+	}
+	for _, a := range []string{"", "port:abc", "neutrino:", "neutrino:port", "neutrino::x"} {
+		if _, _, ok := ParseOwner(a); ok {
+			t.Errorf("%q parsed as ours", a)
+		}
+	}
+}
