@@ -63,13 +63,13 @@ func (s *Server) syncRoutes(ctx context.Context, routes []Route, dry bool) (*Rep
 	SortRoutes(withdraw)
 	for _, r := range add {
 		if _, ok := s.advertised[r.Prefix]; ok {
-			rep.Recordf(report.Update, "route", "advertise %s (was via %s)", r, s.advertised[r.Prefix])
+			report.Recordf(rep, report.Update, "route", "advertise %s (was via %s)", r, s.advertised[r.Prefix])
 		} else {
-			rep.Recordf(report.Create, "route", "advertise %s", r)
+			report.Recordf(rep, report.Create, "route", "advertise %s", r)
 		}
 	}
 	for _, r := range withdraw {
-		rep.Recordf(report.Delete, "route", "withdraw %s", r)
+		report.Recordf(rep, report.Delete, "route", "withdraw %s", r)
 	}
 	if dry {
 		return rep, nil

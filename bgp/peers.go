@@ -141,12 +141,12 @@ func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (*Report
 		have, exists := current[addr]
 		switch {
 		case !exists:
-			rep.Recordf(report.Create, "peer", "add peer %s %s AS %d", p.ID, addr, p.RemoteAS)
+			report.Recordf(rep, report.Create, "peer", "add peer %s %s AS %d", p.ID, addr, p.RemoteAS)
 			if !dry {
 				errs = appendErr(errs, s.addPeer(ctx, p, want))
 			}
 		case have != want:
-			rep.Recordf(report.Update, "peer", "update peer %s %s AS %d", p.ID, addr, p.RemoteAS)
+			report.Recordf(rep, report.Update, "peer", "update peer %s %s AS %d", p.ID, addr, p.RemoteAS)
 			if !dry {
 				err := s.deletePeer(ctx, addr)
 				if err == nil {
@@ -168,7 +168,7 @@ func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (*Report
 	}
 	slices.SortFunc(stale, netip.Addr.Compare)
 	for _, addr := range stale {
-		rep.Recordf(report.Delete, "peer", "remove peer %s %s", s.peers.id(addr), addr)
+		report.Recordf(rep, report.Delete, "peer", "remove peer %s %s", s.peers.id(addr), addr)
 		if !dry {
 			errs = appendErr(errs, s.deletePeer(ctx, addr))
 		}

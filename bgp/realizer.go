@@ -108,7 +108,7 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 	cur, running := r.srv.Running()
 	if d.Speaker.ID == "" {
 		if running {
-			rep.Recordf(report.Delete, "speaker", "stop speaker AS %d router-id %s", cur.AS, cur.RouterID)
+			report.Recordf(rep, report.Delete, "speaker", "stop speaker AS %d router-id %s", cur.AS, cur.RouterID)
 			if !dry {
 				return rep, r.srv.Stop(ctx)
 			}
@@ -142,10 +142,10 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 	fresh := !running || !cur.equal(g)
 	if fresh {
 		if running {
-			rep.Recordf(report.Update, "speaker", "restart speaker %s as AS %d router-id %s (was AS %d router-id %s)",
+			report.Recordf(rep, report.Update, "speaker", "restart speaker %s as AS %d router-id %s (was AS %d router-id %s)",
 				d.Speaker.ID, g.AS, g.RouterID, cur.AS, cur.RouterID)
 		} else {
-			rep.Recordf(report.Create, "speaker", "start speaker %s AS %d router-id %s", d.Speaker.ID, g.AS, g.RouterID)
+			report.Recordf(rep, report.Create, "speaker", "start speaker %s AS %d router-id %s", d.Speaker.ID, g.AS, g.RouterID)
 		}
 		if !dry {
 			if err := r.srv.Stop(ctx); err != nil {
@@ -159,10 +159,10 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 	if dry && fresh {
 		// A (re)started server has no peers and no routes yet.
 		for _, p := range peers {
-			rep.Recordf(report.Create, "peer", "add peer %s %s AS %d", p.ID, p.PeerIP, p.RemoteAS)
+			report.Recordf(rep, report.Create, "peer", "add peer %s %s AS %d", p.ID, p.PeerIP, p.RemoteAS)
 		}
 		for _, rt := range routes {
-			rep.Recordf(report.Create, "route", "advertise %s", rt)
+			report.Recordf(rep, report.Create, "route", "advertise %s", rt)
 		}
 		return rep, nil
 	}

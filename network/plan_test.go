@@ -16,6 +16,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/option"
+	"github.com/neutrino-net/neutrino/internal/report"
 )
 
 const (
@@ -360,10 +361,10 @@ func TestNewRealizerOptions(t *testing.T) {
 
 func TestReportCounts(t *testing.T) {
 	var r Report
-	r.Add(Create, "bridge", "brq1")
-	r.Add(Update, "vxlan", "vxlan-1: mtu 1500 -> 1450")
-	r.Add(Delete, "fdb", "x")
-	r.Add(Create, "bridge", "brq2")
+	report.Add(&r, Create, "bridge", "brq1")
+	report.Add(&r, Update, "vxlan", "vxlan-1: mtu 1500 -> 1450")
+	report.Add(&r, Delete, "fdb", "x")
+	report.Add(&r, Create, "bridge", "brq2")
 	assert.Equal(t, 4, r.Mutations())
 	assert.Equal(t, map[string]int{"bridge": 2}, r.Created)
 	assert.Equal(t, "update vxlan vxlan-1: mtu 1500 -> 1450", r.Changes[1])

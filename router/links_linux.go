@@ -14,6 +14,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/network"
 )
 
@@ -173,7 +174,7 @@ func (r *Realizer) sweepUnfinished(links map[string]netlink.Link, rep *Report, d
 				return fmt.Errorf("unfinished device %s: %w", name, err)
 			}
 		}
-		rep.AddN(remove.String(), "unfinished", 1, name)
+		report.AddN(rep, remove.String(), "unfinished", 1, name)
 	}
 	return nil
 }

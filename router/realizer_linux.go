@@ -11,6 +11,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/nl"
 	"github.com/neutrino-net/neutrino/internal/option"
+	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -194,7 +195,7 @@ func (r *Realizer) open(ctx context.Context, spec *routerSpec, hostLinks map[str
 	}
 	full := r.mgr.FullName(spec.Namespace)
 	if created {
-		rep.AddN(create.String(), "namespace", 1, full)
+		report.AddN(rep, create.String(), "namespace", 1, full)
 	}
 	rr := &routerRun{r: r, spec: spec, rns: rns, where: full, host: hostLinks, obs: &observed{}, idx: map[string]int{}, dry: dry}
 	if rns != nil {

@@ -64,7 +64,7 @@ func (c Change[Op]) record(rep *report.Report) {
 		rep.Merge(c.Detail)
 		return
 	}
-	rep.Add(c.Verb, c.Kind, c.What)
+	report.Add(rep, c.Verb, c.Kind, c.What)
 }
 
 // Execute runs changes in order with do, recording each success in rep. It

@@ -173,8 +173,8 @@ func TestObserveErrorIsWrapped(t *testing.T) {
 
 func TestATransactionIsOneChangeWithItsDetail(t *testing.T) {
 	detail := &report.Report{}
-	detail.AddN(report.Create, "element", 3, "set s")
-	detail.Add(report.Create, "chain", "c")
+	report.AddN(detail, report.Create, "element", 3, "set s")
+	report.Add(detail, report.Create, "chain", "c")
 	tx := []Change[string]{{Verb: report.Update, Kind: "transaction", What: "table inet t", Ops: []string{"+tx"}, Detail: detail}}
 
 	planned := &report.Report{}
