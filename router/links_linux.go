@@ -3,7 +3,6 @@ package router
 import (
 	"bytes"
 	"cmp"
-	"fmt"
 	"maps"
 	"net"
 	"slices"
@@ -163,20 +162,27 @@ func ourBridge(br netlink.Link, name string) bool {
 }
 
 // sweepUnfinished deletes host devices with a temporary name of ours:
-// creations a crash interrupted (nl.CreateOwned).
+// creations a crash interrupted (nl.CreateOwned), swept by nl.SweepTemp.
 func (r *Realizer) sweepUnfinished(links map[string]netlink.Link, rep *Report, dry bool) error {
+	var temp []netlink.Link
 	for _, name := range sortedKeys(links) {
-		if !nl.IsTemp(name, Owner) {
-			continue
+		if nl.IsTemp(name, Owner) {
+			temp = append(temp, links[name])
 		}
-		if !dry {
-			if err := nl.IgnoreNotFound(r.host.Netlink().LinkDel(links[name])); err != nil {
-				return fmt.Errorf("unfinished device %s: %w", name, err)
-			}
+	}
+	var swept []string
+	var err error
+	if dry {
+		for _, l := range temp {
+			swept = append(swept, l.Attrs().Name)
 		}
+	} else {
+		swept, err = nl.SweepTemp(r.host.Netlink(), temp, Owner)
+	}
+	for _, name := range swept {
 		report.AddN(rep, remove.String(), "unfinished", 1, name)
 	}
-	return nil
+	return err
 }
 
 // ours reports whether l is a router-port device of ours, and its port ID.
