@@ -225,13 +225,13 @@ func (n *Node) applyBGP(ctx context.Context, d *bgp.Desired, dry bool) Step {
 			if dry {
 				return Step{Realizer: "bgp", Report: network.Report{Changes: []string{"start BGP speaker " + d.Speaker.ID}}}
 			}
-			srv, err := bgp.NewServer(append([]bgp.ServerOption{bgp.WithLogger(n.log.With("realizer", "bgp"))}, n.cfg.BGPOptions...)...)
+			srv, err := bgp.NewServer(append([]bgp.ServerOption{bgp.WithServerLogger(n.log.With("realizer", "bgp"))}, n.cfg.BGPOptions...)...)
 			if err != nil {
 				return Step{Realizer: "bgp", Err: err}
 			}
 			n.bgpSrv = srv
 		}
-		r, err := bgp.NewRealizer(n.bgpSrv)
+		r, err := bgp.NewRealizer(n.bgpSrv, bgp.WithLogger(n.log.With("realizer", "bgp")))
 		if err != nil {
 			return Step{Realizer: "bgp", Err: err}
 		}

@@ -57,7 +57,7 @@ func TestHelperSpeaker(t *testing.T) {
 	level := slog.LevelInfo
 	_ = level.UnmarshalText([]byte(os.Getenv(helperEnv + "_LOG"))) // e.g. debug
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := NewServer(WithLogger(log), WithConnectRetry(time.Second))
+	srv, err := NewServer(WithServerLogger(log), WithConnectRetry(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

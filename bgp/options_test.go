@@ -2,6 +2,7 @@ package bgp
 
 import (
 	"errors"
+	"log/slog"
 	"net/netip"
 	"testing"
 
@@ -28,8 +29,9 @@ func TestBadOptionValuesFailConstruction(t *testing.T) {
 	if _, err := NewRealizer(nil); !errors.Is(err, errdefs.ErrInvalid) {
 		t.Errorf("NewRealizer(nil): %v", err)
 	}
-	r, err := NewRealizer(&Server{}, WithListenPort(1179), WithPassive())
-	if err != nil || r.cfg.listenPort != 1179 || !r.cfg.passive || r.Close() != nil {
+	log := slog.New(slog.DiscardHandler)
+	r, err := NewRealizer(&Server{}, WithListenPort(1179), WithPassive(), WithLogger(log))
+	if err != nil || r.cfg.listenPort != 1179 || !r.cfg.passive || r.cfg.log != log || r.Close() != nil {
 		t.Errorf("good options: %v %+v", err, r)
 	}
 }

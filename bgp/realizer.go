@@ -1,8 +1,10 @@
 package bgp
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -43,6 +45,7 @@ type Realizer struct {
 type Option func(*config) error
 
 type config struct {
+	log         *slog.Logger
 	listenPort  uint16
 	listenAddrs []netip.Addr
 	passive     bool
@@ -65,19 +68,28 @@ func WithListenPort(port uint16, addrs ...netip.Addr) Option {
 	}
 }
 
+// WithLogger sets the realizer's logger (default: the Server's).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l != nil {
+			c.log = l
+		}
+		return nil
+	}
+}
+
 // WithPassive makes the speaker wait for its peers to connect.
 func WithPassive() Option {
 	return func(c *config) error { c.passive = true; return nil }
 }
 
 // NewRealizer returns a realizer driving srv, the process's speaker (its
-// "host": gobgp opens its sockets in the process's namespace). It logs
-// with the Server's logger.
+// "host": gobgp opens its sockets in the process's namespace).
 func NewRealizer(srv *Server, opts ...Option) (*Realizer, error) {
 	if srv == nil {
 		return nil, errdefs.Invalid("server", "bgp: NewRealizer needs a Server")
 	}
-	r := &Realizer{srv: srv}
+	r := &Realizer{srv: srv, cfg: config{log: cmp.Or(srv.log, option.Discard())}}
 	if err := option.Apply(&r.cfg, opts); err != nil {
 		return nil, fmt.Errorf("bgp: %w", err)
 	}
@@ -180,7 +192,7 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 	rr, err := syncRoutes(ctx, routes)
 	rep.Merge(rr)
 	errs = appendErr(errs, err)
-	r.srv.log.Debug("bgp speaker synced", "speaker", d.Speaker.ID, "dry_run", dry, "routes", len(routes),
+	r.cfg.log.Debug("bgp speaker synced", "speaker", d.Speaker.ID, "dry_run", dry, "routes", len(routes),
 		"mutations", rep.Mutations(), "compute", tCompute, "peers", t2.Sub(t1), "paths", time.Since(t2))
 	if len(errs) > 0 {
 		return rep, fmt.Errorf("bgp speaker %s: %w", d.Speaker.ID, joinErrs(errs))

@@ -102,9 +102,10 @@ type serverConfig struct {
 // NewRealizer does not compile, rather than being ignored.)
 type ServerOption func(*serverConfig) error
 
-// WithLogger sets the server's logger, which the Realizers driving it use
-// too; gobgp's own records go to it, with component=gobgp. Default: discard.
-func WithLogger(l *slog.Logger) ServerOption {
+// WithServerLogger sets the server's logger; gobgp's own records go to it,
+// with component=gobgp. Default: discard. (A Realizer's is WithLogger, as
+// for every realizer; it defaults to the server's.)
+func WithServerLogger(l *slog.Logger) ServerOption {
 	return func(c *serverConfig) error {
 		if l != nil {
 			c.log = l

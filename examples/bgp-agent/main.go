@@ -72,7 +72,7 @@ func run(log *slog.Logger, c config) error {
 	if c.topology == "" || c.host == "" {
 		return errors.New("--topology and --host are required")
 	}
-	srv, err := bgp.NewServer(bgp.WithLogger(log.With("realizer", "bgp")))
+	srv, err := bgp.NewServer(bgp.WithServerLogger(log.With("realizer", "bgp")))
 	if err != nil {
 		return err
 	}
