@@ -58,7 +58,7 @@ func selectNetworks(d *Desired, host string, s Settings) (*selection, error) {
 	portsOf := map[string][]port.Port{}
 	for _, p := range d.Ports {
 		portsOf[p.NetworkID] = append(portsOf[p.NetworkID], p)
-		if p.DeviceOwner == port.OwnerDHCP && (host == "" || p.HostID == host) {
+		if p.ServesDHCPOn(host) {
 			dhcpPorts[p.NetworkID] = append(dhcpPorts[p.NetworkID], p.ID)
 		}
 	}

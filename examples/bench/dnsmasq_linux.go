@@ -41,7 +41,7 @@ func dhcpNets(t *neutrino.Topology) []*dhcpNet {
 	var out []*dhcpNet
 	byNet := map[string]*dhcpNet{}
 	for _, p := range t.Ports {
-		if p.DeviceOwner == port.OwnerDHCP && p.HostID == nodeName {
+		if p.ServesDHCPOn(nodeName) {
 			d := &dhcpNet{id: p.NetworkID, ns: dhcp.Namespace(p.NetworkID), dev: dhcp.Interface(p.ID)}
 			byNet[p.NetworkID] = d
 			out = append(out, d)
