@@ -262,7 +262,11 @@ func (n *Node) BGP() *bgp.Server {
 func (n *Node) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return errors.Join(n.dhcp.Close(), n.router.Close())
+	errs := []error{n.dhcp.Close(), n.router.Close(), n.sg.Close(), n.port.Close(), n.net.Close()}
+	if n.bgpReal != nil {
+		errs = append(errs, n.bgpReal.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // DHCPStats returns the counters of the node's running DHCP servers, by
