@@ -142,7 +142,7 @@ func (w *netWork) stale(o *observedNS, alias string) []change {
 	for _, name := range slices.Sorted(maps.Keys(o.links)) {
 		l := o.links[name]
 		if kind, _, ok := naming.ParseOwner(l.Attrs().Alias); ok && kind == ownerKind && l.Attrs().Alias != alias {
-			cs = append(cs, change{remove, "veth", w.in(name), func() error {
+			cs = append(cs, change{remove, "link", w.in(name), func() error {
 				return nl.IgnoreNotFound(w.ns.Netlink().LinkDel(l))
 			}})
 		}
@@ -159,16 +159,16 @@ func (w *netWork) pair(tap, dev netlink.Link, alias string) []change {
 		w.fresh = true
 		var cs []change
 		if tap != nil {
-			cs = append(cs, change{remove, "veth", tapName + " (unpaired)", func() error {
+			cs = append(cs, change{remove, "link", tapName + " (unpaired)", func() error {
 				return nl.IgnoreNotFound(w.r.host.Netlink().LinkDel(tap))
 			}})
 		}
 		if dev != nil {
-			cs = append(cs, change{remove, "veth", w.in(cfg.Interface + " (unpaired)"), func() error {
+			cs = append(cs, change{remove, "link", w.in(cfg.Interface + " (unpaired)"), func() error {
 				return nl.IgnoreNotFound(w.ns.Netlink().LinkDel(dev))
 			}})
 		}
-		return append(cs, change{create, "veth", w.in(tapName + "/" + cfg.Interface), func() error {
+		return append(cs, change{create, "link", w.in(tapName + "/" + cfg.Interface), func() error {
 			return w.createPair(alias)
 		}})
 	}

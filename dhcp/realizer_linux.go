@@ -127,7 +127,7 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 		if !ok || kind != ownerKind || sel.keepPorts[pid] {
 			continue
 		}
-		gc = append(gc, change{remove, "veth", l.Attrs().Name, func() error {
+		gc = append(gc, change{remove, "link", l.Attrs().Name, func() error {
 			return nl.IgnoreNotFound(r.host.Netlink().LinkDel(l))
 		}})
 	}

@@ -42,7 +42,7 @@ func (rr *routerRun) diffAddrs(fresh map[string]bool) []change {
 			if ifc.Gateway && p.Addr().Is4() && !ifc.holds(p.Addr()) {
 				rr.conntrack = append(rr.conntrack, p.Addr())
 			}
-			cs = append(cs, change{remove, "addr", 1, rr.in(p.String() + " on " + ifc.Name), func() error {
+			cs = append(cs, change{remove, "address", 1, rr.in(p.String() + " on " + ifc.Name), func() error {
 				return nl.IgnoreNotFound(rr.ns.Netlink().AddrDel(rr.link(ifc.Name), nl.Addr(p)))
 			}})
 		}
@@ -53,7 +53,7 @@ func (rr *routerRun) diffAddrs(fresh map[string]bool) []change {
 			if p.Addr().Is4() && ifc.Up {
 				rr.garp[ifc.Name] = append(rr.garp[ifc.Name], p.Addr())
 			}
-			cs = append(cs, change{create, "addr", 1, rr.in(p.String() + " on " + ifc.Name), func() error {
+			cs = append(cs, change{create, "address", 1, rr.in(p.String() + " on " + ifc.Name), func() error {
 				return nl.Err(rr.ns.Netlink().AddrReplace(rr.link(ifc.Name), nl.Addr(p)))
 			}})
 		}

@@ -26,10 +26,10 @@
 //	speaker, peer  BGP
 //	unfinished  a creation a crash interrupted, deleted
 //
-// Router and DHCP still say "addr", "nft-table", "nft-chain",
-// "nft-element" and "veth" for address, table, chain, element and link:
-// their plans move onto internal/converge in a later change, which renames
-// them with their tests.
+// The router realizer still says "nft-table", "nft-chain" and
+// "nft-element" for table, chain and element: its NAT plan is being
+// rewritten elsewhere and takes these names when it moves onto
+// internal/converge.
 package report
 
 import (
