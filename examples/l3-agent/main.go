@@ -24,8 +24,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -148,10 +146,7 @@ func openNamespace(netns string) (*namespace.Handle, error) {
 	if netns == "" {
 		return namespace.Current()
 	}
-	if !strings.Contains(netns, "/") {
-		netns = filepath.Join("/run/netns", netns)
-	}
-	return namespace.OpenPath(netns)
+	return namespace.OpenPath(netns) // a bare name is looked up under /run/netns
 }
 
 func printReport(realizer string, mutations int, changes []string) {
