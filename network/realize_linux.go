@@ -97,17 +97,7 @@ func (r *Realizer) executor(o *observed) func(op) error {
 
 type executor struct {
 	h     *netlink.Handle
-	index map[string]int
-}
-
-// link names a device by index for netlink calls, failing for a device that
-// is not there (a create earlier in the plan failed, say).
-func (e *executor) link(name string) (netlink.Link, error) {
-	i, ok := e.index[name]
-	if !ok {
-		return nil, fmt.Errorf("device %s: %w", name, nl.Err(unix.ENODEV))
-	}
-	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: i, Name: name}}, nil
+	index nl.Index
 }
 
 func (e *executor) do(o op) error {
@@ -115,7 +105,7 @@ func (e *executor) do(o op) error {
 	case opAdd:
 		return e.add(o.dev)
 	case opDel:
-		l, err := e.link(o.name)
+		l, err := e.index.Link(o.name)
 		if err != nil {
 			return err
 		}
@@ -125,20 +115,20 @@ func (e *executor) do(o op) error {
 		delete(e.index, o.name)
 		return nil
 	case opMTU:
-		return e.withLink(o.name, func(l netlink.Link) error { return e.h.LinkSetMTU(l, o.mtu) })
+		return e.index.With(o.name, func(l netlink.Link) error { return e.h.LinkSetMTU(l, o.mtu) })
 	case opMaster:
-		return e.withLink(o.name, func(l netlink.Link) error {
+		return e.index.With(o.name, func(l netlink.Link) error {
 			if o.master == "" {
 				return e.h.LinkSetNoMaster(l)
 			}
-			m, err := e.link(o.master)
+			m, err := e.index.Link(o.master)
 			if err != nil {
 				return err
 			}
 			return e.h.LinkSetMasterByIndex(l, m.Attrs().Index)
 		})
 	case opUp:
-		return e.withLink(o.name, func(l netlink.Link) error {
+		return e.index.With(o.name, func(l netlink.Link) error {
 			if o.up {
 				return e.h.LinkSetUp(l)
 			}
@@ -176,14 +166,6 @@ func (e *executor) do(o op) error {
 	return fmt.Errorf("unknown operation %T", o)
 }
 
-func (e *executor) withLink(name string, fn func(netlink.Link) error) error {
-	l, err := e.link(name)
-	if err != nil {
-		return err
-	}
-	return nl.Err(fn(l))
-}
-
 // add creates d down, enslaves it, and turns IPv6 address generation off
 // before anything brings it up.
 func (e *executor) add(d device) error {
@@ -197,7 +179,7 @@ func (e *executor) add(d device) error {
 		l = &netlink.Vxlan{LinkAttrs: attrs, VxlanId: d.VNI, SrcAddr: d.Local.AsSlice(), Port: d.Port,
 			Learning: d.Learning, Proxy: d.Proxy}
 	case KindVLAN:
-		parent, err := e.link(d.Parent)
+		parent, err := e.index.Link(d.Parent)
 		if err != nil {
 			return err
 		}
@@ -216,7 +198,7 @@ func (e *executor) add(d device) error {
 		return nl.Err(err)
 	}
 	if d.Master != "" {
-		m, err := e.link(d.Master)
+		m, err := e.index.Link(d.Master)
 		if err != nil {
 			return err
 		}
@@ -226,7 +208,7 @@ func (e *executor) add(d device) error {
 }
 
 func (e *executor) fdb(f fdbEntry) (*netlink.Neigh, error) {
-	l, err := e.link(f.Dev)
+	l, err := e.index.Link(f.Dev)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +221,7 @@ func (e *executor) fdb(f fdbEntry) (*netlink.Neigh, error) {
 }
 
 func (e *executor) neigh(n neighEntry) (*netlink.Neigh, error) {
-	l, err := e.link(n.Dev)
+	l, err := e.index.Link(n.Dev)
 	if err != nil {
 		return nil, err
 	}

@@ -185,25 +185,9 @@ func (r *Realizer) executor(o *observed) *executor {
 type executor struct {
 	host  *namespace.Handle
 	h     *netlink.Handle
-	index map[string]int
+	index nl.Index
 	inst  map[string]*namespace.Handle // instance namespaces by path
 	peers map[string]netlink.Link      // instance ends by netns path + " " + name
-}
-
-func (e *executor) link(name string) (netlink.Link, error) {
-	i, ok := e.index[name]
-	if !ok {
-		return nil, fmt.Errorf("device %s: %w", name, nl.Err(unix.ENODEV))
-	}
-	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: i, Name: name}}, nil
-}
-
-func (e *executor) withLink(name string, fn func(netlink.Link) error) error {
-	l, err := e.link(name)
-	if err != nil {
-		return err
-	}
-	return nl.Err(fn(l))
 }
 
 // peer returns the instance end of w and its namespace's netlink handle.
@@ -231,7 +215,7 @@ func (e *executor) do(o op) error {
 	case opTap:
 		return e.createTap(o.w)
 	case opDel:
-		l, err := e.link(o.name)
+		l, err := e.index.Link(o.name)
 		if err != nil {
 			return err
 		}
@@ -241,17 +225,17 @@ func (e *executor) do(o op) error {
 		delete(e.index, o.name)
 		return nil
 	case opMTU:
-		return e.withLink(o.name, func(l netlink.Link) error { return e.h.LinkSetMTU(l, o.mtu) })
+		return e.index.With(o.name, func(l netlink.Link) error { return e.h.LinkSetMTU(l, o.mtu) })
 	case opMaster:
-		return e.withLink(o.name, func(l netlink.Link) error {
-			m, err := e.link(o.master)
+		return e.index.With(o.name, func(l netlink.Link) error {
+			m, err := e.index.Link(o.master)
 			if err != nil {
 				return err
 			}
 			return e.h.LinkSetMasterByIndex(l, m.Attrs().Index)
 		})
 	case opUp:
-		return e.withLink(o.name, func(l netlink.Link) error {
+		return e.index.With(o.name, func(l netlink.Link) error {
 			if o.up {
 				return e.h.LinkSetUp(l)
 			}
@@ -370,7 +354,7 @@ func (e *executor) adopt(l netlink.Link, w portWant) error {
 			return nl.Err(err)
 		}
 	}
-	br, err := e.link(w.bridge)
+	br, err := e.index.Link(w.bridge)
 	if err != nil {
 		return err
 	}
