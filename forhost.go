@@ -132,7 +132,7 @@ func (x *Index) DHCPNetworksOn(host string) []*network.Network {
 	var out []*network.Network
 	seen := map[string]bool{}
 	for _, p := range x.PortsBoundTo(host) {
-		if n := x.Network(p.NetworkID); p.DeviceOwner == port.OwnerDHCP && n != nil && !seen[n.ID] {
+		if n := x.Network(p.NetworkID); p.ServesDHCPOn(host) && n != nil && !seen[n.ID] {
 			seen[n.ID] = true
 			out = append(out, n)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/dhcp"
 	"github.com/neutrino-net/neutrino/firewall"
+	"github.com/neutrino-net/neutrino/internal/nodestate"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
@@ -40,7 +41,7 @@ type Config struct {
 	// BGPOptions configure a server the node creates itself, e.g.
 	// bgp.WithPeerPasswords for md5 peers, whose passwords Neutron's API
 	// never shows.
-	BGPOptions []bgp.Option
+	BGPOptions []bgp.ServerOption
 	Logger     *slog.Logger
 
 	// FirewallOptions configure the firewall realizer (flow log sink, rate
@@ -64,6 +65,12 @@ type Node struct {
 	fw      *firewall.Realizer
 	bgpSrv  *bgp.Server
 	bgpReal *bgp.Realizer
+
+	// dumpPerRealizer turns the pass's shared link dump off, so that a
+	// benchmark can measure what sharing saves; linkDumps is how many
+	// shared dumps the last pass made.
+	dumpPerRealizer bool
+	linkDumps       int
 }
 
 // New returns the node whose dataplane lives in host (the node's network
@@ -122,12 +129,17 @@ func (n *Node) Plan(ctx context.Context, topo *neutrino.Topology) (*Report, erro
 	if err != nil {
 		return &Report{}, err
 	}
-	return n.run(ctx, d, true, false)
+	return n.PlanDesired(ctx, d)
 }
 
 // ApplyDesired converges the node to an already computed Desired.
 func (n *Node) ApplyDesired(ctx context.Context, d *Desired) (*Report, error) {
 	return n.run(ctx, d, false, false)
+}
+
+// PlanDesired reports what ApplyDesired would change, changing nothing.
+func (n *Node) PlanDesired(ctx context.Context, d *Desired) (*Report, error) {
+	return n.run(ctx, d, true, false)
 }
 
 // Destroy removes everything the node's realizers own, in reverse order, and
@@ -139,6 +151,13 @@ func (n *Node) Destroy(ctx context.Context) (*Report, error) {
 func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	// One link dump for the pass, shared by the realizers that read the
+	// host's links, until one of them changes the node.
+	pass := nodestate.New(n.host)
+	if !n.dumpPerRealizer {
+		ctx = nodestate.With(ctx, pass)
+	}
+	defer func() { n.linkDumps = pass.Dumps() }()
 	steps := []func() Step{
 		func() Step {
 			if dry {
@@ -204,6 +223,9 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 		}
 		st := s()
 		rep.Steps = append(rep.Steps, st)
+		if !dry && (st.Mutations() > 0 || st.Err != nil) {
+			pass.Invalidate() // the node changed, or may have: the next reader dumps afresh
+		}
 		if st.Err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", st.Realizer, st.Err))
 		}
@@ -223,7 +245,7 @@ func (n *Node) applyBGP(ctx context.Context, d *bgp.Desired, dry bool) Step {
 			if dry {
 				return Step{Realizer: "bgp", Report: network.Report{Changes: []string{"start BGP speaker " + d.Speaker.ID}}}
 			}
-			srv, err := bgp.NewServer(append([]bgp.Option{bgp.WithLogger(n.log.With("realizer", "bgp"))}, n.cfg.BGPOptions...)...)
+			srv, err := bgp.NewServer(append([]bgp.ServerOption{bgp.WithServerLogger(n.log.With("realizer", "bgp"))}, n.cfg.BGPOptions...)...)
 			if err != nil {
 				return Step{Realizer: "bgp", Err: err}
 			}
@@ -236,7 +258,7 @@ func (n *Node) applyBGP(ctx context.Context, d *bgp.Desired, dry bool) Step {
 		n.bgpReal = r
 	}
 	var (
-		rep bgp.Report
+		rep *bgp.Report
 		err error
 	)
 	if dry {
@@ -244,7 +266,7 @@ func (n *Node) applyBGP(ctx context.Context, d *bgp.Desired, dry bool) Step {
 	} else {
 		rep, err = n.bgpReal.Apply(ctx, *d)
 	}
-	return fromReport("bgp", &rep, err)
+	return fromReport("bgp", rep, err)
 }
 
 // BGP returns the process's BGP server, or nil if the node runs no speaker.
@@ -260,7 +282,11 @@ func (n *Node) BGP() *bgp.Server {
 func (n *Node) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return errors.Join(n.dhcp.Close(), n.router.Close(), n.fw.Close())
+	errs := []error{n.dhcp.Close(), n.router.Close(), n.fw.Close(), n.sg.Close(), n.port.Close(), n.net.Close()}
+	if n.bgpReal != nil {
+		errs = append(errs, n.bgpReal.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // DHCPStats returns the counters of the node's running DHCP servers, by

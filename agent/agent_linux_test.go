@@ -84,7 +84,7 @@ func (f *fixture) owned(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	for _, l := range links {
-		if _, _, ok := nl.ParseOwner(l.Attrs().Alias); ok {
+		if _, _, ok := naming.ParseOwner(l.Attrs().Alias); ok {
 			out = append(out, "device "+l.Attrs().Name)
 		}
 	}

@@ -57,7 +57,7 @@ func TestHelperSpeaker(t *testing.T) {
 	level := slog.LevelInfo
 	_ = level.UnmarshalText([]byte(os.Getenv(helperEnv + "_LOG"))) // e.g. debug
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	opts := []Option{WithLogger(log), WithConnectRetry(time.Second)}
+	opts := []ServerOption{WithServerLogger(log), WithConnectRetry(time.Second)}
 	if file := os.Getenv(helperEnv + "_PASSWORDS"); file != "" {
 		pw, err := ReadPeerPasswordsFile(file)
 		if err != nil {
@@ -84,9 +84,13 @@ func TestHelperSpeaker(t *testing.T) {
 		if err == nil {
 			switch req.Op {
 			case "apply":
-				rep.Report, err = r.Apply(ctx, *req.Desired)
+				var r2 *Report
+				r2, err = r.Apply(ctx, *req.Desired)
+				rep.Report = *r2
 			case "plan":
-				rep.Report, err = r.Plan(ctx, *req.Desired)
+				var r2 *Report
+				r2, err = r.Plan(ctx, *req.Desired)
+				rep.Report = *r2
 			case "status":
 				rep.Status, err = srv.Status(ctx)
 			case "events":

@@ -62,7 +62,7 @@ func (l *lockedBuffer) String() string {
 func TestPeerPasswordFromConfiguration(t *testing.T) {
 	var logs lockedBuffer // gobgp logs from its own goroutines
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := NewServer(WithLogger(log), WithPeerPasswords(map[string]string{"p1": secret}))
+	s, err := NewServer(WithServerLogger(log), WithPeerPasswords(map[string]string{"p1": secret}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,12 +16,12 @@ import (
 // and withdraws the others, one path at a time so that only those are sent.
 // It diffs against what it announced earlier in this process: only this
 // Server writes to the process's gobgp RIB. Invalid routes change nothing.
-func (s *Server) Apply(ctx context.Context, routes []Route) (Report, error) {
+func (s *Server) Apply(ctx context.Context, routes []Route) (*Report, error) {
 	return s.syncRoutes(ctx, routes, false)
 }
 
 // Plan reports what Apply would change, changing nothing.
-func (s *Server) Plan(ctx context.Context, routes []Route) (Report, error) {
+func (s *Server) Plan(ctx context.Context, routes []Route) (*Report, error) {
 	return s.syncRoutes(ctx, routes, true)
 }
 
@@ -37,8 +37,8 @@ func (s *Server) Advertised() []Route {
 	return out
 }
 
-func (s *Server) syncRoutes(ctx context.Context, routes []Route, dry bool) (Report, error) {
-	var rep Report
+func (s *Server) syncRoutes(ctx context.Context, routes []Route, dry bool) (*Report, error) {
+	rep := &Report{}
 	want, err := validateRoutes(routes)
 	if err != nil {
 		return rep, err
@@ -63,13 +63,13 @@ func (s *Server) syncRoutes(ctx context.Context, routes []Route, dry bool) (Repo
 	SortRoutes(withdraw)
 	for _, r := range add {
 		if _, ok := s.advertised[r.Prefix]; ok {
-			rep.Recordf(report.Update, "route", "advertise %s (was via %s)", r, s.advertised[r.Prefix])
+			report.Recordf(rep, report.Update, "route", "advertise %s (was via %s)", r, s.advertised[r.Prefix])
 		} else {
-			rep.Recordf(report.Create, "route", "advertise %s", r)
+			report.Recordf(rep, report.Create, "route", "advertise %s", r)
 		}
 	}
 	for _, r := range withdraw {
-		rep.Recordf(report.Delete, "route", "withdraw %s", r)
+		report.Recordf(rep, report.Delete, "route", "withdraw %s", r)
 	}
 	if dry {
 		return rep, nil

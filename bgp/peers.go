@@ -122,17 +122,17 @@ func (s *Server) validatePeers(peers []Peer) error {
 // re-creates the changed ones (a new AS, password or timers needs a new
 // session anyway) and removes the others. It diffs against gobgp's own peer
 // list, so it converges whatever was configured before.
-func (s *Server) SetPeers(ctx context.Context, peers []Peer) (Report, error) {
+func (s *Server) SetPeers(ctx context.Context, peers []Peer) (*Report, error) {
 	return s.syncPeers(ctx, peers, false)
 }
 
 // PlanPeers reports what SetPeers would change, changing nothing.
-func (s *Server) PlanPeers(ctx context.Context, peers []Peer) (Report, error) {
+func (s *Server) PlanPeers(ctx context.Context, peers []Peer) (*Report, error) {
 	return s.syncPeers(ctx, peers, true)
 }
 
-func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (Report, error) {
-	var rep Report
+func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (*Report, error) {
+	rep := &Report{}
 	if err := s.validatePeers(peers); err != nil {
 		return rep, err
 	}
@@ -154,12 +154,12 @@ func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (Report,
 		have, exists := current[addr]
 		switch {
 		case !exists:
-			rep.Recordf(report.Create, "peer", "add peer %s %s AS %d", p.ID, addr, p.RemoteAS)
+			report.Recordf(rep, report.Create, "peer", "add peer %s %s AS %d", p.ID, addr, p.RemoteAS)
 			if !dry {
 				errs = appendErr(errs, s.addPeer(ctx, p, want))
 			}
 		case have != want:
-			rep.Recordf(report.Update, "peer", "update peer %s %s AS %d", p.ID, addr, p.RemoteAS)
+			report.Recordf(rep, report.Update, "peer", "update peer %s %s AS %d", p.ID, addr, p.RemoteAS)
 			if !dry {
 				err := s.deletePeer(ctx, addr)
 				if err == nil {
@@ -181,7 +181,7 @@ func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (Report,
 	}
 	slices.SortFunc(stale, netip.Addr.Compare)
 	for _, addr := range stale {
-		rep.Recordf(report.Delete, "peer", "remove peer %s %s", s.peers.id(addr), addr)
+		report.Recordf(rep, report.Delete, "peer", "remove peer %s %s", s.peers.id(addr), addr)
 		if !dry {
 			errs = appendErr(errs, s.deletePeer(ctx, addr))
 		}

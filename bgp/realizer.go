@@ -1,14 +1,17 @@
 package bgp
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/option"
 	"github.com/neutrino-net/neutrino/internal/report"
 )
 
@@ -34,54 +37,90 @@ type Desired struct {
 // handle: gobgp opens its sockets in the namespace of the process.
 type Realizer struct {
 	srv *Server
-	cfg options
+	cfg config
 	mu  sync.Mutex
+}
+
+// Option configures a Realizer. A bad value makes NewRealizer fail.
+type Option func(*config) error
+
+type config struct {
+	log         *slog.Logger
+	listenPort  uint16
+	listenAddrs []netip.Addr
+	passive     bool
 }
 
 // WithListenPort makes the speaker accept sessions on port (default: it
 // does not listen, as Neutron's os-ken driver).
 func WithListenPort(port uint16, addrs ...netip.Addr) Option {
-	return func(c *options) { c.listenPort, c.listenAddrs = port, addrs }
+	return func(c *config) error {
+		if port == 0 {
+			return errdefs.Invalid("listen_port", "0 is not a TCP port (leave the option out not to listen)")
+		}
+		for i, a := range addrs {
+			if !a.IsValid() {
+				return errdefs.Invalid(fmt.Sprintf("listen_addresses[%d]", i), "not an IP address")
+			}
+		}
+		c.listenPort, c.listenAddrs = port, addrs
+		return nil
+	}
+}
+
+// WithLogger sets the realizer's logger (default: the Server's).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l != nil {
+			c.log = l
+		}
+		return nil
+	}
 }
 
 // WithPassive makes the speaker wait for its peers to connect.
 func WithPassive() Option {
-	return func(c *options) { c.passive = true }
+	return func(c *config) error { c.passive = true; return nil }
 }
 
-// NewRealizer returns a realizer driving srv. It takes WithListenPort and
-// WithPassive; the logger is the Server's.
+// NewRealizer returns a realizer driving srv, the process's speaker (its
+// "host": gobgp opens its sockets in the process's namespace).
 func NewRealizer(srv *Server, opts ...Option) (*Realizer, error) {
 	if srv == nil {
-		return nil, errdefs.Invalid("", "bgp: NewRealizer needs a Server")
+		return nil, errdefs.Invalid("server", "bgp: NewRealizer needs a Server")
 	}
-	r := &Realizer{srv: srv}
-	for _, o := range opts {
-		o(&r.cfg)
+	r := &Realizer{srv: srv, cfg: config{log: cmp.Or(srv.log, option.Discard())}}
+	if err := option.Apply(&r.cfg, opts); err != nil {
+		return nil, fmt.Errorf("bgp: %w", err)
 	}
 	return r, nil
 }
 
+// Close releases nothing: the Server, which outlives its Realizers (one
+// per process), is the caller's to Stop. It is here so that every realizer
+// closes the same way.
+func (r *Realizer) Close() error { return nil }
+
 // Apply converges the server to d: starts (or, when the AS or router ID
 // changed, restarts) BGP, syncs peers, and announces exactly the routes
 // Compute derives. A second Apply of the same d issues nothing.
-func (r *Realizer) Apply(ctx context.Context, d Desired) (Report, error) {
+func (r *Realizer) Apply(ctx context.Context, d Desired) (*Report, error) {
 	return r.run(ctx, d, false)
 }
 
 // Plan reports what Apply would do, changing nothing.
-func (r *Realizer) Plan(ctx context.Context, d Desired) (Report, error) {
+func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
 	return r.run(ctx, d, true)
 }
 
-func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (Report, error) {
+func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var rep Report
+	rep := &Report{}
 	cur, running := r.srv.Running()
 	if d.Speaker.ID == "" {
 		if running {
-			rep.Recordf(report.Delete, "speaker", "stop speaker AS %d router-id %s", cur.AS, cur.RouterID)
+			report.Recordf(rep, report.Delete, "speaker", "stop speaker AS %d router-id %s", cur.AS, cur.RouterID)
 			if !dry {
 				return rep, r.srv.Stop(ctx)
 			}
@@ -115,10 +154,10 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (Report, error)
 	fresh := !running || !cur.equal(g)
 	if fresh {
 		if running {
-			rep.Recordf(report.Update, "speaker", "restart speaker %s as AS %d router-id %s (was AS %d router-id %s)",
+			report.Recordf(rep, report.Update, "speaker", "restart speaker %s as AS %d router-id %s (was AS %d router-id %s)",
 				d.Speaker.ID, g.AS, g.RouterID, cur.AS, cur.RouterID)
 		} else {
-			rep.Recordf(report.Create, "speaker", "start speaker %s AS %d router-id %s", d.Speaker.ID, g.AS, g.RouterID)
+			report.Recordf(rep, report.Create, "speaker", "start speaker %s AS %d router-id %s", d.Speaker.ID, g.AS, g.RouterID)
 		}
 		if !dry {
 			if err := r.srv.Stop(ctx); err != nil {
@@ -132,10 +171,10 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (Report, error)
 	if dry && fresh {
 		// A (re)started server has no peers and no routes yet.
 		for _, p := range peers {
-			rep.Recordf(report.Create, "peer", "add peer %s %s AS %d", p.ID, p.PeerIP, p.RemoteAS)
+			report.Recordf(rep, report.Create, "peer", "add peer %s %s AS %d", p.ID, p.PeerIP, p.RemoteAS)
 		}
 		for _, rt := range routes {
-			rep.Recordf(report.Create, "route", "advertise %s", rt)
+			report.Recordf(rep, report.Create, "route", "advertise %s", rt)
 		}
 		return rep, nil
 	}
@@ -147,13 +186,13 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (Report, error)
 	var errs []error
 	t1 := time.Now()
 	pr, err := sync(ctx, peers)
-	rep.Merge(&pr)
+	rep.Merge(pr)
 	errs = appendErr(errs, err)
 	t2 := time.Now()
 	rr, err := syncRoutes(ctx, routes)
-	rep.Merge(&rr)
+	rep.Merge(rr)
 	errs = appendErr(errs, err)
-	r.srv.log.Debug("bgp speaker synced", "speaker", d.Speaker.ID, "dry_run", dry, "routes", len(routes),
+	r.cfg.log.Debug("bgp speaker synced", "speaker", d.Speaker.ID, "dry_run", dry, "routes", len(routes),
 		"mutations", rep.Mutations(), "compute", tCompute, "peers", t2.Sub(t1), "paths", time.Since(t2))
 	if len(errs) > 0 {
 		return rep, fmt.Errorf("bgp speaker %s: %w", d.Speaker.ID, joinErrs(errs))

@@ -15,6 +15,7 @@ import (
 	"github.com/osrg/gobgp/v3/pkg/server"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/option"
 )
 
 // Server is the process's embedded BGP speaker: one gobgp server, created by
@@ -28,7 +29,7 @@ type Server struct {
 	log   *slog.Logger
 	bgp   *server.BgpServer
 	peers *peerBook
-	cfg   options
+	cfg   serverConfig
 
 	events  chan PeerEvent
 	dropped atomic.Uint64
@@ -90,27 +91,28 @@ func (g Global) equal(o Global) bool {
 	return true
 }
 
-// options configure NewServer and NewRealizer; each takes what concerns it.
-type options struct {
+// serverConfig is what ServerOptions set.
+type serverConfig struct {
 	log          *slog.Logger
 	connectRetry time.Duration
 	eventBuffer  int
-	listenPort   uint16
-	listenAddrs  []netip.Addr
-	passive      bool
 	passwords    map[string]string // peer ID → MD5 password; never logged
 }
 
-// Option configures NewServer or NewRealizer.
-type Option func(*options)
+// ServerOption configures NewServer. A bad value makes NewServer fail.
+// (The Realizer's options are Option: a server option handed to
+// NewRealizer does not compile, rather than being ignored.)
+type ServerOption func(*serverConfig) error
 
-// WithLogger sets the logger; gobgp's own records go to it too, with
-// component=gobgp. Default: discard.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *options) {
+// WithServerLogger sets the server's logger; gobgp's own records go to it,
+// with component=gobgp. Default: discard. (A Realizer's is WithLogger, as
+// for every realizer; it defaults to the server's.)
+func WithServerLogger(l *slog.Logger) ServerOption {
+	return func(c *serverConfig) error {
 		if l != nil {
 			c.log = l
 		}
+		return nil
 	}
 }
 
@@ -119,8 +121,14 @@ func WithLogger(l *slog.Logger) Option {
 // listen by default, so its retries are the only way a session comes back
 // after the peer restarts. (After a session fails gobgp first stays idle
 // for 5 s, a constant of its FSM.)
-func WithConnectRetry(d time.Duration) Option {
-	return func(c *options) { c.connectRetry = d }
+func WithConnectRetry(d time.Duration) ServerOption {
+	return func(c *serverConfig) error {
+		if d < time.Second {
+			return errdefs.Invalid("connect_retry", "%v: the connect retry must be at least 1s (gobgp counts seconds)", d)
+		}
+		c.connectRetry = d
+		return nil
+	}
 }
 
 // WithPeerPasswords gives NewServer the MD5 passwords of BGP peers with
@@ -129,36 +137,42 @@ func WithConnectRetry(d time.Duration) Option {
 // node's configuration instead (see ReadPeerPasswords). A password in the
 // document, when there is one, is used before this one. Passwords are
 // never logged, reported or put in errors. The map is copied.
-func WithPeerPasswords(byPeerID map[string]string) Option {
-	return func(c *options) { c.passwords = maps.Clone(byPeerID) }
+func WithPeerPasswords(byPeerID map[string]string) ServerOption {
+	return func(c *serverConfig) error {
+		c.passwords = maps.Clone(byPeerID)
+		return nil
+	}
 }
 
 // WithEventBuffer sets the capacity of the Events channel (default 256).
-func WithEventBuffer(n int) Option {
-	return func(c *options) { c.eventBuffer = n }
+func WithEventBuffer(n int) ServerOption {
+	return func(c *serverConfig) error {
+		if n < 1 {
+			return errdefs.Invalid("event_buffer", "%d: the Events channel needs room for at least one event", n)
+		}
+		c.eventBuffer = n
+		return nil
+	}
 }
 
 // NewServer creates the process's BGP server and starts its event loop. It
 // does not speak BGP until Start. Create one per process: the gobgp
 // goroutines it starts run until the process exits.
-func NewServer(opts ...Option) (*Server, error) {
-	cfg := options{
-		log:          slog.New(slog.DiscardHandler),
+func NewServer(opts ...ServerOption) (*Server, error) {
+	cfg := serverConfig{
+		log:          option.Discard(),
 		connectRetry: 5 * time.Second,
 		eventBuffer:  256,
 	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.connectRetry < time.Second {
-		return nil, errdefs.Invalid("", "bgp: the connect retry must be at least 1s (gobgp counts seconds)")
+	if err := option.Apply(&cfg, opts); err != nil {
+		return nil, fmt.Errorf("bgp: %w", err)
 	}
 	book := newPeerBook()
 	s := &Server{
 		log:        cfg.log,
 		peers:      book,
 		cfg:        cfg,
-		events:     make(chan PeerEvent, max(cfg.eventBuffer, 1)),
+		events:     make(chan PeerEvent, cfg.eventBuffer),
 		advertised: map[netip.Prefix]netip.Addr{},
 	}
 	s.bgp = server.NewBgpServer(server.LoggerOption(&slogAdapter{log: cfg.log, peers: book}))

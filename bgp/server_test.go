@@ -54,7 +54,7 @@ func rib(t *testing.T, s *Server) []Route {
 }
 
 // counts renders a report's counts as "kind:+created~updated-deleted".
-func counts(r Report) string {
+func counts(r *Report) string {
 	var parts []string
 	for _, kind := range []string{"speaker", "peer", "route"} {
 		if r.Created[kind]+r.Updated[kind]+r.Deleted[kind] > 0 {

@@ -58,7 +58,7 @@ func selectNetworks(d *Desired, host string, s Settings) (*selection, error) {
 	portsOf := map[string][]port.Port{}
 	for _, p := range d.Ports {
 		portsOf[p.NetworkID] = append(portsOf[p.NetworkID], p)
-		if p.DeviceOwner == port.OwnerDHCP && (host == "" || p.HostID == host) {
+		if p.ServesDHCPOn(host) {
 			dhcpPorts[p.NetworkID] = append(dhcpPorts[p.NetworkID], p.ID)
 		}
 	}
@@ -125,9 +125,9 @@ func diffPrints(rep *Report, kind, networkID string, old, cur map[string]string)
 		prev, had := old[id]
 		switch {
 		case !had:
-			rep.Addf(report.Create, kind, "%s on network %s", id, networkID)
+			report.Addf(rep, report.Create, kind, "%s on network %s", id, networkID)
 		case prev != cur[id]:
-			rep.Addf(report.Update, kind, "%s on network %s", id, networkID)
+			report.Addf(rep, report.Update, kind, "%s on network %s", id, networkID)
 		default:
 			continue
 		}
@@ -135,7 +135,7 @@ func diffPrints(rep *Report, kind, networkID string, old, cur map[string]string)
 	}
 	for _, id := range slices.Sorted(maps.Keys(old)) {
 		if _, keep := cur[id]; !keep {
-			rep.Addf(report.Delete, kind, "%s on network %s", id, networkID)
+			report.Addf(rep, report.Delete, kind, "%s on network %s", id, networkID)
 			n++
 		}
 	}

@@ -38,87 +38,121 @@ type reply4 struct {
 // It never fails: whatever it cannot use it drops, logging why at debug.
 func (c *Config) handle4(req *dhcpv4.DHCPv4, log *slog.Logger) *reply4 {
 	dbg := log.Enabled(context.Background(), slog.LevelDebug)
-	drop := func(why string, args ...any) *reply4 {
+	cl, why, args := c.client4(req)
+	if why != "" {
 		if dbg {
 			log.Debug("dhcp4 drop: "+why, append([]any{"network", c.NetworkID, "xid", req.TransactionID.String(), "chaddr", req.ClientHWAddr.String()}, args...)...)
 		}
 		return nil
 	}
+	return c.respond4(req, cl, log, dbg)
+}
+
+// client4 is a BOOTREQUEST's client as this server knows it: its
+// reservation and the leases it may get on the link the request came from.
+type client4 struct {
+	t       *table4
+	h       *host4
+	giaddr  netip.Addr
+	relayed bool
+}
+
+// client4 finds the client of req, or says why req gets no answer. It
+// returns a value: the packet path allocates nothing for it.
+func (c *Config) client4(req *dhcpv4.DHCPv4) (cl client4, why string, args []any) {
 	if req.OpCode != dhcpv4.OpcodeBootRequest {
-		return drop("not a BOOTREQUEST", "op", req.OpCode)
+		return cl, "not a BOOTREQUEST", []any{"op", req.OpCode}
 	}
 	t := c.v4
 	if t == nil {
-		return drop("no DHCPv4 subnet on this network")
+		return cl, "no DHCPv4 subnet on this network", nil
 	}
 	if req.HWType != iana.HWTypeEthernet || len(req.ClientHWAddr) != 6 {
-		return drop("not an Ethernet client", "htype", req.HWType, "hlen", len(req.ClientHWAddr))
+		return cl, "not an Ethernet client", []any{"htype", req.HWType, "hlen", len(req.ClientHWAddr)}
 	}
 	k, _ := keyOf(req.ClientHWAddr)
 	h := t.hosts[k]
 	if h == nil {
-		return drop("unknown client")
+		return cl, "unknown client", nil
 	}
+	cl = client4{t: t, h: h, giaddr: addr4(req.GatewayIPAddr)}
+	cl.relayed = cl.giaddr.IsValid() && !cl.giaddr.IsUnspecified()
+	if cl.first() == nil {
+		return cl, "client has no reservation on the relay's subnet", []any{"giaddr", cl.giaddr}
+	}
+	return cl, "", nil
+}
+
+// onLink reports whether the client may get lease l on the link the
+// request came from: any of its leases, or for a relayed request those on
+// the relay's subnet. (A filter, not a filtered slice: the packet path
+// allocates nothing for it.)
+func (cl *client4) onLink(l *lease4) bool { return !cl.relayed || l.sn.prefix.Contains(cl.giaddr) }
+
+// first is the client's first lease on the link, nil if none.
+func (cl *client4) first() *lease4 {
+	for _, l := range cl.h.leases {
+		if cl.onLink(l) {
+			return l
+		}
+	}
+	return nil
+}
+
+// find returns the client's lease of address a on the link, or nil.
+func (cl *client4) find(a netip.Addr) *lease4 {
+	for _, l := range cl.h.leases {
+		if l.ip == a && cl.onLink(l) {
+			return l
+		}
+	}
+	return nil
+}
+
+// respond4 answers a known client by message type; nil means no answer.
+func (c *Config) respond4(req *dhcpv4.DHCPv4, cl client4, log *slog.Logger, dbg bool) *reply4 {
 	mt := req.MessageType()
-	giaddr := addr4(req.GatewayIPAddr)
-	relayed := giaddr.IsValid() && !giaddr.IsUnspecified()
-	leases := h.leases
-	if relayed {
-		leases = nil
-		for _, l := range h.leases {
-			if l.sn.prefix.Contains(giaddr) {
-				leases = append(leases, l)
-			}
-		}
-		if len(leases) == 0 {
-			return drop("client has no reservation on the relay's subnet", "giaddr", giaddr)
-		}
-	}
+	h, giaddr, relayed := cl.h, cl.giaddr, cl.relayed
 	requested := addr4(req.Options.Get(dhcpv4.OptionRequestedIPAddress))
 	ciaddr := addr4(req.ClientIPAddr)
 	if ciaddr.IsUnspecified() {
 		ciaddr = netip.Addr{}
 	}
-	find := func(a netip.Addr) *lease4 {
-		for _, l := range leases {
-			if l.ip == a {
-				return l
-			}
-		}
-		return nil
-	}
 	switch mt {
 	case dhcpv4.MessageTypeDiscover:
-		l := find(requested)
+		l := cl.find(requested)
 		if l == nil {
-			l = leases[0]
+			l = cl.first()
 		}
 		if dbg {
 			log.Debug("dhcp4 offer", "network", c.NetworkID, "port", h.portID, "xid", req.TransactionID.String(), "chaddr", req.ClientHWAddr.String(), "yiaddr", l.ip, "giaddr", giaddr)
 		}
 		return c.answer(req, l, dhcpv4.MessageTypeOffer, relayed)
 	case dhcpv4.MessageTypeRequest:
-		if sid := addr4(req.Options.Get(dhcpv4.OptionServerIdentifier)); sid.IsValid() && !t.isServer(sid) {
-			return drop("client chose another server", "server_id", sid)
+		if sid := addr4(req.Options.Get(dhcpv4.OptionServerIdentifier)); sid.IsValid() && !cl.t.isServer(sid) {
+			if dbg {
+				log.Debug("dhcp4 drop: client chose another server", "network", c.NetworkID, "xid", req.TransactionID.String(), "chaddr", req.ClientHWAddr.String(), "server_id", sid)
+			}
+			return nil
 		}
 		want := requested
 		if !want.IsValid() {
 			want = ciaddr // RENEWING / REBINDING put the address in ciaddr
 		}
-		if l := find(want); l != nil {
+		if l := cl.find(want); l != nil {
 			if dbg {
 				log.Debug("dhcp4 ack", "network", c.NetworkID, "port", h.portID, "xid", req.TransactionID.String(), "chaddr", req.ClientHWAddr.String(), "yiaddr", l.ip, "giaddr", giaddr)
 			}
 			return c.answer(req, l, dhcpv4.MessageTypeAck, relayed)
 		}
 		if dbg {
-			log.Debug("dhcp4 nak: requested address is not the client's reservation", "network", c.NetworkID, "port", h.portID, "xid", req.TransactionID.String(), "chaddr", req.ClientHWAddr.String(), "requested", want, "reserved", leases[0].ip)
+			log.Debug("dhcp4 nak: requested address is not the client's reservation", "network", c.NetworkID, "port", h.portID, "xid", req.TransactionID.String(), "chaddr", req.ClientHWAddr.String(), "requested", want, "reserved", cl.first().ip)
 		}
-		return c.nak(req, leases[0].sn, relayed)
+		return c.nak(req, cl.first().sn, relayed)
 	case dhcpv4.MessageTypeInform:
-		l := find(ciaddr)
+		l := cl.find(ciaddr)
 		if l == nil {
-			l = leases[0]
+			l = cl.first()
 		}
 		if dbg {
 			log.Debug("dhcp4 inform ack", "network", c.NetworkID, "port", h.portID, "xid", req.TransactionID.String(), "chaddr", req.ClientHWAddr.String(), "ciaddr", ciaddr)
@@ -136,7 +170,10 @@ func (c *Config) handle4(req *dhcpv4.DHCPv4, log *slog.Logger) *reply4 {
 		log.Warn("dhcp4 decline: the client saw its reserved address in use", "network", c.NetworkID, "port", h.portID, "chaddr", req.ClientHWAddr.String(), "address", requested)
 		return nil
 	}
-	return drop("message type not served", "type", mt)
+	if dbg {
+		log.Debug("dhcp4 drop: message type not served", "network", c.NetworkID, "xid", req.TransactionID.String(), "chaddr", req.ClientHWAddr.String(), "type", mt)
+	}
+	return nil
 }
 
 func (t *table4) isServer(a netip.Addr) bool {

@@ -19,37 +19,80 @@ type reply6 struct {
 	dst netip.AddrPort
 }
 
+// drop6 is why a DHCPv6 message gets no answer, with log attributes.
+type drop6 struct {
+	why  string
+	args []any
+}
+
+func dropped6(why string, args ...any) *drop6 { return &drop6{why, args} }
+
 // handle6 decides the answer to one DHCPv6 message received from peer;
 // nil means no answer. Relayed messages are unwrapped, answered for the
 // client inside, and wrapped back for the relay.
 func (c *Config) handle6(msg dhcpv6.DHCPv6, peer netip.AddrPort, log *slog.Logger) *reply6 {
 	dbg := log.Enabled(context.Background(), slog.LevelDebug)
-	drop := func(why string, args ...any) *reply6 {
+	resp, outer, d := c.decide6(msg, peer, log, dbg)
+	var out dhcpv6.DHCPv6 = resp
+	if d == nil && outer != nil {
+		var err error
+		if out, err = dhcpv6.NewRelayReplFromRelayForw(outer, resp); err != nil {
+			d = dropped6("cannot wrap the reply for the relay", "err", err)
+		}
+	}
+	if d != nil {
 		if dbg {
-			log.Debug("dhcp6 drop: "+why, append([]any{"network", c.NetworkID, "peer", peer}, args...)...)
+			log.Debug("dhcp6 drop: "+d.why, append([]any{"network", c.NetworkID, "peer", peer}, d.args...)...)
 		}
 		return nil
 	}
+	return &reply6{msg: out, dst: peer}
+}
+
+// decide6 finds the client of msg and its reservation and builds the
+// reply, unwrapped; outer is the outermost relay message, nil if msg came
+// straight from the client.
+func (c *Config) decide6(msg dhcpv6.DHCPv6, peer netip.AddrPort, log *slog.Logger, dbg bool) (*dhcpv6.Message, *dhcpv6.RelayMessage, *drop6) {
 	t := c.v6
 	if t == nil {
-		return drop("no DHCPv6 subnet on this network")
+		return nil, nil, dropped6("no DHCPv6 subnet on this network")
 	}
-	var (
-		outer, inner *dhcpv6.RelayMessage // outermost and innermost relay
-		req          *dhcpv6.Message
-	)
+	outer, inner, req, d := unwrap6(msg)
+	if d != nil {
+		return nil, nil, d
+	}
+	mac, how := clientMAC6(req, inner, peer)
+	k, ok := keyOf(mac)
+	if !ok {
+		return nil, nil, dropped6("cannot tell the client's MAC (no DUID-LL/LLT, no client link-layer address, no EUI-64 link-local source)", "type", req.Type())
+	}
+	h := t.hosts[k]
+	if h == nil {
+		return nil, nil, dropped6("unknown client", "mac", net.HardwareAddr(mac).String(), "by", how)
+	}
+	if sid := req.Options.ServerID(); sid != nil && !sid.Equal(t.serverID) {
+		return nil, nil, dropped6("message for another server", "type", req.Type())
+	}
+	resp, d := c.reply6(t, h, req, h.onLinkOf(inner), mac, log, dbg)
+	return resp, outer, d
+}
+
+// unwrap6 returns the client message inside msg and the outermost and
+// innermost relay messages around it (nil when msg came straight from the
+// client).
+func unwrap6(msg dhcpv6.DHCPv6) (outer, inner *dhcpv6.RelayMessage, req *dhcpv6.Message, d *drop6) {
 	switch m := msg.(type) {
 	case *dhcpv6.Message:
-		req = m
+		return nil, nil, m, nil
 	case *dhcpv6.RelayMessage:
 		if m.Type() != dhcpv6.MessageTypeRelayForward {
-			return drop("relay message is not a RELAY-FORW", "type", m.Type())
+			return nil, nil, nil, dropped6("relay message is not a RELAY-FORW", "type", m.Type())
 		}
 		outer, inner = m, m
 		for range 32 { // RFC 8415 HOP_COUNT_LIMIT
 			d, err := dhcpv6.DecapsulateRelay(inner)
 			if err != nil {
-				return drop("malformed relay message", "err", err)
+				return nil, nil, nil, dropped6("malformed relay message", "err", err)
 			}
 			if r, ok := d.(*dhcpv6.RelayMessage); ok {
 				inner = r
@@ -59,35 +102,35 @@ func (c *Config) handle6(msg dhcpv6.DHCPv6, peer netip.AddrPort, log *slog.Logge
 			break
 		}
 		if req == nil {
-			return drop("relay message without a client message")
+			return nil, nil, nil, dropped6("relay message without a client message")
 		}
-	default:
-		return drop("unexpected message")
+		return outer, inner, req, nil
 	}
-	mac, how := clientMAC6(req, inner, peer)
-	k, ok := keyOf(mac)
-	if !ok {
-		return drop("cannot tell the client's MAC (no DUID-LL/LLT, no client link-layer address, no EUI-64 link-local source)", "type", req.Type())
+	return nil, nil, nil, dropped6("unexpected message")
+}
+
+// onLinkOf returns the host's addresses on the link a relay names (its
+// link-address), or all of them for a message from the client's own link.
+func (h *host6) onLinkOf(inner *dhcpv6.RelayMessage) []lease6 {
+	if inner == nil {
+		return h.addrs
 	}
-	h := t.hosts[k]
-	if h == nil {
-		return drop("unknown client", "mac", net.HardwareAddr(mac).String(), "by", how)
+	link, ok := netip.AddrFromSlice(inner.LinkAddr)
+	if !ok || link.IsUnspecified() {
+		return h.addrs
 	}
-	addrs := h.addrs
-	if inner != nil {
-		if link, ok := netip.AddrFromSlice(inner.LinkAddr); ok && !link.IsUnspecified() {
-			addrs = nil
-			for _, a := range h.addrs {
-				if a.sn.prefix.Contains(link.Unmap()) {
-					addrs = append(addrs, a)
-				}
-			}
+	var addrs []lease6
+	for _, a := range h.addrs {
+		if a.sn.prefix.Contains(link.Unmap()) {
+			addrs = append(addrs, a)
 		}
 	}
-	if sid := req.Options.ServerID(); sid != nil && !sid.Equal(t.serverID) {
-		return drop("message for another server", "type", req.Type())
-	}
-	lease := leaseDurations(c)
+	return addrs
+}
+
+// reply6 answers req from host h, whose addresses on the client's link are
+// addrs, by message type.
+func (c *Config) reply6(t *table6, h *host6, req *dhcpv6.Message, addrs []lease6, mac net.HardwareAddr, log *slog.Logger, dbg bool) (*dhcpv6.Message, *drop6) {
 	resp := &dhcpv6.Message{TransactionID: req.TransactionID, MessageType: dhcpv6.MessageTypeReply}
 	if cid := req.GetOneOption(dhcpv6.OptionClientID); cid != nil {
 		resp.AddOption(cid)
@@ -106,7 +149,7 @@ func (c *Config) handle6(msg dhcpv6.DHCPv6, peer netip.AddrPort, log *slog.Logge
 	switch mt {
 	case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind:
 		if req.GetOneOption(dhcpv6.OptionClientID) == nil {
-			return drop("no client identifier", "type", mt)
+			return nil, dropped6("no client identifier", "type", mt)
 		}
 		if mt == dhcpv6.MessageTypeSolicit {
 			if req.GetOneOption(dhcpv6.OptionRapidCommit) != nil {
@@ -115,32 +158,23 @@ func (c *Config) handle6(msg dhcpv6.DHCPv6, peer netip.AddrPort, log *slog.Logge
 				resp.MessageType = dhcpv6.MessageTypeAdvertise
 			}
 		}
+		lease := leaseDurations(c)
 		for _, ia := range req.Options.IANA() {
 			resp.AddOption(answerIANA(ia, addrs, lease))
 		}
 		addConfig()
 		if dbg {
-			log.Debug("dhcp6 "+resp.MessageType.String(), "network", c.NetworkID, "port", h.portID, "for", mt.String(), "mac", net.HardwareAddr(mac).String(), "addresses", len(addrs))
+			log.Debug("dhcp6 "+resp.MessageType.String(), "network", c.NetworkID, "port", h.portID, "for", mt.String(), "mac", mac.String(), "addresses", len(addrs))
 		}
 	case dhcpv6.MessageTypeInformationRequest:
 		addConfig()
 		if dbg {
-			log.Debug("dhcp6 reply to information-request", "network", c.NetworkID, "port", h.portID, "mac", net.HardwareAddr(mac).String())
+			log.Debug("dhcp6 reply to information-request", "network", c.NetworkID, "port", h.portID, "mac", mac.String())
 		}
 	case dhcpv6.MessageTypeConfirm:
-		status := iana.StatusSuccess
-		n := 0
-		for _, ia := range req.Options.IANA() {
-			for _, a := range ia.Options.Addresses() {
-				n++
-				ip, _ := netip.AddrFromSlice(a.IPv6Addr)
-				if !t.onLink(ip.Unmap()) {
-					status = iana.StatusNotOnLink
-				}
-			}
-		}
+		status, n := t.confirm(req)
 		if n == 0 {
-			return drop("confirm without addresses")
+			return nil, dropped6("confirm without addresses")
 		}
 		resp.AddOption(&dhcpv6.OptStatusCode{StatusCode: status, StatusMessage: status.String()})
 		if dbg {
@@ -153,16 +187,25 @@ func (c *Config) handle6(msg dhcpv6.DHCPv6, peer netip.AddrPort, log *slog.Logge
 			log.Debug("dhcp6 "+mt.String()+" noted; the reservation stays", "network", c.NetworkID, "port", h.portID)
 		}
 	default:
-		return drop("message type not served", "type", mt)
+		return nil, dropped6("message type not served", "type", mt)
 	}
-	if outer == nil {
-		return &reply6{msg: resp, dst: peer}
+	return resp, nil
+}
+
+// confirm checks the addresses of a CONFIRM against the served links
+// (RFC 8415 18.3.3): NotOnLink if any is on none of them; n counts them.
+func (t *table6) confirm(req *dhcpv6.Message) (status iana.StatusCode, n int) {
+	status = iana.StatusSuccess
+	for _, ia := range req.Options.IANA() {
+		for _, a := range ia.Options.Addresses() {
+			n++
+			ip, _ := netip.AddrFromSlice(a.IPv6Addr)
+			if !t.onLink(ip.Unmap()) {
+				status = iana.StatusNotOnLink
+			}
+		}
 	}
-	wrapped, err := dhcpv6.NewRelayReplFromRelayForw(outer, resp)
-	if err != nil {
-		return drop("cannot wrap the reply for the relay", "err", err)
-	}
-	return &reply6{msg: wrapped, dst: peer}
+	return status, n
 }
 
 type durations6 struct{ valid, t1, t2 time.Duration }

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
-	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -142,8 +141,8 @@ func (w *netWork) stale(o *observedNS, alias string) []change {
 	var cs []change
 	for _, name := range slices.Sorted(maps.Keys(o.links)) {
 		l := o.links[name]
-		if kind, _, ok := nl.ParseOwner(l.Attrs().Alias); ok && kind == ownerKind && l.Attrs().Alias != alias {
-			cs = append(cs, change{remove, "veth", w.in(name), func() error {
+		if kind, _, ok := naming.ParseOwner(l.Attrs().Alias); ok && kind == ownerKind && l.Attrs().Alias != alias {
+			cs = append(cs, change{remove, "link", w.in(name), func() error {
 				return nl.IgnoreNotFound(w.ns.Netlink().LinkDel(l))
 			}})
 		}
@@ -160,16 +159,16 @@ func (w *netWork) pair(tap, dev netlink.Link, alias string) []change {
 		w.fresh = true
 		var cs []change
 		if tap != nil {
-			cs = append(cs, change{remove, "veth", tapName + " (unpaired)", func() error {
+			cs = append(cs, change{remove, "link", tapName + " (unpaired)", func() error {
 				return nl.IgnoreNotFound(w.r.host.Netlink().LinkDel(tap))
 			}})
 		}
 		if dev != nil {
-			cs = append(cs, change{remove, "veth", w.in(cfg.Interface + " (unpaired)"), func() error {
+			cs = append(cs, change{remove, "link", w.in(cfg.Interface + " (unpaired)"), func() error {
 				return nl.IgnoreNotFound(w.ns.Netlink().LinkDel(dev))
 			}})
 		}
-		return append(cs, change{create, "veth", w.in(tapName + "/" + cfg.Interface), func() error {
+		return append(cs, change{create, "link", w.in(tapName + "/" + cfg.Interface), func() error {
 			return w.createPair(alias)
 		}})
 	}
@@ -254,7 +253,7 @@ func (w *netWork) addresses(o *observedNS) []change {
 			if err != nil {
 				return err
 			}
-			return nl.IgnoreNotFound(w.ns.Netlink().AddrDel(dev, netlinkAddr(p)))
+			return nl.IgnoreNotFound(w.ns.Netlink().AddrDel(dev, nl.Addr(p)))
 		}})
 	}
 	for _, p := range w.cfg.Addresses {
@@ -266,7 +265,7 @@ func (w *netWork) addresses(o *observedNS) []change {
 			if err != nil {
 				return err
 			}
-			err = w.ns.Netlink().AddrAdd(dev, netlinkAddr(p))
+			err = w.ns.Netlink().AddrAdd(dev, nl.Addr(p))
 			if nl.IsExist(err) {
 				return nil
 			}
@@ -274,14 +273,6 @@ func (w *netWork) addresses(o *observedNS) []change {
 		}})
 	}
 	return cs
-}
-
-func netlinkAddr(p netip.Prefix) *netlink.Addr {
-	a := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
-	if p.Addr().Is6() {
-		a.Flags = syscall.IFA_F_NODAD
-	}
-	return a
 }
 
 // routes converges the namespace's default routes (ours, marked with

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/option"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -13,42 +15,53 @@ const ownerKind = "dhcp-port"
 // Owner names the DHCP realizer in temporary device names (nl.TempName).
 const Owner = "dhcp"
 
-// Option configures a Realizer.
-type Option func(*Realizer)
+// Option configures a Realizer. A bad value makes NewRealizer fail.
+type Option func(*config) error
+
+type config struct {
+	log      *slog.Logger
+	prefix   string
+	hostName string
+	settings Settings
+}
 
 // WithLogger sets the logger of the realizer and of its servers (every DHCP
 // decision is logged at debug level).
 func WithLogger(l *slog.Logger) Option {
-	return func(r *Realizer) {
+	return func(c *config) error {
 		if l != nil {
-			r.log = l
+			c.log = l
 		}
+		return nil
 	}
 }
 
 // WithPrefix sets the node prefix of the qdhcp namespaces the realizer
 // creates and garbage-collects.
-func WithPrefix(prefix string) Option { return func(r *Realizer) { r.prefix = prefix } }
+func WithPrefix(prefix string) Option {
+	return func(c *config) error { c.prefix = prefix; return nil }
+}
 
 // WithHost serves only the DHCP ports whose binding:host_id is name. Without
 // it every network:dhcp port in the desired state is served here.
-func WithHost(name string) Option { return func(r *Realizer) { r.hostName = name } }
+func WithHost(name string) Option {
+	return func(c *config) error { c.hostName = name; return nil }
+}
 
 // WithSettings sets the agent-wide DHCP settings (lease time, DNS domain,
 // isolated metadata); the zero Settings are Neutron's defaults.
-func WithSettings(s Settings) Option { return func(r *Realizer) { r.settings = s } }
+func WithSettings(s Settings) Option {
+	return func(c *config) error { c.settings = s; return nil }
+}
 
 // Realizer runs one DHCP server per network whose DHCP port is bound to this
 // node, each in its own qdhcp namespace plugged into the network's bridge.
 // It owns the servers it started: Close stops them and leaves the kernel
 // state, which the next Realizer (after an agent restart) takes over.
 type Realizer struct {
-	host     *namespace.Handle
-	log      *slog.Logger
-	prefix   string
-	hostName string
-	settings Settings
-	mgr      *namespace.Manager
+	host *namespace.Handle
+	config
+	mgr *namespace.Manager
 
 	mu      sync.Mutex // one Apply at a time
 	servers map[string]*running
@@ -72,9 +85,12 @@ type devID struct {
 
 // NewRealizer returns a DHCP realizer for the node whose namespace is host.
 func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
-	r := &Realizer{host: host, log: slog.New(slog.DiscardHandler), servers: map[string]*running{}}
-	for _, o := range opts {
-		o(r)
+	if host == nil {
+		return nil, errdefs.Invalid("host", "a host namespace handle is required")
+	}
+	r := &Realizer{host: host, config: config{log: option.Discard()}, servers: map[string]*running{}}
+	if err := option.Apply(&r.config, opts); err != nil {
+		return nil, err
 	}
 	r.mgr = namespace.NewManager(r.prefix)
 	return r, nil

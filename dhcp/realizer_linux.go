@@ -13,6 +13,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/internal/nodestate"
 	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
@@ -37,11 +38,11 @@ type change struct {
 func (c change) record(rep *Report) {
 	switch c.verb {
 	case create:
-		rep.Addf(report.Create, c.kind, "%s", c.desc)
+		report.Addf(rep, report.Create, c.kind, "%s", c.desc)
 	case update:
-		rep.Addf(report.Update, c.kind, "%s", c.desc)
+		report.Addf(rep, report.Update, c.kind, "%s", c.desc)
 	default:
-		rep.Addf(report.Delete, c.kind, "%s", c.desc)
+		report.Addf(rep, report.Delete, c.kind, "%s", c.desc)
 	}
 }
 
@@ -84,7 +85,7 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 	}
 	sel, selErr := selectNetworks(&d, r.hostName, r.settings)
 	errs := []error{selErr}
-	links, err := nl.Dump(r.host.Netlink().LinkList)
+	links, err := nodestate.Links(ctx, r.host) // the agent pass's shared dump, if any
 	if err != nil {
 		return rep, errors.Join(selErr, fmt.Errorf("list host links: %w", err))
 	}
@@ -122,11 +123,11 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 			}})
 			continue
 		}
-		kind, pid, ok := nl.ParseOwner(l.Attrs().Alias)
+		kind, pid, ok := naming.ParseOwner(l.Attrs().Alias)
 		if !ok || kind != ownerKind || sel.keepPorts[pid] {
 			continue
 		}
-		gc = append(gc, change{remove, "veth", l.Attrs().Name, func() error {
+		gc = append(gc, change{remove, "link", l.Attrs().Name, func() error {
 			return nl.IgnoreNotFound(r.host.Netlink().LinkDel(l))
 		}})
 	}
@@ -173,7 +174,7 @@ func (r *Realizer) teardown(id string, exists bool, rep *Report, dry bool) error
 			errs = append(errs, cur.srv.Close())
 			delete(r.servers, id)
 		}
-		rep.Addf(report.Delete, "server", "network %s", id)
+		report.Addf(rep, report.Delete, "server", "network %s", id)
 	}
 	if exists {
 		name := naming.DHCPNamespace(id)
@@ -211,7 +212,7 @@ func (r *Realizer) realize(cfg *Config, exists bool, host map[string]netlink.Lin
 	// creation leaves: Ensure takes it over, Open would fail on it.
 	exists = exists && r.mgr.Exists(nsName)
 	if !exists && dry {
-		rep.Addf(report.Create, "namespace", "%s", r.mgr.FullName(nsName))
+		report.Addf(rep, report.Create, "namespace", "%s", r.mgr.FullName(nsName))
 		w := &netWork{r: r, cfg: cfg, br: br, fresh: true}
 		_ = r.execute(rep, true, append(w.sysctls(nil), w.pair(nil, nil, alias)...))
 		_ = r.execute(rep, true, append(w.addresses(nil), w.routes(nil)...))
@@ -225,7 +226,7 @@ func (r *Realizer) realize(cfg *Config, exists bool, host map[string]netlink.Lin
 		var created bool
 		ns, created, err = r.mgr.Ensure(nsName)
 		if created {
-			rep.Addf(report.Create, "namespace", "%s", ns.Name())
+			report.Addf(rep, report.Create, "namespace", "%s", ns.Name())
 		}
 	}
 	if err != nil {
@@ -276,7 +277,7 @@ func (r *Realizer) serve(cfg *Config, ns *namespace.Handle, dev devID, rep *Repo
 		}
 		// Another device, a recreated one (the sockets are bound to the old
 		// one) or other families: a new server.
-		rep.Addf(report.Update, "server", "network %s on %s", id, cfg.Interface)
+		report.Addf(rep, report.Update, "server", "network %s on %s", id, cfg.Interface)
 		diffReservations(rep, id, old, cfg)
 		if dry {
 			return nil
@@ -287,7 +288,7 @@ func (r *Realizer) serve(cfg *Config, ns *namespace.Handle, dev devID, rep *Repo
 			r.log.Warn("dhcp server close", "network", id, "err", err)
 		}
 	} else {
-		rep.Addf(report.Create, "server", "network %s on %s", id, cfg.Interface)
+		report.Addf(rep, report.Create, "server", "network %s on %s", id, cfg.Interface)
 		diffReservations(rep, id, nil, cfg)
 		if dry {
 			return nil

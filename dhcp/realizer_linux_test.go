@@ -56,7 +56,7 @@ func TestRealizerServesRealClients(t *testing.T) {
 	if plan.String() != rep.String() {
 		t.Errorf("plan %q differs from apply %q", plan, rep)
 	}
-	if rep.Created["namespace"] != 1 || rep.Created["veth"] != 1 || rep.Created["server"] != 1 || rep.Created["reservation"] != 3 || rep.Created["address"] != 2 {
+	if rep.Created["namespace"] != 1 || rep.Created["link"] != 1 || rep.Created["server"] != 1 || rep.Created["reservation"] != 3 || rep.Created["address"] != 2 {
 		t.Errorf("first Apply: %s\n%s", rep, strings.Join(rep.Changes, "\n"))
 	}
 	requireIdle(t, r, d)
@@ -237,7 +237,7 @@ func TestRealizerServesRealClients(t *testing.T) {
 		in3 := testInput()
 		in3.Ports = in3.Ports[1:]
 		rep = apply(t, r2, desiredOf(in3))
-		if rep.Deleted["server"] != 1 || rep.Deleted["namespace"] != 1 || rep.Deleted["veth"] != 1 {
+		if rep.Deleted["server"] != 1 || rep.Deleted["namespace"] != 1 || rep.Deleted["link"] != 1 {
 			t.Errorf("teardown: %s %v", rep, rep.Changes)
 		}
 		if w.l.Manager().Exists("n1-" + naming.DHCPNamespace(netID)) {
@@ -276,7 +276,7 @@ func TestRealizerConvergesAfterTampering(t *testing.T) {
 	// The device deleted by hand: recreated, and the server rebound to it.
 	must(t, ns.Netlink().LinkDel(dev))
 	rep = apply(t, r, d)
-	if rep.Created["veth"] != 1 || rep.Updated["server"] != 1 {
+	if rep.Created["link"] != 1 || rep.Updated["server"] != 1 {
 		t.Errorf("recreate: %s %v", rep, rep.Changes)
 	}
 	requireIdle(t, r, d)
@@ -285,7 +285,7 @@ func TestRealizerConvergesAfterTampering(t *testing.T) {
 	// recreated, with a new pair and a server inside it.
 	must(t, w.l.Manager().Delete("n1-"+naming.DHCPNamespace(netID)))
 	rep = apply(t, r, d)
-	if rep.Created["namespace"] != 1 || rep.Created["veth"] != 1 || rep.Updated["server"] != 1 {
+	if rep.Created["namespace"] != 1 || rep.Created["link"] != 1 || rep.Updated["server"] != 1 {
 		t.Errorf("namespace recreated: %s %v", rep, rep.Changes)
 	}
 	requireIdle(t, r, d)

@@ -86,7 +86,7 @@ func diffTable(router string, have *tableState, want *table, known knownRules) *
 	}
 	if have != nil && (want == nil || !shapeOK(have) || limitsChanged(have, want)) {
 		p.drop = true
-		p.rep.Addf(report.Delete, "nft-table", "inet %s%s", TableName, where)
+		report.Addf(p.rep, report.Delete, "table", "inet %s%s", TableName, where)
 		have = nil
 		if want == nil {
 			return p
@@ -103,18 +103,18 @@ func diffTable(router string, have *tableState, want *table, known knownRules) *
 				p.cut = append(p.cut, r.tuple)
 			}
 		}
-		p.rep.Addf(report.Create, "nft-table", "inet %s%s", TableName, where)
+		report.Addf(p.rep, report.Create, "table", "inet %s%s", TableName, where)
 		for _, c := range want.chains {
-			p.rep.Addf(report.Create, "nft-chain", "%s%s", c.name, where)
-			p.rep.AddN(report.Create, "nft-rule", len(c.rules), fmt.Sprintf("%d rules in %s%s", len(c.rules), c.name, where))
+			report.Addf(p.rep, report.Create, "chain", "%s%s", c.name, where)
+			report.AddN(p.rep, report.Create, "rule", len(c.rules), fmt.Sprintf("%d rules in %s%s", len(c.rules), c.name, where))
 		}
-		p.rep.AddN(report.Create, "nft-limit", len(want.limits), fmt.Sprintf("%d limits%s", len(want.limits), where))
+		report.AddN(p.rep, report.Create, "limit", len(want.limits), fmt.Sprintf("%d limits%s", len(want.limits), where))
 		return p
 	}
 	for _, l := range want.limits {
 		if _, ok := have.limits[l.name]; !ok {
 			p.addLimits = append(p.addLimits, l)
-			p.rep.Addf(report.Create, "nft-limit", "%s%s", l.name, where)
+			report.Addf(p.rep, report.Create, "limit", "%s%s", l.name, where)
 		}
 	}
 	wanted := map[string]bool{}
@@ -124,7 +124,7 @@ func diffTable(router string, have *tableState, want *table, known knownRules) *
 	for name := range have.limits {
 		if !wanted[name] {
 			p.delLimits = append(p.delLimits, name)
-			p.rep.Addf(report.Delete, "nft-limit", "%s%s", name, where)
+			report.Addf(p.rep, report.Delete, "limit", "%s%s", name, where)
 		}
 	}
 	wantChains := map[string]bool{}
@@ -133,8 +133,8 @@ func diffTable(router string, have *tableState, want *table, known knownRules) *
 		hc := have.chains[c.name]
 		if hc == nil {
 			p.addChains = append(p.addChains, c)
-			p.rep.Addf(report.Create, "nft-chain", "%s%s", c.name, where)
-			p.rep.AddN(report.Create, "nft-rule", len(c.rules), fmt.Sprintf("%d rules in %s%s", len(c.rules), c.name, where))
+			report.Addf(p.rep, report.Create, "chain", "%s%s", c.name, where)
+			report.AddN(p.rep, report.Create, "rule", len(c.rules), fmt.Sprintf("%d rules in %s%s", len(c.rules), c.name, where))
 			continue
 		}
 		p.editChain(c, hc, where)
@@ -142,7 +142,7 @@ func diffTable(router string, have *tableState, want *table, known knownRules) *
 	for name := range have.chains {
 		if !wantChains[name] {
 			p.delChains = append(p.delChains, name)
-			p.rep.Addf(report.Delete, "nft-chain", "%s%s", name, where)
+			report.Addf(p.rep, report.Delete, "chain", "%s%s", name, where)
 		}
 	}
 	return p
@@ -201,8 +201,8 @@ func (p *tablePlan) editChain(c *chain, hc *chainState, where string) {
 		e.before = hc.rules[len(hc.rules)-tail].handle
 	}
 	p.edits = append(p.edits, e)
-	p.rep.AddN(report.Delete, "nft-rule", len(oldMid), fmt.Sprintf("%d rules from %s%s", len(oldMid), c.name, where))
-	p.rep.AddN(report.Create, "nft-rule", len(newMid), fmt.Sprintf("%d rules in %s%s", len(newMid), c.name, where))
+	report.AddN(p.rep, report.Delete, "rule", len(oldMid), fmt.Sprintf("%d rules from %s%s", len(oldMid), c.name, where))
+	report.AddN(p.rep, report.Create, "rule", len(newMid), fmt.Sprintf("%d rules in %s%s", len(newMid), c.name, where))
 	if c.base {
 		// A port newly protected: its flows were allowed without the
 		// policy. An instance port's are those of its addresses; a router

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/option"
 )
 
 // Defaults of network logging, Neutron's [network_log] rate_limit and
@@ -20,8 +21,9 @@ const (
 	DefaultLogGroup = 0x4e57
 )
 
-// Option configures a Realizer (and the compiler).
-type Option func(*config)
+// Option configures a Realizer (and the compiler). A bad value makes
+// NewRealizer fail.
+type Option func(*config) error
 
 type config struct {
 	log     *slog.Logger
@@ -32,46 +34,53 @@ type config struct {
 	sink    func(FlowRecord)
 	maxOpen int
 	flows   *slog.Logger
-	errs    []error
 }
 
 // WithLogger sets the logger of the realizer's own messages; the default
 // discards.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
+	return func(c *config) error {
 		if l != nil {
 			c.log = l
 		}
+		return nil
 	}
 }
 
 // WithPrefix sets the node prefix of the router namespaces
 // (<prefix>qrouter-<id>), the same as the router realizer's.
-func WithPrefix(nodePrefix string) Option { return func(c *config) { c.prefix = nodePrefix } }
+func WithPrefix(nodePrefix string) Option {
+	return func(c *config) error {
+		c.prefix = nodePrefix
+		return nil
+	}
+}
 
 // WithRateLimit sets how many packets per second, with what burst, each
 // port's log rules may record per event (Neutron's rate_limit and
 // burst_limit, at least 100 and 25).
 func WithRateLimit(rate, burst int) Option {
-	return func(c *config) {
+	return func(c *config) error {
+		var errs []error
 		if rate < DefaultRateLimit {
-			c.errs = append(c.errs, errdefs.Invalid("rate_limit", "%d is below Neutron's minimum of %d", rate, DefaultRateLimit))
+			errs = append(errs, errdefs.Invalid("rate_limit", "%d is below Neutron's minimum of %d", rate, DefaultRateLimit))
 		}
 		if burst < DefaultBurstLimit {
-			c.errs = append(c.errs, errdefs.Invalid("burst_limit", "%d is below Neutron's minimum of %d", burst, DefaultBurstLimit))
+			errs = append(errs, errdefs.Invalid("burst_limit", "%d is below Neutron's minimum of %d", burst, DefaultBurstLimit))
 		}
 		c.rate, c.burst = uint32(rate), uint32(burst)
+		return errors.Join(errs...)
 	}
 }
 
 // WithLogGroup sets the NFLOG group (0-65535) of the log rules.
 func WithLogGroup(g int) Option {
-	return func(c *config) {
+	return func(c *config) error {
 		if g < 0 || g > 0xffff {
-			c.errs = append(c.errs, errdefs.Invalid("log_group", "%d is not an NFLOG group (0-65535)", g))
-			return
+			return errdefs.Invalid("log_group", "%d is not an NFLOG group (0-65535)", g)
 		}
 		c.group = uint16(g)
+		return nil
 	}
 }
 
@@ -84,23 +93,38 @@ const DefaultMaxOpenNamespaces = 64
 // descriptor and netlink and nftables sockets; the nftables library fails
 // on descriptors above 1023, so the limit keeps them few. Routers beyond
 // it are opened and closed on each pass.
-func WithMaxOpenNamespaces(n int) Option { return func(c *config) { c.maxOpen = max(n, 0) } }
+func WithMaxOpenNamespaces(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return errdefs.Invalid("max_open_namespaces", "%d: must not be negative", n)
+		}
+		c.maxOpen = n
+		return nil
+	}
+}
 
 // WithFlowLog sets where flow records go as structured lines (one Info
 // record per logged packet, message "firewall flow"); the default
 // discards them. Give it a slog.NewJSONHandler logger for Neutron-style
 // log files.
-func WithFlowLog(l *slog.Logger) Option { return func(c *config) { c.flows = l } }
+func WithFlowLog(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.flows = l
+		return nil
+	}
+}
 
 // WithFlowSink sets a function called with every flow record, from the
 // goroutine that reads the router's NFLOG socket: it must not block.
-func WithFlowSink(f func(FlowRecord)) Option { return func(c *config) { c.sink = f } }
+func WithFlowSink(f func(FlowRecord)) Option {
+	return func(c *config) error {
+		c.sink = f
+		return nil
+	}
+}
 
 func newConfig(opts []Option) (*config, error) {
-	c := &config{log: slog.New(slog.DiscardHandler), rate: DefaultRateLimit, burst: DefaultBurstLimit, group: DefaultLogGroup,
+	c := &config{log: option.Discard(), rate: DefaultRateLimit, burst: DefaultBurstLimit, group: DefaultLogGroup,
 		maxOpen: DefaultMaxOpenNamespaces}
-	for _, o := range opts {
-		o(c)
-	}
-	return c, errors.Join(c.errs...)
+	return c, option.Apply(c, opts)
 }

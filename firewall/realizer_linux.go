@@ -214,7 +214,7 @@ func (r *Realizer) router(id string, want *table, known knownRules, apply bool, 
 		}
 		rep.Merge(p.rep)
 		n, err := r.cut(h, p)
-		rep.Record(report.Delete, "conntrack", int(n), fmt.Sprintf("delete conntrack %d entries of flows that lost their permission in %s", n, name))
+		report.Record(rep, report.Delete, "conntrack", int(n), fmt.Sprintf("delete conntrack %d entries of flows that lost their permission in %s", n, name))
 		if err != nil {
 			return fmt.Errorf("delete conntrack entries: %w", err)
 		}
@@ -354,7 +354,7 @@ func (r *Realizer) brNetfilter(apply bool, rep *Report) error {
 		if v == "1" {
 			continue
 		}
-		rep.Record(report.Update, "sysctl", 1, fmt.Sprintf("set %s=1 (was %s)", key, v))
+		report.Record(rep, report.Update, "sysctl", 1, fmt.Sprintf("set %s=1 (was %s)", key, v))
 		if apply {
 			if err := r.host.Sysctl(key, "1"); err != nil {
 				return err

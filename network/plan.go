@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/neutrino-net/neutrino/internal/converge"
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
@@ -106,14 +107,8 @@ func (opNeighSet) isOp() {}
 func (opNeighDel) isOp() {}
 
 // change is one line of a Report: one object created, updated or deleted by
-// a few kernel operations.
-type change struct {
-	verb, kind, what string
-	// group is the network the change belongs to: when one of its changes
-	// fails, the group's later changes are skipped. "" for independent ones.
-	group string
-	ops   []op
-}
+// a few kernel operations. Its Group is the network it belongs to.
+type change = converge.Change[op]
 
 // segment is what a network needs on this host.
 type segment struct {
@@ -239,15 +234,15 @@ func (p *planner) deleteStale(needed map[string]string) {
 		d := p.o.devices[name]
 		if nl.IsTemp(name, Owner) { // a creation a crash interrupted
 			p.deleted[name] = true
-			p.changes = append(p.changes, change{verb: Delete, kind: "unfinished", what: name, ops: []op{opDel{name}}})
+			p.changes = append(p.changes, change{Verb: Delete, Kind: "unfinished", What: name, Ops: []op{opDel{name}}})
 			continue
 		}
-		kind, _, ours := nl.ParseOwner(d.Alias)
+		kind, _, ours := naming.ParseOwner(d.Alias)
 		if !ours || !ownedKinds[kind] || needed[name] == d.Alias {
 			continue
 		}
 		p.deleted[name] = true
-		p.changes = append(p.changes, change{verb: Delete, kind: kind, what: name, ops: []op{opDel{name}}})
+		p.changes = append(p.changes, change{Verb: Delete, Kind: kind, What: name, Ops: []op{opDel{name}}})
 	}
 }
 
@@ -271,8 +266,8 @@ func (p *planner) releasePhysical(segs []segment) {
 		if d == nil || wanted[iface] || p.master(d) == "" || !p.ownedBridge(p.master(d)) {
 			continue
 		}
-		p.changes = append(p.changes, change{verb: Update, kind: kindPhysical, what: iface + ": release from " + d.Master,
-			ops: []op{opMaster{iface, ""}}})
+		p.changes = append(p.changes, change{Verb: Update, Kind: kindPhysical, What: iface + ": release from " + d.Master,
+			Ops: []op{opMaster{iface, ""}}})
 	}
 }
 
@@ -289,7 +284,7 @@ func (p *planner) ownedBridge(name string) bool {
 	if d == nil {
 		return false
 	}
-	kind, _, ok := nl.ParseOwner(d.Alias)
+	kind, _, ok := naming.ParseOwner(d.Alias)
 	return ok && kind == KindBridge
 }
 
@@ -346,7 +341,7 @@ func (p *planner) uplink(s segment) {
 		ops, what = append(ops, opUp{d.Name, true}), append(what, "up")
 	}
 	if len(ops) > 0 {
-		p.changes = append(p.changes, change{verb: Update, kind: kindPhysical, what: d.Name + ": " + strings.Join(what, ", "), group: s.net.ID, ops: ops})
+		p.changes = append(p.changes, change{Verb: Update, Kind: kindPhysical, What: d.Name + ": " + strings.Join(what, ", "), Group: s.net.ID, Ops: ops})
 	}
 }
 
@@ -359,16 +354,16 @@ func (p *planner) ensure(group string, want device) (fresh bool) {
 		if reason == "" {
 			ops, what := p.repair(want, *have)
 			if len(ops) > 0 {
-				p.changes = append(p.changes, change{verb: Update, kind: want.Kind, what: want.Name + ": " + strings.Join(what, ", "), group: group, ops: ops})
+				p.changes = append(p.changes, change{Verb: Update, Kind: want.Kind, What: want.Name + ": " + strings.Join(what, ", "), Group: group, Ops: ops})
 			}
 			return false
 		}
 		p.deleted[want.Name] = true
-		p.changes = append(p.changes, change{verb: Update, kind: want.Kind, what: want.Name + ": re-create (" + reason + ")", group: group,
-			ops: append([]op{opDel{want.Name}}, createOps(want)...)})
+		p.changes = append(p.changes, change{Verb: Update, Kind: want.Kind, What: want.Name + ": re-create (" + reason + ")", Group: group,
+			Ops: append([]op{opDel{want.Name}}, createOps(want)...)})
 		return true
 	}
-	p.changes = append(p.changes, change{verb: Create, kind: want.Kind, what: want.Name, group: group, ops: createOps(want)})
+	p.changes = append(p.changes, change{Verb: Create, Kind: want.Kind, What: want.Name, Group: group, Ops: createOps(want)})
 	return true
 }
 
@@ -445,12 +440,12 @@ func (p *planner) entries(group string, s segment, fresh bool) {
 	for _, e := range haveFDB {
 		have[e] = true
 		if !wantFDB[e] {
-			p.changes = append(p.changes, change{verb: Delete, kind: kindFDB, what: e.String(), group: group, ops: []op{opFDBDel{e}}})
+			p.changes = append(p.changes, change{Verb: Delete, Kind: kindFDB, What: e.String(), Group: group, Ops: []op{opFDBDel{e}}})
 		}
 	}
 	for _, e := range s.fdb {
 		if !have[e] {
-			p.changes = append(p.changes, change{verb: Create, kind: kindFDB, what: e.String(), group: group, ops: []op{opFDBAdd{e}}})
+			p.changes = append(p.changes, change{Verb: Create, Kind: kindFDB, What: e.String(), Group: group, Ops: []op{opFDBAdd{e}}})
 		}
 	}
 	wantNeigh := make(map[netip.Addr]bool, len(s.neigh))
@@ -464,16 +459,16 @@ func (p *planner) entries(group string, s segment, fresh bool) {
 		// and ages dynamic ones under traffic, and deleting those would
 		// make a no-op Apply change the node.
 		if !wantNeigh[e.IP] && e.Permanent {
-			p.changes = append(p.changes, change{verb: Delete, kind: kindNeigh, what: e.String(), group: group, ops: []op{opNeighDel{e}}})
+			p.changes = append(p.changes, change{Verb: Delete, Kind: kindNeigh, What: e.String(), Group: group, Ops: []op{opNeighDel{e}}})
 		}
 	}
 	for _, e := range s.neigh {
 		h, ok := haveN[e.IP]
 		switch {
 		case !ok:
-			p.changes = append(p.changes, change{verb: Create, kind: kindNeigh, what: e.String(), group: group, ops: []op{opNeighSet{e}}})
+			p.changes = append(p.changes, change{Verb: Create, Kind: kindNeigh, What: e.String(), Group: group, Ops: []op{opNeighSet{e}}})
 		case h.MAC != e.MAC || !h.Permanent:
-			p.changes = append(p.changes, change{verb: Update, kind: kindNeigh, what: e.String(), group: group, ops: []op{opNeighSet{e}}})
+			p.changes = append(p.changes, change{Verb: Update, Kind: kindNeigh, What: e.String(), Group: group, Ops: []op{opNeighSet{e}}})
 		}
 	}
 }

@@ -12,8 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/neutrino-net/neutrino/internal/converge"
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
+	"github.com/neutrino-net/neutrino/internal/option"
+	"github.com/neutrino-net/neutrino/internal/report"
 )
 
 const (
@@ -51,9 +54,7 @@ func emptyHost() *observed {
 func planOn(t *testing.T, d Desired, o *observed, opts ...Option) ([]string, error) {
 	t.Helper()
 	cfg := defaultConfig()
-	for _, opt := range opts {
-		opt(&cfg)
-	}
+	require.NoError(t, option.Apply(&cfg, opts))
 	w, err := d.validate()
 	if err != nil {
 		return nil, err
@@ -61,26 +62,24 @@ func planOn(t *testing.T, d Desired, o *observed, opts ...Option) ([]string, err
 	changes, err := plan(&cfg, w, o)
 	lines := make([]string, 0, len(changes))
 	for _, c := range changes {
-		lines = append(lines, c.verb+" "+c.kind+" "+c.what)
+		lines = append(lines, c.Line())
 	}
 	return lines, err
 }
 
-// converge plans d on o, applies the plan to o as the kernel would, and
+// convergeOn plans d on o, applies the plan to o as the kernel would, and
 // checks that a second plan is empty: the planner's idempotency, without
 // root.
-func converge(t *testing.T, d Desired, o *observed, opts ...Option) []string {
+func convergeOn(t *testing.T, d Desired, o *observed, opts ...Option) []string {
 	t.Helper()
 	cfg := defaultConfig()
-	for _, opt := range opts {
-		opt(&cfg)
-	}
+	require.NoError(t, option.Apply(&cfg, opts))
 	w, err := d.validate()
 	require.NoError(t, err)
 	changes, err := plan(&cfg, w, o)
 	require.NoError(t, err)
 	rep := &Report{}
-	require.NoError(t, runChanges(context.Background(), changes, rep, fakeKernel(o)))
+	require.NoError(t, converge.Execute(context.Background(), "network", changes, rep, fakeKernel(o)))
 	changes, err = plan(&cfg, w, o)
 	require.NoError(t, err)
 	require.Empty(t, changes, "second plan")
@@ -138,7 +137,7 @@ func TestPlanVXLANNetworkWithL2Population(t *testing.T) {
 		},
 	}
 	o := emptyHost()
-	got := converge(t, d, o)
+	got := convergeOn(t, d, o)
 	assert.Equal(t, []string{
 		"create bridge brqaaaaaaaa-11",
 		"create vxlan vxlan-101",
@@ -161,7 +160,7 @@ func TestPlanVXLANNetworkWithL2Population(t *testing.T) {
 		"delete fdb 00:00:00:00:00:00 dst 198.18.0.3 dev vxlan-101",
 		"delete fdb fa:16:3e:00:00:03 dst 198.18.0.3 dev vxlan-101",
 		"delete neigh 10.0.0.3 lladdr fa:16:3e:00:00:03 dev vxlan-101",
-	}, converge(t, d, o))
+	}, convergeOn(t, d, o))
 
 	// p4 moves to node3: a delete and an add, and node3 floods again.
 	d.Remote[1].VTEP = node3
@@ -169,14 +168,14 @@ func TestPlanVXLANNetworkWithL2Population(t *testing.T) {
 		"delete fdb fa:16:3e:00:00:04 dst 198.18.0.2 dev vxlan-101",
 		"create fdb 00:00:00:00:00:00 dst 198.18.0.3 dev vxlan-101",
 		"create fdb fa:16:3e:00:00:04 dst 198.18.0.3 dev vxlan-101",
-	}, converge(t, d, o))
+	}, convergeOn(t, d, o))
 }
 
 func TestPlanRepairsDriftAndRecreatesImmutable(t *testing.T) {
 	d := Desired{Networks: []Network{vxlanNet(netA, 101)}, LocalIP: local,
 		Remote: []Endpoint{ep(netA, "p2", "fa:16:3e:00:00:02", node2, "10.0.0.2")}}
 	o := emptyHost()
-	converge(t, d, o)
+	convergeOn(t, d, o)
 
 	o.devices["brqaaaaaaaa-11"].MTU = 1500
 	o.devices["vxlan-101"].Up = false
@@ -188,7 +187,7 @@ func TestPlanRepairsDriftAndRecreatesImmutable(t *testing.T) {
 		"update vxlan vxlan-101: master none -> brqaaaaaaaa-11, up",
 		"delete fdb fa:16:3e:00:00:77 dst 198.18.0.3 dev vxlan-101",
 		"update neigh 10.0.0.2 lladdr fa:16:3e:00:00:02 dev vxlan-101",
-	}, converge(t, d, o))
+	}, convergeOn(t, d, o))
 
 	// A new tunnel address cannot be changed in place: the device is made
 	// again, with its entries, and re-enslaved.
@@ -198,14 +197,14 @@ func TestPlanRepairsDriftAndRecreatesImmutable(t *testing.T) {
 		"create fdb 00:00:00:00:00:00 dst 198.18.0.2 dev vxlan-101",
 		"create fdb fa:16:3e:00:00:02 dst 198.18.0.2 dev vxlan-101",
 		"create neigh 10.0.0.2 lladdr fa:16:3e:00:00:02 dev vxlan-101",
-	}, converge(t, d, o))
+	}, convergeOn(t, d, o))
 
 	// Without the ARP responder the device has no proxy flag and no entries.
 	assert.Equal(t, []string{
 		"update vxlan vxlan-101: re-create (proxy true -> false)",
 		"create fdb 00:00:00:00:00:00 dst 198.18.0.2 dev vxlan-101",
 		"create fdb fa:16:3e:00:00:02 dst 198.18.0.2 dev vxlan-101",
-	}, converge(t, d, o, WithARPResponder(false)))
+	}, convergeOn(t, d, o, WithARPResponder(false)))
 }
 
 func TestPlanRemovesOnlyOwnDevices(t *testing.T) {
@@ -213,16 +212,16 @@ func TestPlanRemovesOnlyOwnDevices(t *testing.T) {
 	o := emptyHost()
 	o.devices["brqforeign"] = &device{Name: "brqforeign", Kind: KindBridge, Up: true}
 	o.devices["tap0"] = &device{Name: "tap0", Kind: "tuntap", Alias: "neutrino:port:x", Master: "brqbbbbbbbb-22"}
-	converge(t, d, o)
+	convergeOn(t, d, o)
 
 	d.Networks = d.Networks[1:]
-	assert.Equal(t, []string{"delete bridge brqaaaaaaaa-11", "delete vxlan vxlan-101"}, converge(t, d, o))
+	assert.Equal(t, []string{"delete bridge brqaaaaaaaa-11", "delete vxlan vxlan-101"}, convergeOn(t, d, o))
 	assert.Contains(t, o.devices, "brqforeign")
 	assert.Contains(t, o.devices, "tap0")
 	assert.Contains(t, o.devices, "brqbbbbbbbb-22")
 
 	d.Networks = nil
-	assert.Equal(t, []string{"delete bridge brqbbbbbbbb-22"}, converge(t, d, o))
+	assert.Equal(t, []string{"delete bridge brqbbbbbbbb-22"}, convergeOn(t, d, o))
 	assert.Equal(t, "", o.devices["tap0"].Master, "a deleted bridge releases its ports")
 }
 
@@ -252,7 +251,7 @@ func TestPlanFlatAndVLAN(t *testing.T) {
 	assert.Equal(t, []string{
 		"create bridge brqaaaaaaaa-11",
 		"update physical eth1: master none -> brqaaaaaaaa-11, up",
-	}, converge(t, d, o, maps))
+	}, convergeOn(t, d, o, maps))
 
 	// Another network takes eth1 with a VLAN: eth1 leaves the flat bridge.
 	vlan := Network{ID: netB, NetworkType: TypeVLAN, PhysicalNetwork: "physnet1", SegmentationID: 100, MTU: 1500}
@@ -261,7 +260,7 @@ func TestPlanFlatAndVLAN(t *testing.T) {
 		"delete bridge brqaaaaaaaa-11",
 		"create bridge brqbbbbbbbb-22",
 		"create vlan eth1.100",
-	}, converge(t, d, o, maps))
+	}, convergeOn(t, d, o, maps))
 	assert.Equal(t, device{Name: "eth1.100", Kind: KindVLAN, Alias: "neutrino:vlan:" + netB, MTU: 1500, Up: true,
 		Master: "brqbbbbbbbb-22", VLAN: 100, Parent: "eth1"}, *o.devices["eth1.100"])
 	assert.Equal(t, "", o.devices["eth1"].Master)
@@ -289,7 +288,7 @@ func TestPlanMappingErrorKeepsExistingBridge(t *testing.T) {
 	maps := WithPhysicalInterfaceMappings(map[string]string{"physnet1": "eth1"})
 	d := Desired{Networks: []Network{{ID: netA, NetworkType: TypeFlat, PhysicalNetwork: "physnet1", MTU: 1500}}}
 	o := emptyHost()
-	converge(t, d, o, maps)
+	convergeOn(t, d, o, maps)
 	lines, err := planOn(t, d, o) // the mapping is gone from the configuration
 	require.ErrorIs(t, err, errdefs.ErrNotFound)
 	assert.Empty(t, lines)
@@ -349,14 +348,23 @@ func TestParseInterfaceMappings(t *testing.T) {
 func TestNewRealizerOptions(t *testing.T) {
 	_, err := NewRealizer(nil)
 	require.ErrorIs(t, err, errdefs.ErrInvalid)
+	for name, o := range map[string]Option{
+		"vxlan_port":                        WithVXLANPort(0),
+		"physical_interface_mappings.phys1": WithPhysicalInterfaceMappings(map[string]string{"phys1": "a/b"}),
+	} {
+		cfg := defaultConfig()
+		err := option.Apply(&cfg, []Option{o})
+		require.ErrorIs(t, err, errdefs.ErrInvalid, name)
+		assert.ErrorContains(t, err, name)
+	}
 }
 
 func TestReportCounts(t *testing.T) {
 	var r Report
-	r.Add(Create, "bridge", "brq1")
-	r.Add(Update, "vxlan", "vxlan-1: mtu 1500 -> 1450")
-	r.Add(Delete, "fdb", "x")
-	r.Add(Create, "bridge", "brq2")
+	report.Add(&r, Create, "bridge", "brq1")
+	report.Add(&r, Update, "vxlan", "vxlan-1: mtu 1500 -> 1450")
+	report.Add(&r, Delete, "fdb", "x")
+	report.Add(&r, Create, "bridge", "brq2")
 	assert.Equal(t, 4, r.Mutations())
 	assert.Equal(t, map[string]int{"bridge": 2}, r.Created)
 	assert.Equal(t, "update vxlan vxlan-1: mtu 1500 -> 1450", r.Changes[1])
@@ -364,14 +372,14 @@ func TestReportCounts(t *testing.T) {
 
 func TestRunChangesStopsOnCancelAndSkipsFailedNetwork(t *testing.T) {
 	changes := []change{
-		{verb: Create, kind: KindBridge, what: "brq1", group: "n1", ops: []op{opDel{"x"}}},
-		{verb: Create, kind: KindVXLAN, what: "vxlan-1", group: "n1", ops: []op{opDel{"y"}}},
-		{verb: Create, kind: KindBridge, what: "brq2", group: "n2", ops: []op{opDel{"z"}}},
+		{Verb: Create, Kind: KindBridge, What: "brq1", Group: "n1", Ops: []op{opDel{"x"}}},
+		{Verb: Create, Kind: KindVXLAN, What: "vxlan-1", Group: "n1", Ops: []op{opDel{"y"}}},
+		{Verb: Create, Kind: KindBridge, What: "brq2", Group: "n2", Ops: []op{opDel{"z"}}},
 	}
 	fail := errors.New("boom")
 	var ran []string
 	rep := &Report{}
-	err := runChanges(context.Background(), changes, rep, func(o op) error {
+	err := converge.Execute(context.Background(), "network", changes, rep, func(o op) error {
 		ran = append(ran, o.(opDel).name)
 		if o.(opDel).name == "x" {
 			return fail
@@ -386,7 +394,7 @@ func TestRunChangesStopsOnCancelAndSkipsFailedNetwork(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	rep = &Report{}
-	err = runChanges(ctx, changes, rep, func(op) error { t.Fatal("ran after cancel"); return nil })
+	err = converge.Execute(ctx, "network", changes, rep, func(op) error { t.Fatal("ran after cancel"); return nil })
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Zero(t, rep.Mutations())
 }

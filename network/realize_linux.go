@@ -11,7 +11,9 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/internal/nodestate"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -22,11 +24,12 @@ import (
 // IPv6 responder entries of VXLAN devices.
 const addrGenModeNone = 1
 
-// observe reads the host: one link dump, and one FDB and one neighbour dump
-// when VXLAN devices are wanted or present.
-func (r *Realizer) observe(w *want) (*observed, error) {
+// observe reads the host: one link dump (the agent pass's shared one, see
+// internal/nodestate), and one FDB and one neighbour dump when VXLAN devices
+// are wanted or present.
+func (r *Realizer) observe(ctx context.Context, w *want) (*observed, error) {
 	h := r.host.Netlink()
-	links, err := nl.Dump(h.LinkList)
+	links, err := nodestate.Links(ctx, r.host)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
@@ -40,7 +43,7 @@ func (r *Realizer) observe(w *want) (*observed, error) {
 		d := toDevice(l, names)
 		o.devices[d.Name] = d
 		o.index[d.Name] = l.Attrs().Index
-		if kind, _, ok := nl.ParseOwner(d.Alias); ok && kind == KindVXLAN && d.Kind == KindVXLAN {
+		if kind, _, ok := naming.ParseOwner(d.Alias); ok && kind == KindVXLAN && d.Kind == KindVXLAN {
 			vxlans[l.Attrs().Index] = d.Name
 		}
 	}
@@ -89,26 +92,16 @@ func toDevice(l netlink.Link, names map[int]string) *device {
 	return d
 }
 
-// execute runs the planned changes with one netlink request per operation.
-func (r *Realizer) execute(ctx context.Context, o *observed, changes []change, rep *Report) error {
+// executor runs the planned changes with one netlink request per operation.
+func (r *Realizer) executor(o *observed) func(op) error {
 	ex := &executor{h: r.host.Netlink(), ns: r.host, index: o.index}
-	return runChanges(ctx, changes, rep, ex.do)
+	return ex.do
 }
 
 type executor struct {
 	h     *netlink.Handle
 	ns    *namespace.Handle
-	index map[string]int
-}
-
-// link names a device by index for netlink calls, failing for a device that
-// is not there (a create earlier in the plan failed, say).
-func (e *executor) link(name string) (netlink.Link, error) {
-	i, ok := e.index[name]
-	if !ok {
-		return nil, fmt.Errorf("device %s: %w", name, nl.Err(unix.ENODEV))
-	}
-	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: i, Name: name}}, nil
+	index nl.Index
 }
 
 func (e *executor) do(o op) error {
@@ -116,7 +109,7 @@ func (e *executor) do(o op) error {
 	case opAdd:
 		return e.add(o.dev)
 	case opDel:
-		l, err := e.link(o.name)
+		l, err := e.index.Link(o.name)
 		if err != nil {
 			return err
 		}
@@ -126,20 +119,20 @@ func (e *executor) do(o op) error {
 		delete(e.index, o.name)
 		return nil
 	case opMTU:
-		return e.withLink(o.name, func(l netlink.Link) error { return e.h.LinkSetMTU(l, o.mtu) })
+		return e.index.With(o.name, func(l netlink.Link) error { return e.h.LinkSetMTU(l, o.mtu) })
 	case opMaster:
-		return e.withLink(o.name, func(l netlink.Link) error {
+		return e.index.With(o.name, func(l netlink.Link) error {
 			if o.master == "" {
 				return e.h.LinkSetNoMaster(l)
 			}
-			m, err := e.link(o.master)
+			m, err := e.index.Link(o.master)
 			if err != nil {
 				return err
 			}
 			return e.h.LinkSetMasterByIndex(l, m.Attrs().Index)
 		})
 	case opUp:
-		return e.withLink(o.name, func(l netlink.Link) error {
+		return e.index.With(o.name, func(l netlink.Link) error {
 			if o.up {
 				return e.h.LinkSetUp(l)
 			}
@@ -177,14 +170,6 @@ func (e *executor) do(o op) error {
 	return fmt.Errorf("unknown operation %T", o)
 }
 
-func (e *executor) withLink(name string, fn func(netlink.Link) error) error {
-	l, err := e.link(name)
-	if err != nil {
-		return err
-	}
-	return nl.Err(fn(l))
-}
-
 // add creates d down, enslaves it, and turns IPv6 address generation off
 // before anything brings it up.
 func (e *executor) add(d device) error {
@@ -198,7 +183,7 @@ func (e *executor) add(d device) error {
 		l = &netlink.Vxlan{LinkAttrs: attrs, VxlanId: d.VNI, SrcAddr: d.Local.AsSlice(), Port: d.Port,
 			Learning: d.Learning, Proxy: d.Proxy}
 	case KindVLAN:
-		parent, err := e.link(d.Parent)
+		parent, err := e.index.Link(d.Parent)
 		if err != nil {
 			return err
 		}
@@ -227,7 +212,7 @@ func (e *executor) add(d device) error {
 		}
 	}
 	if d.Master != "" {
-		m, err := e.link(d.Master)
+		m, err := e.index.Link(d.Master)
 		if err != nil {
 			return err
 		}
@@ -237,7 +222,7 @@ func (e *executor) add(d device) error {
 }
 
 func (e *executor) fdb(f fdbEntry) (*netlink.Neigh, error) {
-	l, err := e.link(f.Dev)
+	l, err := e.index.Link(f.Dev)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +235,7 @@ func (e *executor) fdb(f fdbEntry) (*netlink.Neigh, error) {
 }
 
 func (e *executor) neigh(n neighEntry) (*netlink.Neigh, error) {
-	l, err := e.link(n.Dev)
+	l, err := e.index.Link(n.Dev)
 	if err != nil {
 		return nil, err
 	}

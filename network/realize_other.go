@@ -7,8 +7,10 @@ import (
 	"errors"
 )
 
-func (r *Realizer) observe(*want) (*observed, error) { return nil, errors.ErrUnsupported }
+func (r *Realizer) observe(context.Context, *want) (*observed, error) {
+	return nil, errors.ErrUnsupported
+}
 
-func (r *Realizer) execute(context.Context, *observed, []change, *Report) error {
-	return errors.ErrUnsupported
+func (r *Realizer) executor(*observed) func(op) error {
+	return func(op) error { return errors.ErrUnsupported }
 }

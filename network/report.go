@@ -12,7 +12,8 @@ import "github.com/neutrino-net/neutrino/internal/report"
 // realizer returns this same type.
 type Report = report.Report
 
-// Verbs of Report.Add.
+// The verbs of a change, as a Report names them (Created, Updated,
+// Deleted).
 const (
 	Create = report.Create
 	Update = report.Update

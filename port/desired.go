@@ -144,15 +144,12 @@ func portNeeds(p Port, nets map[string]network.Network, subs map[string]subnet.S
 	for j, f := range p.FixedIPs {
 		path := errdefs.Index("fixed_ips", j)
 		s, ok := subs[f.SubnetID]
-		switch {
-		case !ok:
-			errs = append(errs, errdefs.NotFound(path+".subnet_id", "subnet %s is not among the desired subnets", f.SubnetID))
-			continue
-		case s.NetworkID != p.NetworkID:
-			errs = append(errs, errdefs.Invalid(path+".subnet_id", "subnet %s is on network %s, not the port's", s.ID, s.NetworkID))
-			continue
-		case !s.CIDR.Contains(f.IPAddress):
-			errs = append(errs, errdefs.Invalid(path+".ip_address", "%s is outside subnet %s (%s)", f.IPAddress, s.ID, s.CIDR))
+		var sp *subnet.Subnet
+		if ok {
+			sp = &s
+		}
+		if err := CheckFixedIP(path, &p, f, sp); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		ip := f.IPAddress.Unmap() // as the kernel reports it

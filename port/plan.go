@@ -9,7 +9,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/neutrino-net/neutrino/internal/converge"
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
@@ -119,12 +121,9 @@ func (opPeerUp) isOp()     {}
 func (opAddr) isOp()       {}
 func (opRoute) isOp()      {}
 
-// change is one line of a Report.
-type change struct {
-	verb, kind, what string
-	port             string // the port ID; its later changes are skipped when one fails
-	ops              []op
-}
+// change is one line of a Report. Its Group is the port's ID: a port's later
+// changes are skipped when one fails.
+type change = converge.Change[op]
 
 type planner struct {
 	o       *observed
@@ -151,12 +150,12 @@ func plan(w *want, o *observed, dry bool) ([]change, error) {
 		d := o.host[name]
 		if nl.IsTemp(name, Owner) { // a creation a crash interrupted
 			p.deleted[name] = true
-			p.add(change{verb: network.Delete, kind: "unfinished", what: name, ops: []op{opDel{name}}})
+			p.add(change{Verb: network.Delete, Kind: "unfinished", What: name, Ops: []op{opDel{name}}})
 			continue
 		}
-		if kind, _, ours := nl.ParseOwner(d.Alias); ours && kind == OwnerKind && needed[name] != d.Alias {
+		if kind, _, ours := naming.ParseOwner(d.Alias); ours && kind == OwnerKind && needed[name] != d.Alias {
 			p.deleted[name] = true
-			p.add(change{verb: network.Delete, kind: kindPort, what: name, ops: []op{opDel{name}}})
+			p.add(change{Verb: network.Delete, Kind: kindPort, What: name, Ops: []op{opDel{name}}})
 		}
 	}
 	for _, pw := range w.ports {
@@ -196,15 +195,15 @@ func (p *planner) port(w portWant) error {
 		if err := free(w, inst); err != nil {
 			return err
 		}
-		p.add(change{verb: network.Create, kind: kindPort, what: w.describe(), port: w.id, ops: createOps(w)})
+		p.add(change{Verb: network.Create, Kind: kindPort, What: w.describe(), Group: w.id, Ops: createOps(w)})
 		return nil
 	}
 	if reason := mismatch(w, *have, inst); reason != "" {
 		if err := free(w, inst); err != nil {
 			return err
 		}
-		p.add(change{verb: network.Update, kind: kindPort, what: w.tap + ": re-create (" + reason + ")", port: w.id,
-			ops: append([]op{opDel{w.tap}}, createOps(w)...)})
+		p.add(change{Verb: network.Update, Kind: kindPort, What: w.tap + ": re-create (" + reason + ")", Group: w.id,
+			Ops: append([]op{opDel{w.tap}}, createOps(w)...)})
 		return nil
 	}
 	ops, what := repairHost(w, *have, p.deleted)
@@ -219,7 +218,7 @@ func (p *planner) port(w portWant) error {
 		}
 	}
 	if len(ops) > 0 {
-		p.add(change{verb: network.Update, kind: kindPort, what: w.tap + ": " + strings.Join(what, ", "), port: w.id, ops: ops})
+		p.add(change{Verb: network.Update, Kind: kindPort, What: w.tap + ": " + strings.Join(what, ", "), Group: w.id, Ops: ops})
 	}
 	if w.configure {
 		p.addresses(w, inst)
@@ -333,22 +332,22 @@ func (p *planner) addresses(w portWant, inst *instView) {
 	on := fmt.Sprintf(" on %s in %s", w.ifname, w.netns)
 	for _, a := range inst.addrs {
 		if !slices.Contains(w.addrs, a) {
-			p.add(change{verb: network.Delete, kind: kindAddress, what: a.String() + on, port: w.id, ops: []op{opAddr{w: w, a: a}}})
+			p.add(change{Verb: network.Delete, Kind: kindAddress, What: a.String() + on, Group: w.id, Ops: []op{opAddr{w: w, a: a}}})
 		}
 	}
 	for _, gw := range inst.routes {
 		if !slices.Contains(w.gateways, gw) {
-			p.add(change{verb: network.Delete, kind: kindRoute, what: "default via " + gw.String() + on, port: w.id, ops: []op{opRoute{w: w, gw: gw}}})
+			p.add(change{Verb: network.Delete, Kind: kindRoute, What: "default via " + gw.String() + on, Group: w.id, Ops: []op{opRoute{w: w, gw: gw}}})
 		}
 	}
 	for _, a := range w.addrs {
 		if !slices.Contains(inst.addrs, a) {
-			p.add(change{verb: network.Create, kind: kindAddress, what: a.String() + on, port: w.id, ops: []op{opAddr{w: w, a: a, add: true}}})
+			p.add(change{Verb: network.Create, Kind: kindAddress, What: a.String() + on, Group: w.id, Ops: []op{opAddr{w: w, a: a, add: true}}})
 		}
 	}
 	for _, gw := range w.gateways {
 		if !slices.Contains(inst.routes, gw) {
-			p.add(change{verb: network.Create, kind: kindRoute, what: "default via " + gw.String() + on, port: w.id, ops: []op{opRoute{w: w, gw: gw, add: true}}})
+			p.add(change{Verb: network.Create, Kind: kindRoute, What: "default via " + gw.String() + on, Group: w.id, Ops: []op{opRoute{w: w, gw: gw, add: true}}})
 		}
 	}
 }

@@ -51,7 +51,7 @@ func planLines(t *testing.T, d Desired, o *observed) ([]string, error) {
 	changes, err := plan(w, o, false)
 	var lines []string
 	for _, c := range changes {
-		lines = append(lines, c.verb+" "+c.kind+" "+c.what)
+		lines = append(lines, c.Line())
 	}
 	return lines, err
 }
@@ -72,7 +72,7 @@ func TestPlanCreatesInstancePortsOnly(t *testing.T) {
 	changes, _ := plan(w, unitHost(), false)
 	assert.Equal(t, []op{opVeth{v}, opUp{v.tap, true}, opPeerUp{v},
 		opAddr{w: v, a: netip.MustParsePrefix("100.64.0.5/24"), add: true}, opAddr{w: v, a: netip.MustParsePrefix("2001:db8::5/64"), add: true},
-		opRoute{w: v, gw: netip.MustParseAddr("100.64.0.1"), add: true}}, changes[1].ops)
+		opRoute{w: v, gw: netip.MustParseAddr("100.64.0.1"), add: true}}, changes[1].Ops)
 }
 
 // converged is unitHost with both ports in place as the realizer makes them.

@@ -2,12 +2,12 @@ package port
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 
+	"github.com/neutrino-net/neutrino/internal/converge"
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/option"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/subnet"
@@ -31,15 +31,20 @@ type Desired struct {
 	Subnets []subnet.Subnet
 }
 
-// Option configures a Realizer.
-type Option func(*Realizer)
+// Option configures a Realizer. A bad value makes NewRealizer fail.
+type Option func(*config) error
+
+type config struct {
+	log *slog.Logger
+}
 
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option {
-	return func(r *Realizer) {
+	return func(c *config) error {
 		if l != nil {
-			r.log = l
+			c.log = l
 		}
+		return nil
 	}
 }
 
@@ -47,8 +52,8 @@ func WithLogger(l *slog.Logger) Option {
 // is safe for concurrent use; Applies run one at a time.
 type Realizer struct {
 	host *namespace.Handle
-	log  *slog.Logger
-	mu   sync.Mutex
+	config
+	mu sync.Mutex
 }
 
 // NewRealizer returns a Realizer working in host, the node's namespace, where
@@ -57,9 +62,9 @@ func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
 	if host == nil {
 		return nil, errdefs.Invalid("host", "a host namespace handle is required")
 	}
-	r := &Realizer{host: host, log: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(r)
+	r := &Realizer{host: host, config: config{log: option.Discard()}}
+	if err := option.Apply(&r.config, opts); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -68,77 +73,39 @@ func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
 // ports and deletes the port devices it owns that d no longer lists. An
 // invalid d changes nothing. A port that cannot be plugged (its namespace is
 // missing, a foreign device has its name, its bridge does not exist) does
-// not stop the others: the error joins one error per failed port.
+// not stop the others: the error joins one error per failed port. The
+// Report is never nil.
 func (r *Realizer) Apply(ctx context.Context, d Desired) (*Report, error) {
-	return r.run(ctx, d, true)
+	return r.run(ctx, d, converge.Apply)
 }
 
 // Plan returns the Report Apply would give now, changing nothing. A port
 // whose bridge does not exist yet is planned as if the network realizer had
 // made it, as it does first when a node applies a topology.
 func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
-	return r.run(ctx, d, false)
+	return r.run(ctx, d, converge.Plan)
 }
 
-func (r *Realizer) run(ctx context.Context, d Desired, apply bool) (*Report, error) {
+// Close releases nothing today: instance namespaces are opened and closed
+// within each pass. It is here so that every realizer closes the same way.
+func (r *Realizer) Close() error { return nil }
+
+func (r *Realizer) run(ctx context.Context, d Desired, mode converge.Mode) (*Report, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rep := &Report{}
-	if err := ctx.Err(); err != nil {
-		return rep, err
-	}
-	w, err := d.validate()
-	if err != nil {
-		return rep, err
-	}
-	o, err := r.observe(w)
-	if err != nil {
-		return rep, fmt.Errorf("read host state: %w", err)
-	}
-	defer o.close()
-	changes, planErr := plan(w, o, !apply)
-	if !apply {
-		for _, c := range changes {
-			rep.Add(c.verb, c.kind, c.what)
-		}
-		return rep, planErr
-	}
-	err = runChanges(ctx, changes, rep, r.executor(o).do)
-	if n := rep.Mutations(); n > 0 || err != nil || planErr != nil {
-		r.log.Info("port apply", "mutations", n, "ports", len(w.ports), "error", errors.Join(planErr, err))
-	}
-	return rep, errors.Join(planErr, err)
-}
-
-// runChanges runs changes in order with do, recording each success in rep.
-// A failed change skips the later changes of its port.
-func runChanges(ctx context.Context, changes []change, rep *Report, do func(op) error) error {
-	var errs []error
-	failed := map[string]bool{}
-	for _, c := range changes {
-		if err := ctx.Err(); err != nil {
-			errs = append(errs, err)
-			break
-		}
-		if c.port != "" && failed[c.port] {
-			continue
-		}
-		var err error
-		for _, o := range c.ops {
-			if err = do(o); err != nil {
-				break
+	return converge.Run(ctx, mode, converge.Steps[*want, *observed, op]{
+		Name:     "port",
+		Log:      r.log,
+		Validate: d.validate,
+		Observe: func(ctx context.Context, w *want) (*observed, func(), error) {
+			o, err := r.observe(ctx, w)
+			if err != nil {
+				return nil, nil, err
 			}
-		}
-		if err == nil {
-			rep.Add(c.verb, c.kind, c.what)
-			continue
-		}
-		err = fmt.Errorf("%s %s %s: %w", c.verb, c.kind, c.what, err)
-		if c.port != "" {
-			failed[c.port] = true
-			err = fmt.Errorf("port %s: %w", c.port, err)
-		}
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+			return o, o.close, nil
+		},
+		Plan:  func(w *want, o *observed, m converge.Mode) ([]change, error) { return plan(w, o, m == converge.Plan) },
+		Do:    func(o *observed) func(op) error { return r.executor(o).do },
+		Attrs: func(w *want) []any { return []any{"ports", len(w.ports)} },
+	})
 }

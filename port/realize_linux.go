@@ -1,6 +1,7 @@
 package port
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/internal/nodestate"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -21,9 +23,8 @@ const addrGenModeNone = 1
 // its instance namespace: the end paired with the host end, the device
 // holding the instance-side name, and (with configure_ips) its addresses
 // and our default routes. Each instance namespace is opened once.
-func (r *Realizer) observe(w *want) (*observed, error) {
-	h := r.host.Netlink()
-	links, err := nl.Dump(h.LinkList)
+func (r *Realizer) observe(ctx context.Context, w *want) (*observed, error) {
+	links, err := nodestate.Links(ctx, r.host) // the agent pass's shared dump, if any
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
@@ -184,25 +185,9 @@ func (r *Realizer) executor(o *observed) *executor {
 type executor struct {
 	host  *namespace.Handle
 	h     *netlink.Handle
-	index map[string]int
+	index nl.Index
 	inst  map[string]*namespace.Handle // instance namespaces by path
 	peers map[string]netlink.Link      // instance ends by netns path + " " + name
-}
-
-func (e *executor) link(name string) (netlink.Link, error) {
-	i, ok := e.index[name]
-	if !ok {
-		return nil, fmt.Errorf("device %s: %w", name, nl.Err(unix.ENODEV))
-	}
-	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: i, Name: name}}, nil
-}
-
-func (e *executor) withLink(name string, fn func(netlink.Link) error) error {
-	l, err := e.link(name)
-	if err != nil {
-		return err
-	}
-	return nl.Err(fn(l))
 }
 
 // peer returns the instance end of w and its namespace's netlink handle.
@@ -230,7 +215,7 @@ func (e *executor) do(o op) error {
 	case opTap:
 		return e.createTap(o.w)
 	case opDel:
-		l, err := e.link(o.name)
+		l, err := e.index.Link(o.name)
 		if err != nil {
 			return err
 		}
@@ -240,17 +225,17 @@ func (e *executor) do(o op) error {
 		delete(e.index, o.name)
 		return nil
 	case opMTU:
-		return e.withLink(o.name, func(l netlink.Link) error { return e.h.LinkSetMTU(l, o.mtu) })
+		return e.index.With(o.name, func(l netlink.Link) error { return e.h.LinkSetMTU(l, o.mtu) })
 	case opMaster:
-		return e.withLink(o.name, func(l netlink.Link) error {
-			m, err := e.link(o.master)
+		return e.index.With(o.name, func(l netlink.Link) error {
+			m, err := e.index.Link(o.master)
 			if err != nil {
 				return err
 			}
 			return e.h.LinkSetMasterByIndex(l, m.Attrs().Index)
 		})
 	case opUp:
-		return e.withLink(o.name, func(l netlink.Link) error {
+		return e.index.With(o.name, func(l netlink.Link) error {
 			if o.up {
 				return e.h.LinkSetUp(l)
 			}
@@ -272,12 +257,9 @@ func (e *executor) do(o op) error {
 		return e.onPeer(o.w, func(h *netlink.Handle, l netlink.Link) error { return h.LinkSetUp(l) })
 	case opAddr:
 		return e.onPeer(o.w, func(h *netlink.Handle, l netlink.Link) error {
-			a := &netlink.Addr{IPNet: &net.IPNet{IP: o.a.Addr().AsSlice(), Mask: net.CIDRMask(o.a.Bits(), o.a.Addr().BitLen())}}
+			a := nl.Addr(o.a) // IPv6 without DAD: the address is the port's, no one else may hold it
 			if !o.add {
 				return nl.IgnoreNotFound(h.AddrDel(l, a))
-			}
-			if o.a.Addr().Is6() {
-				a.Flags = unix.IFA_F_NODAD // the address is the port's: no one else may hold it
 			}
 			return h.AddrReplace(l, a)
 		})
@@ -372,7 +354,7 @@ func (e *executor) adopt(l netlink.Link, w portWant) error {
 			return nl.Err(err)
 		}
 	}
-	br, err := e.link(w.bridge)
+	br, err := e.index.Link(w.bridge)
 	if err != nil {
 		return err
 	}

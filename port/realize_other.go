@@ -2,8 +2,17 @@
 
 package port
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
-func (r *Realizer) observe(*want) (*observed, error) { return nil, errors.ErrUnsupported }
+func (r *Realizer) observe(context.Context, *want) (*observed, error) {
+	return nil, errors.ErrUnsupported
+}
 
-func (r *Realizer) executor(*observed) interface{ do(op) error } { return nil }
+type executor struct{}
+
+func (executor) do(op) error { return errors.ErrUnsupported }
+
+func (r *Realizer) executor(*observed) executor { return executor{} }

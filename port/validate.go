@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/subnet"
 )
 
@@ -196,22 +197,8 @@ func (pr Profile) validate() error {
 	case ns == "." || ns == "..":
 		errs = append(errs, errdefs.Invalid(base+"netns", "%q is not a namespace name", ns))
 	}
-	if pr.IfName != "" && !ValidIfName(pr.IfName) {
+	if pr.IfName != "" && !naming.ValidIfName(pr.IfName) {
 		errs = append(errs, errdefs.Invalid(base+"ifname", "%q is not a Linux interface name (1-15 bytes, no '/', ':' or spaces)", pr.IfName))
 	}
 	return errors.Join(errs...)
-}
-
-// ValidIfName reports whether the kernel accepts name for a network device
-// (dev_valid_name): 1..15 bytes, not "." or "..", no '/', ':' or white space.
-func ValidIfName(name string) bool {
-	if name == "" || len(name) > 15 || name == "." || name == ".." {
-		return false
-	}
-	for _, c := range []byte(name) {
-		if c == '/' || c == ':' || c == 0 || c == ' ' || (c >= '\t' && c <= '\r') {
-			return false
-		}
-	}
-	return true
 }

@@ -3,7 +3,6 @@ package router
 import (
 	"net/netip"
 	"slices"
-	"syscall"
 
 	"github.com/vishvananda/netlink"
 
@@ -43,8 +42,8 @@ func (rr *routerRun) diffAddrs(fresh map[string]bool) []change {
 			if ifc.Gateway && p.Addr().Is4() && !ifc.holds(p.Addr()) {
 				rr.conntrack = append(rr.conntrack, p.Addr())
 			}
-			cs = append(cs, change{remove, "addr", 1, rr.in(p.String() + " on " + ifc.Name), func() error {
-				return nl.IgnoreNotFound(rr.ns.Netlink().AddrDel(rr.link(ifc.Name), nlAddr(p)))
+			cs = append(cs, change{remove, "address", 1, rr.in(p.String() + " on " + ifc.Name), func() error {
+				return nl.IgnoreNotFound(rr.ns.Netlink().AddrDel(rr.link(ifc.Name), nl.Addr(p)))
 			}})
 		}
 		for _, p := range ifc.Addrs {
@@ -54,8 +53,8 @@ func (rr *routerRun) diffAddrs(fresh map[string]bool) []change {
 			if ifc.Up {
 				rr.garp[ifc.Name] = append(rr.garp[ifc.Name], p.Addr())
 			}
-			cs = append(cs, change{create, "addr", 1, rr.in(p.String() + " on " + ifc.Name), func() error {
-				return nl.Err(rr.ns.Netlink().AddrReplace(rr.link(ifc.Name), nlAddr(p)))
+			cs = append(cs, change{create, "address", 1, rr.in(p.String() + " on " + ifc.Name), func() error {
+				return nl.Err(rr.ns.Netlink().AddrReplace(rr.link(ifc.Name), nl.Addr(p)))
 			}})
 		}
 	}
@@ -65,14 +64,4 @@ func (rr *routerRun) diffAddrs(fresh map[string]bool) []change {
 // link names a router-namespace device by the index seen or created.
 func (rr *routerRun) link(name string) netlink.Link {
 	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: name, Index: rr.idx[name]}}
-}
-
-// nlAddr converts p. IPv6 addresses skip duplicate address detection: IPAM
-// made them unique, and a router address in DAD would hold traffic back.
-func nlAddr(p netip.Prefix) *netlink.Addr {
-	a := &netlink.Addr{IPNet: ipNet(p)}
-	if p.Addr().Is6() {
-		a.Flags = syscall.IFA_F_NODAD
-	}
-	return a
 }

@@ -3,7 +3,6 @@ package router
 import (
 	"bytes"
 	"cmp"
-	"fmt"
 	"maps"
 	"net"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/network"
 )
 
@@ -157,30 +157,37 @@ func (rr *routerRun) createVeth(ifc *ifaceSpec, alias string, brIndex int) error
 // ourBridge reports whether br, named name, is a bridge the network
 // realizer made.
 func ourBridge(br netlink.Link, name string) bool {
-	kind, id, ok := nl.ParseOwner(br.Attrs().Alias)
+	kind, id, ok := naming.ParseOwner(br.Attrs().Alias)
 	return ok && kind == network.KindBridge && naming.Bridge(id) == name
 }
 
 // sweepUnfinished deletes host devices with a temporary name of ours:
-// creations a crash interrupted (nl.CreateOwned).
+// creations a crash interrupted (nl.CreateOwned), swept by nl.SweepTemp.
 func (r *Realizer) sweepUnfinished(links map[string]netlink.Link, rep *Report, dry bool) error {
+	var temp []netlink.Link
 	for _, name := range sortedKeys(links) {
-		if !nl.IsTemp(name, Owner) {
-			continue
+		if nl.IsTemp(name, Owner) {
+			temp = append(temp, links[name])
 		}
-		if !dry {
-			if err := nl.IgnoreNotFound(r.host.Netlink().LinkDel(links[name])); err != nil {
-				return fmt.Errorf("unfinished device %s: %w", name, err)
-			}
-		}
-		rep.AddN(remove.String(), "unfinished", 1, name)
 	}
-	return nil
+	var swept []string
+	var err error
+	if dry {
+		for _, l := range temp {
+			swept = append(swept, l.Attrs().Name)
+		}
+	} else {
+		swept, err = nl.SweepTemp(r.host.Netlink(), temp, Owner)
+	}
+	for _, name := range swept {
+		report.AddN(rep, remove.String(), "unfinished", 1, name)
+	}
+	return err
 }
 
 // ours reports whether l is a router-port device of ours, and its port ID.
 func ours(l netlink.Link) (string, bool) {
-	kind, id, ok := nl.ParseOwner(l.Attrs().Alias)
+	kind, id, ok := naming.ParseOwner(l.Attrs().Alias)
 	return id, ok && kind == ownerKind
 }
 

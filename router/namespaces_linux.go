@@ -11,6 +11,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -176,7 +177,7 @@ func (r *Realizer) removeRouter(name string, rep *Report, dry bool) error {
 				return err
 			}
 		}
-		rep.AddN(remove.String(), "namespace", 1, full+" (unmounted)")
+		report.AddN(rep, remove.String(), "namespace", 1, full+" (unmounted)")
 		return nil
 	}
 	h := n.h
@@ -202,7 +203,7 @@ func (r *Realizer) removeRouter(name string, rep *Report, dry bool) error {
 				return err
 			}
 		}
-		rep.AddN(remove.String(), "link", 1, n+" in "+full)
+		report.AddN(rep, remove.String(), "link", 1, n+" in "+full)
 	}
 	if !dry {
 		r.forget(name)
@@ -211,6 +212,6 @@ func (r *Realizer) removeRouter(name string, rep *Report, dry bool) error {
 		}
 		r.opt.log.Info("router removed", "namespace", full)
 	}
-	rep.AddN(remove.String(), "namespace", 1, full)
+	report.AddN(rep, remove.String(), "namespace", 1, full)
 	return nil
 }

@@ -3,6 +3,9 @@ package router
 import (
 	"log/slog"
 	"time"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/option"
 )
 
 // Defaults of the gratuitous ARP burst: three rounds of an ARP request and
@@ -14,8 +17,8 @@ const (
 	DefaultGARPInterval = time.Second
 )
 
-// Option configures a Realizer.
-type Option func(*options)
+// Option configures a Realizer. A bad value makes NewRealizer fail.
+type Option func(*options) error
 
 type options struct {
 	log          *slog.Logger
@@ -30,7 +33,7 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		log:          slog.New(slog.DiscardHandler),
+		log:          option.Discard(),
 		garpCount:    DefaultGARPCount,
 		garpInterval: DefaultGARPInterval,
 		randomFully:  true,
@@ -41,35 +44,52 @@ func defaultOptions() options {
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option {
-	return func(o *options) {
+	return func(o *options) error {
 		if l != nil {
 			o.log = l
 		}
+		return nil
 	}
 }
 
 // WithPrefix sets the node prefix of the router namespaces
 // (<prefix>qrouter-<id>). The realizer only lists, and removes, namespaces
 // carrying it.
-func WithPrefix(nodePrefix string) Option { return func(o *options) { o.prefix = nodePrefix } }
+func WithPrefix(nodePrefix string) Option {
+	return func(o *options) error { o.prefix = nodePrefix; return nil }
+}
 
 // WithGARP sets the gratuitous ARP burst sent when an address appears on a
 // router interface: count rounds (each an ARP request and an ARP reply)
 // interval apart. A count of 0 turns gratuitous ARP off.
 func WithGARP(count int, interval time.Duration) Option {
-	return func(o *options) {
-		o.garpCount, o.garpInterval = max(count, 0), max(interval, 0)
+	return func(o *options) error {
+		if count < 0 || interval < 0 {
+			return errdefs.Invalid("garp", "count %d and interval %v must not be negative", count, interval)
+		}
+		o.garpCount, o.garpInterval = count, interval
+		return nil
 	}
 }
 
 // WithRandomFully sets whether source NAT picks ports fully at random
 // (default true, as Neutron's use_random_fully), which avoids port
 // collisions between flows of different instances behind one address.
-func WithRandomFully(on bool) Option { return func(o *options) { o.randomFully = on } }
+func WithRandomFully(on bool) Option {
+	return func(o *options) error { o.randomFully = on; return nil }
+}
 
 // WithWorkers sets how many routers are realized concurrently (default 4).
 // Routers are independent: each has its own namespace and sockets.
-func WithWorkers(n int) Option { return func(o *options) { o.workers = max(n, 1) } }
+func WithWorkers(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return errdefs.Invalid("workers", "%d: at least one router must be realized at a time", n)
+		}
+		o.workers = n
+		return nil
+	}
+}
 
 // DefaultMaxOpenNamespaces is how many router namespaces a realizer keeps
 // open between passes by default.
@@ -81,4 +101,12 @@ const DefaultMaxOpenNamespaces = 128
 // holds five file descriptors numbered below 1024, and the nftables library
 // fails on descriptors above 1023; routers beyond the limit are opened and
 // closed on each pass.
-func WithMaxOpenNamespaces(n int) Option { return func(o *options) { o.maxOpen = max(n, 0) } }
+func WithMaxOpenNamespaces(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return errdefs.Invalid("max_open_namespaces", "%d must not be negative", n)
+		}
+		o.maxOpen = n
+		return nil
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/ra"
 	"github.com/neutrino-net/neutrino/ipam"
 	"github.com/neutrino-net/neutrino/network"
@@ -97,20 +98,29 @@ type raOptions struct {
 // WithRouterAdvertisements sets the interval bounds of unsolicited router
 // advertisements (default: Neutron's radvd settings, MinRtrAdvInterval
 // 30 s and MaxRtrAdvInterval 100 s); the router lifetime advertised is
-// three max intervals. A max of 0 turns router advertisements off.
+// three max intervals. A max of 0 turns router advertisements off; other
+// bounds that RFC 4861 would not accept make NewRealizer fail.
 func WithRouterAdvertisements(minInterval, maxInterval time.Duration) Option {
-	return func(o *options) {
-		if maxInterval <= 0 {
+	return func(o *options) error {
+		if maxInterval == 0 {
 			o.ra.off = true
-			return
+			return nil
 		}
-		o.ra.timing = ra.DefaultTiming()
-		o.ra.timing.MinInterval, o.ra.timing.MaxInterval = minInterval, maxInterval
+		t := ra.DefaultTiming()
+		t.MinInterval, t.MaxInterval = minInterval, maxInterval
+		if err := t.Validate(); err != nil {
+			return errdefs.Invalid("router_advertisements", "%v", err)
+		}
+		o.ra.timing = t
+		return nil
 	}
 }
 
 // WithDNSDomain sets the DNS search domain router advertisements carry
 // when neither subnet nor network names one (default "openstacklocal").
 func WithDNSDomain(domain string) Option {
-	return func(o *options) { o.ra.domain = strings.TrimSuffix(domain, ".") }
+	return func(o *options) error {
+		o.ra.domain = strings.TrimSuffix(domain, ".")
+		return nil
+	}
 }

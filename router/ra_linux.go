@@ -11,6 +11,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/ra"
+	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/ipam"
 	"github.com/neutrino-net/neutrino/namespace"
 )
@@ -174,7 +175,7 @@ func (r *Realizer) withdrawRouterRA(h *namespace.Handle, full string, links map[
 		if !dry {
 			r.withdrawRA(srv, full, name)
 		}
-		rep.AddN(remove.String(), "ra", 1, name+" in "+full)
+		report.AddN(rep, remove.String(), "ra", 1, name+" in "+full)
 	}
 	for _, name := range sortedKeys(links) {
 		l := links[name]
@@ -197,7 +198,7 @@ func (r *Realizer) withdrawRouterRA(h *namespace.Handle, full string, links map[
 		if !dry {
 			r.goodbyeRA(h, full, l)
 		}
-		rep.AddN(remove.String(), "ra", 1, name+" (final only) in "+full)
+		report.AddN(rep, remove.String(), "ra", 1, name+" (final only) in "+full)
 	}
 }
 

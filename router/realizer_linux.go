@@ -10,6 +10,8 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/nl"
+	"github.com/neutrino-net/neutrino/internal/option"
+	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -41,8 +43,8 @@ func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
 		return nil, errdefs.Invalid("host", "a host namespace handle is required")
 	}
 	o := defaultOptions()
-	for _, f := range opts {
-		f(&o)
+	if err := option.Apply(&o, opts); err != nil {
+		return nil, err
 	}
 	return &Realizer{
 		host:    host,
@@ -196,7 +198,7 @@ func (r *Realizer) open(ctx context.Context, spec *routerSpec, hostLinks map[str
 	}
 	full := r.mgr.FullName(spec.Namespace)
 	if created {
-		rep.AddN(create.String(), "namespace", 1, full)
+		report.AddN(rep, create.String(), "namespace", 1, full)
 	}
 	rr := &routerRun{r: r, spec: spec, rns: rns, where: full, host: hostLinks, obs: &observed{}, idx: map[string]int{}, dry: dry}
 	if rns != nil {

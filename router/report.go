@@ -4,7 +4,7 @@ import "github.com/neutrino-net/neutrino/internal/report"
 
 // Report says what an Apply changed, or what a Plan would change, counted per
 // kind of kernel object: "namespace", "link" (a veth pair counts once),
-// "addr", "route", "sysctl", "nft-table", "nft-chain" (its rules rewritten),
+// "address", "route", "sysctl", "nft-table", "nft-chain" (its rules rewritten),
 // "nft-element" (one element of one map), "conntrack" (flows of one
 // address), "garp" (one address announced) and "unfinished" (a creation a
 // crash interrupted, deleted). Lines read like "create link qr-1a2b3c4d5e6 in

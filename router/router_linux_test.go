@@ -92,7 +92,7 @@ func TestPlanMatchesApplyAndChangesNothing(t *testing.T) {
 	assert.Equal(t, 1, rep.Created["route"])
 	assert.Equal(t, 1, rep.Created["nft-table"])
 	assert.Equal(t, 2, rep.Created["nft-element"])
-	assert.Equal(t, 4, rep.Created["addr"]) // qg: gateway + FIP; qr: one each
+	assert.Equal(t, 4, rep.Created["address"]) // qg: gateway + FIP; qr: one each
 	t.Log(strings.Join(rep.Changes, "\n"))
 }
 
@@ -258,7 +258,7 @@ func TestRepairsWhatWasDeletedByHand(t *testing.T) {
 	w.l.MustRun(ns, "ip", "addr", "flush", "dev", qr)
 	w.l.MustRun(ns, "ip", "link", "set", qr, "down")
 	rep = w.apply(w.r)
-	assert.Equal(t, map[string]int{"nft-element": 1, "addr": 1, "garp": 1}, rep.Created, "%v", rep.Changes)
+	assert.Equal(t, map[string]int{"nft-element": 1, "address": 1, "garp": 1}, rep.Created, "%v", rep.Changes)
 	assert.Equal(t, map[string]int{"sysctl": 1, "link": 1}, rep.Updated, "%v", rep.Changes)
 	assert.Equal(t, "vm1", greet(t, w.ext, fipAddr+":8080"))
 	assert.Equal(t, "ext", greet(t, w.vm1, extHostAddr+":8080"))
@@ -267,7 +267,7 @@ func TestRepairsWhatWasDeletedByHand(t *testing.T) {
 	// addresses and the routes through it come back.
 	w.l.MustRun(w.host, "ip", "link", "del", naming.Tap(w.b.d.Ports[0].ID))
 	rep = w.apply(w.r)
-	assert.Equal(t, map[string]int{"link": 1, "addr": 2, "route": 1, "garp": 2}, rep.Created, "%v", rep.Changes)
+	assert.Equal(t, map[string]int{"link": 1, "address": 2, "route": 1, "garp": 2}, rep.Created, "%v", rep.Changes)
 	assert.Equal(t, "vm1", greet(t, w.ext, fipAddr+":8080"))
 	assert.Zero(t, w.apply(w.r).Mutations())
 
@@ -425,8 +425,8 @@ func TestFloatingIPMovesToAnotherRouter(t *testing.T) {
 	assert.Equal(t, 2, rep.Created["nft-element"], "%v", rep.Changes)
 	assert.Equal(t, 2, rep.Deleted["nft-element"], "%v", rep.Changes)
 	assert.Equal(t, 1, rep.Deleted["conntrack"], "%v", rep.Changes)
-	assert.Equal(t, 1, rep.Deleted["addr"], "the /32 leaves the old gateway: %v", rep.Changes)
-	assert.Equal(t, 1, rep.Created["addr"], "and joins the new one: %v", rep.Changes)
+	assert.Equal(t, 1, rep.Deleted["address"], "the /32 leaves the old gateway: %v", rep.Changes)
+	assert.Equal(t, 1, rep.Created["address"], "and joins the new one: %v", rep.Changes)
 
 	var qg2 string
 	for _, p := range b.d.Ports {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -81,7 +82,7 @@ func (rr *routerRun) execute(ctx context.Context, cs []change, rep *Report, dry 
 			}
 		}
 		for _, p := range pending {
-			rep.AddN(p.verb.String(), p.kind, p.n, p.what)
+			report.AddN(rep, p.verb.String(), p.kind, p.n, p.what)
 		}
 		pending = pending[:0]
 	}

@@ -35,7 +35,7 @@ func TestThousandsOfFloatingIPs(t *testing.T) {
 	rz := f.realizer(WithGARP(0, 0))
 	rep := f.apply(rz)
 	assert.Equal(t, 2*n, rep.Created["nft-element"])
-	assert.Equal(t, n+2, rep.Created["addr"])
+	assert.Equal(t, n+2, rep.Created["address"])
 
 	c, err := f.routerNS(r).NFT()
 	require.NoError(t, err)
@@ -50,13 +50,13 @@ func TestThousandsOfFloatingIPs(t *testing.T) {
 	b.d.FloatingIPs = append(b.d.FloatingIPs, FloatingIP{ID: "one-more", FloatingIPAddress: fip,
 		FloatingNetworkID: ext, PortID: "p", FixedIPAddress: fixedIP, RouterID: r})
 	rep = f.apply(rz)
-	assert.Equal(t, map[string]int{"nft-element": 2, "addr": 1}, rep.Created, "%v", rep.Changes)
+	assert.Equal(t, map[string]int{"nft-element": 2, "address": 1}, rep.Created, "%v", rep.Changes)
 	assert.Empty(t, rep.Updated)
 	assert.Empty(t, rep.Deleted)
 
 	b.d.FloatingIPs = b.d.FloatingIPs[:n-1]
 	rep = f.apply(rz)
-	assert.Equal(t, map[string]int{"nft-element": 4, "addr": 2, "conntrack": 2}, rep.Deleted, "%v", rep.Changes)
+	assert.Equal(t, map[string]int{"nft-element": 4, "address": 2, "conntrack": 2}, rep.Deleted, "%v", rep.Changes)
 	assert.Empty(t, rep.Created)
 	assert.Zero(t, f.apply(rz).Mutations())
 

@@ -51,7 +51,7 @@ func diff(st *state, rs *ruleset, cfg *config) *plan {
 		if want[f] == nil {
 			if ts != nil {
 				p.tables = append(p.tables, &tablePlan{family: f, delTable: true})
-				p.report.Record(report.Delete, "table", 1, fmt.Sprintf("delete table %s %s: no ports on this node", f, TableName))
+				report.Record(p.report, report.Delete, "table", 1, fmt.Sprintf("delete table %s %s: no ports on this node", f, TableName))
 			}
 			continue
 		}
@@ -66,22 +66,22 @@ func diffTable(ts *tableState, t *table, r *Report, cl *cleanups) *tablePlan {
 	where := string(t.family) + " " + TableName
 	if ts != nil && conflicting(ts, t) {
 		tp.delTable = true
-		r.Record(report.Delete, "table", 1, fmt.Sprintf("delete table %s: an object has the wrong type or hook", where))
+		report.Record(r, report.Delete, "table", 1, fmt.Sprintf("delete table %s: an object has the wrong type or hook", where))
 		ts = nil
 	}
 	if ts == nil {
 		tp.addTable = true
-		r.Record(report.Create, "table", 1, fmt.Sprintf("create table %s", where))
+		report.Record(r, report.Create, "table", 1, fmt.Sprintf("create table %s", where))
 		ts = &tableState{chains: map[string]*chainState{}, sets: map[string]*setState{}}
 	}
 	for _, s := range t.sets {
 		old := ts.sets[s.name]
 		if old == nil {
 			tp.addSets = append(tp.addSets, s)
-			r.Record(report.Create, "set", 1, fmt.Sprintf("create set %s %s", where, s.name))
+			report.Record(r, report.Create, "set", 1, fmt.Sprintf("create set %s %s", where, s.name))
 			if len(s.elems) > 0 {
 				tp.addElems[s.name] = s.elems
-				r.Record(report.Create, "element", len(s.elems), fmt.Sprintf("add %d elements to %s %s", len(s.elems), where, s.name))
+				report.Record(r, report.Create, "element", len(s.elems), fmt.Sprintf("add %d elements to %s %s", len(s.elems), where, s.name))
 			}
 			continue
 		}
@@ -94,14 +94,14 @@ func diffTable(ts *tableState, t *table, r *Report, cl *cleanups) *tablePlan {
 		case old == nil:
 			tp.addChains = append(tp.addChains, c)
 			tp.fill = append(tp.fill, c)
-			r.Record(report.Create, "chain", 1, fmt.Sprintf("create chain %s %s", where, c.name))
-			r.Record(report.Create, "rule", n, fmt.Sprintf("add %d rules to %s %s", n, where, c.name))
+			report.Record(r, report.Create, "chain", 1, fmt.Sprintf("create chain %s %s", where, c.name))
+			report.Record(r, report.Create, "rule", n, fmt.Sprintf("add %d rules to %s %s", n, where, c.name))
 		case !slices.Equal(old.hashes, c.hashes()):
 			tp.fill = append(tp.fill, c)
 			tp.flush[c.name] = len(old.hashes) > 0
-			r.Record(report.Update, "chain", 1, fmt.Sprintf("rewrite chain %s %s (%d rules, was %d)", where, c.name, n, len(old.hashes)))
-			r.Count(report.Create, "rule", n)
-			r.Count(report.Delete, "rule", len(old.hashes))
+			report.Record(r, report.Update, "chain", 1, fmt.Sprintf("rewrite chain %s %s (%d rules, was %d)", where, c.name, n, len(old.hashes)))
+			report.Count(r, report.Create, "rule", n)
+			report.Count(r, report.Delete, "rule", len(old.hashes))
 			if c.kind == kindGroup && c.dir != "" && removesRules(old.hashes, c.hashes()) {
 				cl.group(c.owner, c.dir)
 			}
@@ -110,14 +110,14 @@ func diffTable(ts *tableState, t *table, r *Report, cl *cleanups) *tablePlan {
 	for _, name := range sortedKeys(ts.chains) {
 		if _, ok := t.chainx[name]; !ok {
 			tp.delChains = append(tp.delChains, name)
-			r.Record(report.Delete, "chain", 1, fmt.Sprintf("delete chain %s %s", where, name))
-			r.Count(report.Delete, "rule", len(ts.chains[name].hashes))
+			report.Record(r, report.Delete, "chain", 1, fmt.Sprintf("delete chain %s %s", where, name))
+			report.Count(r, report.Delete, "rule", len(ts.chains[name].hashes))
 		}
 	}
 	for _, name := range sortedKeys(ts.sets) {
 		if _, ok := t.setx[name]; !ok {
 			tp.delSets = append(tp.delSets, name)
-			r.Record(report.Delete, "set", 1, fmt.Sprintf("delete set %s %s", where, name))
+			report.Record(r, report.Delete, "set", 1, fmt.Sprintf("delete set %s %s", where, name))
 		}
 	}
 	return tp
@@ -186,9 +186,9 @@ func diffElems(tp *tablePlan, old *setState, s *set, r *Report, where string, cl
 			updated++
 		}
 	}
-	r.Count(report.Update, "element", updated)
-	r.Count(report.Create, "element", len(add)-updated)
-	r.Count(report.Delete, "element", len(del)-updated)
+	report.Count(r, report.Update, "element", updated)
+	report.Count(r, report.Create, "element", len(add)-updated)
+	report.Count(r, report.Delete, "element", len(del)-updated)
 	r.Changes = append(r.Changes, fmt.Sprintf("set %s %s: add %d, delete %d elements", where, s.name, len(add)-updated, len(del)-updated)+
 		map[bool]string{true: fmt.Sprintf(", update %d", updated), false: ""}[updated > 0])
 	cl.elems(s, del, add)
@@ -340,7 +340,7 @@ func (cl *cleanups) list(r *Report) []cleanup {
 		}
 	}
 	for _, c := range out {
-		r.Record(report.Delete, "conntrack", 1, c.String())
+		report.Record(r, report.Delete, "conntrack", 1, c.String())
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/option"
 )
 
 // DefaultMarkMask is the part of the packet mark that carries port numbers
@@ -18,22 +19,23 @@ import (
 // bridge-family hooks and the inet filter chains, which clear them.
 const DefaultMarkMask uint32 = 0xffff0000
 
-// Option configures a Realizer (and Compile).
-type Option func(*config)
+// Option configures a Realizer (and Compile). A bad value makes
+// NewRealizer fail.
+type Option func(*config) error
 
 type config struct {
 	log   *slog.Logger
 	mask  uint32
 	shift uint
-	err   error
 }
 
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
+	return func(c *config) error {
 		if l != nil {
 			c.log = l
 		}
+		return nil
 	}
 }
 
@@ -41,23 +43,23 @@ func WithLogger(l *slog.Logger) Option {
 // DefaultMarkMask). The mask must be one run of at least 8 contiguous bits;
 // a run of n bits numbers up to 2^n-1 filtered ports.
 func WithMarkMask(mask uint32) Option {
-	return func(c *config) {
+	return func(c *config) error {
 		shift := uint(bits.TrailingZeros32(mask))
 		width := bits.OnesCount32(mask)
 		if mask == 0 || width < 8 || (mask>>shift)&((mask>>shift)+1) != 0 {
-			c.err = errdefs.Invalid("mark_mask", "0x%08x is not one run of at least 8 contiguous bits", mask)
-			return
+			return errdefs.Invalid("mark_mask", "0x%08x is not one run of at least 8 contiguous bits", mask)
 		}
 		c.mask, c.shift = mask, shift
+		return nil
 	}
 }
 
 func newConfig(opts []Option) (*config, error) {
-	c := &config{log: slog.New(slog.DiscardHandler), mask: DefaultMarkMask, shift: 16}
-	for _, o := range opts {
-		o(c)
+	c := &config{log: option.Discard(), mask: DefaultMarkMask, shift: 16}
+	if err := option.Apply(c, opts); err != nil {
+		return nil, err
 	}
-	return c, c.err
+	return c, nil
 }
 
 // maxPort is the highest port number the mask can carry.

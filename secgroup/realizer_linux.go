@@ -9,6 +9,7 @@ import (
 	"github.com/google/nftables"
 	"golang.org/x/sys/unix"
 
+	"github.com/neutrino-net/neutrino/internal/converge"
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/nft"
 	"github.com/neutrino-net/neutrino/internal/report"
@@ -31,29 +32,68 @@ func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
 // invalid), makes sure bridged IP traffic traverses the inet hooks
 // (br_netfilter sysctls, per namespace), commits the difference between
 // the tables and the compiled policy in one transaction, and then deletes
-// the conntrack entries of flows the new policy no longer allows.
+// the conntrack entries of flows the new policy no longer allows. The
+// Report is never nil.
 func (r *Realizer) Apply(ctx context.Context, d Desired) (*Report, error) {
-	return r.run(ctx, &d, true)
+	return r.run(ctx, &d, converge.Apply)
 }
 
 // Plan reports what Apply would change, changing nothing.
 func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
-	return r.run(ctx, &d, false)
+	return r.run(ctx, &d, converge.Plan)
 }
 
 // attempts bounds the retries of a commit refused because someone else
 // changed the ruleset between our read and our commit.
 const attempts = 3
 
-func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, error) {
+// Operations of a secgroup pass: a sysctl write, and the one nftables
+// transaction (the whole diff of both tables).
+type (
+	op       interface{ isOp() }
+	opSysctl struct{ key string }
+	opCommit struct {
+		c   *nftables.Conn
+		p   *plan
+		gen uint32
+	}
+)
+
+func (opSysctl) isOp() {}
+func (opCommit) isOp() {}
+
+func (r *Realizer) do(o op) error {
+	switch o := o.(type) {
+	case opSysctl:
+		return r.host.Sysctl(o.key, "1")
+	case opCommit:
+		return r.commit(o.c, o.p, o.gen)
+	}
+	return fmt.Errorf("unknown operation %T", o)
+}
+
+// execute records changes (Plan) or runs them (Apply).
+func execute(ctx context.Context, mode converge.Mode, changes []converge.Change[op], rep *Report, do func(op) error) error {
+	if mode == converge.Plan {
+		converge.Record(rep, changes)
+		return nil
+	}
+	return converge.Execute(ctx, "secgroup", changes, rep, do)
+}
+
+func (r *Realizer) run(ctx context.Context, d *Desired, mode converge.Mode) (*Report, error) {
+	rep := &Report{}
 	if err := d.Validate(); err != nil {
-		return nil, err
+		return rep, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rep := &Report{}
 	if len(d.Ports) > 0 {
-		if err := r.brNetfilter(apply, rep); err != nil {
+		changes, err := r.brNetfilter()
+		if err != nil {
+			return rep, err
+		}
+		if err := execute(ctx, mode, changes, rep, r.do); err != nil {
 			return rep, err
 		}
 	}
@@ -74,11 +114,15 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 			return rep, err
 		}
 		p := diff(st, rs, r.cfg)
-		if !apply || p.empty() {
-			rep.Merge(p.report)
+		// The transaction is one change: packets see the old policy or the
+		// new one, and the Report counts what it holds object by object.
+		tx := []converge.Change[op]{{Verb: report.Update, Kind: "transaction", What: "tables " + TableName,
+			Ops: []op{opCommit{c: c, p: p, gen: st.gen}}, Detail: p.report}}
+		if mode == converge.Plan || p.empty() {
+			converge.Record(rep, tx)
 			return rep, nil
 		}
-		err = r.commit(c, p, st.gen)
+		err = converge.Execute(ctx, "secgroup", tx, rep, r.do)
 		if errors.Is(err, unix.ERESTART) {
 			r.cfg.log.Debug("ruleset changed during apply, retrying")
 			continue
@@ -86,7 +130,6 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 		if err != nil {
 			return rep, err
 		}
-		rep.Merge(p.report)
 		r.cfg.log.Info("security groups applied", "changes", p.report.String())
 		if r.cache != nil {
 			r.cache = stateOfCommit(r.cache.gen, rs)
@@ -151,27 +194,28 @@ func (r *Realizer) clear(p *plan) error {
 	return nil
 }
 
-// brNetfilter makes bridged IPv4 and IPv6 traffic traverse the inet hooks,
-// without which no port chain sees it. The sysctls are per network
+// brNetfilter plans making bridged IPv4 and IPv6 traffic traverse the inet
+// hooks, without which no port chain sees it. The sysctls are per network
 // namespace (since Linux 5.3), so this changes the host namespace only.
-func (r *Realizer) brNetfilter(apply bool, rep *Report) error {
+func (r *Realizer) brNetfilter() ([]converge.Change[op], error) {
+	var changes []converge.Change[op]
 	for _, key := range []string{"net/bridge/bridge-nf-call-iptables", "net/bridge/bridge-nf-call-ip6tables"} {
 		v, err := r.host.ReadSysctl(key)
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%w: %s is missing: the kernel has no br_netfilter, bridged traffic cannot be filtered", errors.ErrUnsupported, key)
+			return nil, fmt.Errorf("%w: %s is missing: the kernel has no br_netfilter, bridged traffic cannot be filtered", errors.ErrUnsupported, key)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if v == "1" {
 			continue
 		}
-		rep.Record(report.Update, "sysctl", 1, fmt.Sprintf("set %s=1 (was %s)", key, v))
-		if apply {
-			if err := r.host.Sysctl(key, "1"); err != nil {
-				return err
-			}
-		}
+		changes = append(changes, converge.Change[op]{Verb: report.Update, Kind: "sysctl",
+			What: fmt.Sprintf("%s=1 (was %s)", key, v), Ops: []op{opSysctl{key}}})
 	}
-	return nil
+	return changes, nil
 }
+
+// Close releases nothing today: the nftables connection is the host
+// handle's. It is here so that every realizer closes the same way.
+func (r *Realizer) Close() error { return nil }

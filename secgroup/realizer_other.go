@@ -14,8 +14,13 @@ func NewRealizer(*namespace.Handle, ...Option) (*Realizer, error) { return nil, 
 
 // Apply needs Linux.
 func (r *Realizer) Apply(context.Context, Desired) (*Report, error) {
-	return nil, errors.ErrUnsupported
+	return &Report{}, errors.ErrUnsupported
 }
 
 // Plan needs Linux.
-func (r *Realizer) Plan(context.Context, Desired) (*Report, error) { return nil, errors.ErrUnsupported }
+func (r *Realizer) Plan(context.Context, Desired) (*Report, error) {
+	return &Report{}, errors.ErrUnsupported
+}
+
+// Close releases nothing.
+func (r *Realizer) Close() error { return nil }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/neutrino-net/neutrino"
 	"github.com/neutrino-net/neutrino/dhcp"
-	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/port"
 )
 
@@ -42,8 +41,8 @@ func dhcpNets(t *neutrino.Topology) []*dhcpNet {
 	var out []*dhcpNet
 	byNet := map[string]*dhcpNet{}
 	for _, p := range t.Ports {
-		if p.DeviceOwner == port.OwnerDHCP && p.HostID == nodeName {
-			d := &dhcpNet{id: p.NetworkID, ns: naming.DHCPNamespace(p.NetworkID), dev: naming.DHCPInterface(p.ID)}
+		if p.ServesDHCPOn(nodeName) {
+			d := &dhcpNet{id: p.NetworkID, ns: dhcp.Namespace(p.NetworkID), dev: dhcp.Interface(p.ID)}
 			byNet[p.NetworkID] = d
 			out = append(out, d)
 		}

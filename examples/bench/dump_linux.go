@@ -11,7 +11,6 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/neutrino-net/neutrino/internal/nl"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -46,7 +45,7 @@ func dumpNode(n *node, sysctlKeys []string) (*state, error) {
 func dumpNS(h *namespace.Handle, sysctlKeys []string, fixedMACs bool) (*nsState, error) {
 	s := &nsState{Links: map[string]*linkState{}, Sysctls: map[string]string{}}
 	nlh := h.Netlink()
-	links, err := nl.Dump(nlh.LinkList)
+	links, err := namespace.Dump(nlh.LinkList)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +66,7 @@ func dumpNS(h *namespace.Handle, sysctlKeys []string, fixedMACs bool) (*nsState,
 		s.Links[a.Name] = ls
 	}
 	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
-		addrs, err := nl.Dump(func() ([]netlink.Addr, error) { return nlh.AddrList(nil, fam) })
+		addrs, err := namespace.Dump(func() ([]netlink.Addr, error) { return nlh.AddrList(nil, fam) })
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +88,7 @@ func dumpNS(h *namespace.Handle, sysctlKeys []string, fixedMACs bool) (*nsState,
 			s.Addrs = append(s.Addrs, as)
 		}
 	}
-	routes, err := nl.Dump(func() ([]netlink.Route, error) {
+	routes, err := namespace.Dump(func() ([]netlink.Route, error) {
 		return nlh.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
 	})
 	if err != nil {
@@ -103,7 +102,7 @@ func dumpNS(h *namespace.Handle, sysctlKeys []string, fixedMACs bool) (*nsState,
 		s.Routes = append(s.Routes, rs)
 	}
 	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
-		neighs, err := nl.Dump(func() ([]netlink.Neigh, error) { return nlh.NeighList(0, fam) })
+		neighs, err := namespace.Dump(func() ([]netlink.Neigh, error) { return nlh.NeighList(0, fam) })
 		if err != nil {
 			return nil, err
 		}
@@ -113,7 +112,7 @@ func dumpNS(h *namespace.Handle, sysctlKeys []string, fixedMACs bool) (*nsState,
 			}
 		}
 	}
-	fdb, err := nl.Dump(func() ([]netlink.Neigh, error) { return nlh.NeighList(0, unix.AF_BRIDGE) })
+	fdb, err := namespace.Dump(func() ([]netlink.Neigh, error) { return nlh.NeighList(0, unix.AF_BRIDGE) })
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/neutrino-net/neutrino"
+	"github.com/neutrino-net/neutrino/agent"
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/namespace"
 )
@@ -71,7 +72,7 @@ func run(log *slog.Logger, c config) error {
 	if c.topology == "" || c.host == "" {
 		return errors.New("--topology and --host are required")
 	}
-	srv, err := bgp.NewServer(bgp.WithLogger(log.With("realizer", "bgp")))
+	srv, err := bgp.NewServer(bgp.WithServerLogger(log.With("realizer", "bgp")))
 	if err != nil {
 		return err
 	}
@@ -125,38 +126,20 @@ func run(log *slog.Logger, c config) error {
 	}
 }
 
-// desired maps this host's slice of the topology onto the BGP realizer. A
-// host with no speaker gets the zero Desired, which stops BGP.
+// desired maps this host's slice of the topology onto the BGP realizer, by
+// the one scheduling rule (agent.DesiredFor). A host with no speaker gets
+// the zero Desired, which stops BGP.
 func desired(file, host string) (bgp.Desired, error) {
 	topo, err := neutrino.LoadFile(file)
 	if err != nil {
 		return bgp.Desired{}, err
 	}
 	topo.Defaults()
-	if err := topo.Validate(); err != nil {
+	d, err := agent.DesiredFor(topo, host)
+	if err != nil || d.BGP == nil {
 		return bgp.Desired{}, err
 	}
-	slice, err := topo.ForHost(host)
-	if err != nil {
-		return bgp.Desired{}, err
-	}
-	ix := slice.Index()
-	h := ix.Host(host)
-	if h == nil || len(h.BGPSpeakers) == 0 {
-		return bgp.Desired{}, nil
-	}
-	if len(h.BGPSpeakers) > 1 { // one gobgp server per process, as one os-ken per dragent
-		return bgp.Desired{}, fmt.Errorf("hosts[%s].bgp_speakers: one speaker per agent, %d listed: %w",
-			host, len(h.BGPSpeakers), neutrino.ErrInvalid)
-	}
-	sp := ix.Speaker(h.BGPSpeakers[0])
-	if sp == nil {
-		return bgp.Desired{}, fmt.Errorf("hosts[%s].bgp_speakers[0]: speaker %s: %w", host, h.BGPSpeakers[0], neutrino.ErrNotFound)
-	}
-	return bgp.Desired{Speaker: *sp, Peers: slice.BGPPeers, RouterID: h.TunnelIP, Inputs: bgp.Inputs{
-		Subnets: slice.Subnets, Ports: slice.Ports, Routers: slice.Routers, FloatingIPs: slice.FloatingIPs,
-		SubnetPools: slice.SubnetPools, AddressScopes: slice.AddressScopes,
-	}}, nil
+	return *d.BGP, nil
 }
 
 func printStatus(ctx context.Context, srv *bgp.Server) {

@@ -25,19 +25,16 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/neutrino-net/neutrino"
+	"github.com/neutrino-net/neutrino/agent"
 	"github.com/neutrino-net/neutrino/dhcp"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
-	"github.com/neutrino-net/neutrino/port"
 )
 
 // config holds the flags.
@@ -129,34 +126,23 @@ func run(log *slog.Logger, c config) error {
 	}
 }
 
-// desired maps this host's slice of the topology onto the two realizers.
+// desired maps this host's slice of the topology onto the two realizers,
+// by the one scheduling rule (agent.DesiredFor). Every network with a port
+// bound here gets its bridge, not only those served here, so that the
+// network realizers of agents sharing the node agree. The DHCP realizer
+// picks the networks whose DHCP port is bound here (WithHost) and needs
+// every port of them: those are its reservations.
 func desired(file, host string) (network.Desired, dhcp.Desired, error) {
 	topo, err := neutrino.LoadFile(file)
 	if err != nil {
 		return network.Desired{}, dhcp.Desired{}, err
 	}
 	topo.Defaults()
-	if err := topo.Validate(); err != nil {
-		return network.Desired{}, dhcp.Desired{}, err
-	}
-	slice, err := topo.ForHost(host)
+	d, err := agent.DesiredFor(topo, host)
 	if err != nil {
 		return network.Desired{}, dhcp.Desired{}, err
 	}
-	// Every network with a port bound here gets its bridge, not only those
-	// served here: an l3-agent or an L2 agent on the same node computes the
-	// same set, so their network realizers agree on which bridges exist
-	// instead of deleting each other's.
-	tunnels := map[string]netip.Addr{}
-	for _, h := range slice.Hosts {
-		if h.TunnelIP.IsValid() {
-			tunnels[h.Name] = h.TunnelIP
-		}
-	}
-	netD, _ := port.L2ForHost(host, tunnels, slice.Networks, slice.Subnets, slice.Ports)
-	// The DHCP realizer picks the networks whose DHCP port is bound here
-	// (WithHost) and needs every port of them: those are its reservations.
-	return netD, dhcp.Desired{Networks: slice.Networks, Subnets: slice.Subnets, Ports: slice.Ports}, nil
+	return d.Network, d.DHCP, nil
 }
 
 // openNamespace returns the node's namespace: the process's own, or the one
@@ -166,10 +152,7 @@ func openNamespace(netns string) (*namespace.Handle, error) {
 	if netns == "" {
 		return namespace.Current()
 	}
-	if !strings.Contains(netns, "/") {
-		netns = filepath.Join("/run/netns", netns)
-	}
-	return namespace.OpenPath(netns)
+	return namespace.OpenPath(netns) // a bare name is looked up under /run/netns
 }
 
 func printReport(realizer string, mutations int, changes []string) {

@@ -22,18 +22,15 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/neutrino-net/neutrino"
+	"github.com/neutrino-net/neutrino/agent"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
-	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/router"
 )
 
@@ -124,47 +121,22 @@ func run(log *slog.Logger, c config) error {
 	}
 }
 
-// desired maps this host's slice of the topology onto the two realizers.
+// desired maps this host's slice of the topology onto the two realizers,
+// by the one scheduling rule (agent.DesiredFor). Every network with a port
+// bound here gets its bridge, not only the routers' networks: a dhcp-agent
+// or an L2 agent on the same node computes the same set, so their network
+// realizers agree on which bridges exist instead of deleting each other's.
 func desired(file, host string) (network.Desired, router.Desired, error) {
 	topo, err := neutrino.LoadFile(file)
 	if err != nil {
 		return network.Desired{}, router.Desired{}, err
 	}
 	topo.Defaults()
-	if err := topo.Validate(); err != nil {
-		return network.Desired{}, router.Desired{}, err
-	}
-	slice, err := topo.ForHost(host)
+	d, err := agent.DesiredFor(topo, host)
 	if err != nil {
 		return network.Desired{}, router.Desired{}, err
 	}
-	// Every network with a port bound here gets its bridge, not only the
-	// routers' networks: a dhcp-agent or an L2 agent on the same node
-	// computes the same set, so their network realizers agree on which
-	// bridges exist instead of deleting each other's.
-	tunnels := map[string]netip.Addr{}
-	for _, h := range slice.Hosts {
-		if h.TunnelIP.IsValid() {
-			tunnels[h.Name] = h.TunnelIP
-		}
-	}
-	netD, _ := port.L2ForHost(host, tunnels, slice.Networks, slice.Subnets, slice.Ports)
-
-	// The slice also carries routers realized elsewhere (BGP context):
-	// keep those with a port bound here.
-	ix := slice.Index()
-	rtrD := router.Desired{Subnets: slice.Subnets, Networks: slice.Networks,
-		SubnetPools: slice.SubnetPools, AddressScopes: slice.AddressScopes}
-	for _, r := range ix.RoutersOn(host) {
-		rtrD.Routers = append(rtrD.Routers, *r)
-		for _, p := range ix.RouterPorts(r.ID) {
-			rtrD.Ports = append(rtrD.Ports, *p)
-		}
-		for _, f := range ix.FloatingIPsOf(r.ID) {
-			rtrD.FloatingIPs = append(rtrD.FloatingIPs, *f)
-		}
-	}
-	return netD, rtrD, nil
+	return d.Network, d.Router, nil
 }
 
 // openNamespace returns the node's namespace: the process's own, or the one
@@ -174,10 +146,7 @@ func openNamespace(netns string) (*namespace.Handle, error) {
 	if netns == "" {
 		return namespace.Current()
 	}
-	if !strings.Contains(netns, "/") {
-		netns = filepath.Join("/run/netns", netns)
-	}
-	return namespace.OpenPath(netns)
+	return namespace.OpenPath(netns) // a bare name is looked up under /run/netns
 }
 
 func printReport(realizer string, mutations int, changes []string) {

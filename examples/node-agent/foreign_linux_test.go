@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/neutrino-net/neutrino/internal/naming"
-	"github.com/neutrino-net/neutrino/internal/nl"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -150,7 +149,7 @@ func TestForeignObjectsSurvive(t *testing.T) {
 		for _, d := range devs {
 			if d.master == br {
 				joined = append(joined, d.name+" ("+d.alias+")")
-				kind, _, _ := nl.ParseOwner(d.alias)
+				kind, _, _ := naming.ParseOwner(d.alias)
 				pkgs = append(pkgs, strings.TrimSuffix(kind, "-port"))
 			}
 		}

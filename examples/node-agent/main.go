@@ -156,7 +156,7 @@ func openNode(o options, log *slog.Logger) (*namespace.Handle, *agent.Node, erro
 			return nil, nil, err
 		}
 	}
-	var bgpOpts []bgp.Option
+	var bgpOpts []bgp.ServerOption
 	if o.bgpPasswords != "" {
 		pw, err := bgp.ReadPeerPasswordsFile(o.bgpPasswords)
 		if err != nil {

@@ -2,115 +2,93 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"sort"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics is a small Prometheus text-format registry: counters and gauges
-// with labels. The agent needs a dozen series; a client library would be the
-// largest dependency of the binary.
+// metrics are the agent's Prometheus series, on a registry of its own (no
+// global default registry) with the Go runtime and process collectors.
 type metrics struct {
-	mu     sync.Mutex
-	help   map[string]string
-	kind   map[string]string
-	series map[string]map[string]float64 // name -> rendered labels -> value
+	reg           *prometheus.Registry
+	applies       *prometheus.CounterVec // result: ok, error
+	mutations     *prometheus.CounterVec // realizer, kind, op
+	applyErrors   *prometheus.CounterVec // realizer
+	lastSuccess   prometheus.Gauge
+	applyDuration prometheus.Histogram
+	loadErrors    prometheus.Counter
+	topologyValid prometheus.Gauge
+	bgpPeerUp     *prometheus.GaugeVec // peer, id
+	bgpAdvertised prometheus.Gauge
+	resyncs       *prometheus.CounterVec // trigger
+	dhcp          *dhcpLeases
 }
 
 func newMetrics() *metrics {
-	m := &metrics{help: map[string]string{}, kind: map[string]string{}, series: map[string]map[string]float64{}}
-	m.define("neutrino_applies_total", "counter", "Apply runs by result (ok, error).")
-	m.define("neutrino_mutations_total", "counter", "Kernel mutations issued, by realizer, kind and operation.")
-	m.define("neutrino_apply_errors_total", "counter", "Apply errors by realizer.")
-	m.define("neutrino_last_success_timestamp_seconds", "gauge", "Unix time of the last Apply without error.")
-	m.define("neutrino_apply_duration_seconds", "gauge", "Duration of the last Apply.")
-	m.define("neutrino_topology_load_errors_total", "counter", "Topology files that failed to load or validate.")
-	m.define("neutrino_topology_valid", "gauge", "1 if the current topology file is valid, 0 if the last good one is being kept.")
-	m.define("neutrino_bgp_peer_up", "gauge", "1 if the BGP session with the peer is established.")
-	m.define("neutrino_bgp_advertised_routes", "gauge", "Routes advertised by the BGP speaker.")
-	m.define("neutrino_dhcp_leases_total", "counter", "DHCP leases served (acks), by network.")
-	m.define("neutrino_resyncs_total", "counter", "Resyncs by trigger (file, interval, kernel).")
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		applies: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "neutrino_applies_total",
+			Help: "Apply runs by result (ok, error)."}, []string{"result"}),
+		mutations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "neutrino_mutations_total",
+			Help: "Kernel mutations issued, by realizer, kind and operation."}, []string{"realizer", "kind", "op"}),
+		applyErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "neutrino_apply_errors_total",
+			Help: "Apply errors by realizer."}, []string{"realizer"}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "neutrino_last_success_timestamp_seconds",
+			Help: "Unix time of the last Apply without error."}),
+		// A no-op pass takes milliseconds, a bring-up seconds: buckets from
+		// 1 ms to ~16 s.
+		applyDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "neutrino_apply_duration_seconds",
+			Help: "Duration of Apply passes.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 15)}),
+		loadErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "neutrino_topology_load_errors_total",
+			Help: "Topology files that failed to load or validate."}),
+		topologyValid: prometheus.NewGauge(prometheus.GaugeOpts{Name: "neutrino_topology_valid",
+			Help: "1 if the current topology file is valid, 0 if the last good one is being kept."}),
+		bgpPeerUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "neutrino_bgp_peer_up",
+			Help: "1 if the BGP session with the peer is established."}, []string{"peer", "id"}),
+		bgpAdvertised: prometheus.NewGauge(prometheus.GaugeOpts{Name: "neutrino_bgp_advertised_routes",
+			Help: "Routes advertised by the BGP speaker."}),
+		resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "neutrino_resyncs_total",
+			Help: "Resyncs by trigger (file, interval, kernel)."}, []string{"trigger"}),
+		dhcp: &dhcpLeases{desc: prometheus.NewDesc("neutrino_dhcp_leases_total",
+			"DHCP leases served (acks), by network.", []string{"network"}, nil)},
+	}
+	m.reg.MustRegister(m.applies, m.mutations, m.applyErrors, m.lastSuccess, m.applyDuration, m.loadErrors,
+		m.topologyValid, m.bgpPeerUp, m.bgpAdvertised, m.resyncs, m.dhcp,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-func (m *metrics) define(name, kind, help string) {
-	m.kind[name], m.help[name] = kind, help
-	m.series[name] = map[string]float64{}
+func (m *metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 }
 
-func labels(kv ...string) string {
-	if len(kv) == 0 {
-		return ""
+// dhcpLeases exports the DHCP servers' own counters: each counts from its
+// start, so the series resets when a server restarts, as a process
+// counter would. The agent sets a snapshot after each pass.
+type dhcpLeases struct {
+	desc *prometheus.Desc
+	mu   sync.Mutex
+	by   map[string]float64 // network ID -> leases
+}
+
+func (d *dhcpLeases) set(by map[string]float64) {
+	d.mu.Lock()
+	d.by = by
+	d.mu.Unlock()
+}
+
+func (d *dhcpLeases) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
+
+func (d *dhcpLeases) Collect(ch chan<- prometheus.Metric) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, v := range d.by {
+		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, v, id)
 	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for i := 0; i+1 < len(kv); i += 2 {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s=%q", kv[i], kv[i+1])
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
-// Add increases a counter.
-func (m *metrics) Add(name string, v float64, kv ...string) {
-	m.mu.Lock()
-	m.series[name][labels(kv...)] += v
-	m.mu.Unlock()
-}
-
-// Set sets a gauge.
-func (m *metrics) Set(name string, v float64, kv ...string) {
-	m.mu.Lock()
-	m.series[name][labels(kv...)] = v
-	m.mu.Unlock()
-}
-
-// Reset drops every series of a gauge family, before re-setting the current ones.
-func (m *metrics) Reset(name string) {
-	m.mu.Lock()
-	m.series[name] = map[string]float64{}
-	m.mu.Unlock()
-}
-
-func (m *metrics) Get(name string, kv ...string) float64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.series[name][labels(kv...)]
-}
-
-func (m *metrics) WriteTo(w io.Writer) (int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	names := make([]string, 0, len(m.series))
-	for n := range m.series {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", n, m.help[n], n, m.kind[n])
-		ls := make([]string, 0, len(m.series[n]))
-		for l := range m.series[n] {
-			ls = append(ls, l)
-		}
-		sort.Strings(ls)
-		for _, l := range ls {
-			fmt.Fprintf(&b, "%s%s %g\n", n, l, m.series[n][l])
-		}
-	}
-	k, err := io.WriteString(w, b.String())
-	return int64(k), err
-}
-
-func (m *metrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	_, _ = m.WriteTo(w)
 }
 
 // health answers /healthz: 200 while the last Apply succeeded recently

@@ -48,17 +48,22 @@ func TestRunMetricsHealthAndShutdown(t *testing.T) {
 		t.Errorf("/healthz: %d %q %v", code, body, err)
 	}
 	for series, min := range map[string]float64{
-		`neutrino_mutations_total{realizer="network",kind="bridge",op="create"}`:   3,
-		`neutrino_mutations_total{realizer="router",kind="namespace",op="create"}`: 1,
+		`neutrino_mutations_total{kind="bridge",op="create",realizer="network"}`:   3,
+		`neutrino_mutations_total{kind="namespace",op="create",realizer="router"}`: 1,
 		`neutrino_resyncs_total{trigger="file"}`:                                   1,
 		`neutrino_topology_valid`:                                                  1,
 		`neutrino_last_success_timestamp_seconds`:                                  float64(time.Now().Add(-time.Hour).Unix()),
+		// The apply histogram and the Go and process collectors.
+		`neutrino_apply_duration_seconds_count`:             1,
+		`neutrino_apply_duration_seconds_bucket{le="+Inf"}`: 1,
+		`go_goroutines`:                 1,
+		`process_resident_memory_bytes`: 1,
 	} {
 		if m[series] < min {
 			t.Errorf("%s = %v, want at least %v", series, m[series], min)
 		}
 	}
-	peerUp := fmt.Sprintf(`neutrino_bgp_peer_up{peer="198.18.0.2",id=%q}`, id(0x21, 1))
+	peerUp := fmt.Sprintf(`neutrino_bgp_peer_up{id=%q,peer="198.18.0.2"}`, id(0x21, 1))
 	if _, ok := eventually(30*time.Second, func() bool {
 		m, _ = scrape(n.h)
 		return m[peerUp] == 1 && m["neutrino_bgp_advertised_routes"] >= 1

@@ -48,7 +48,7 @@ func devices(h *namespace.Handle) (map[string]device, error) {
 func owned(devs map[string]device) map[string]string {
 	out := map[string]string{}
 	for n, d := range devs {
-		if _, _, ok := nl.ParseOwner(d.alias); ok {
+		if _, _, ok := naming.ParseOwner(d.alias); ok {
 			out[n] = d.alias
 		}
 	}

@@ -25,78 +25,23 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 	defer host.Close()
 	defer node.Close()
 
-	m := newMetrics()
-	h := &health{maxAge: 3 * o.resync}
-	if o.metricsAddr != "" {
-		ln, err := net.Listen("tcp", o.metricsAddr)
-		if err != nil {
-			return err
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", m)
-		mux.Handle("/healthz", h)
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer srv.Close()
-		log.Info("serving metrics", "addr", ln.Addr().String())
+	r := &runner{o: o, log: log, node: node, m: newMetrics(), h: &health{maxAge: 3 * o.resync}}
+	stopMetrics, err := serveMetrics(o.metricsAddr, r.m, r.h, log)
+	if err != nil {
+		return err
 	}
+	defer stopMetrics()
 
-	triggers := make(chan trigger, 4)
+	r.triggers = make(chan trigger, 4)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go watchFile(wctx, o.topology, o.filePoll, triggers)
-	go watchKernel(wctx, host, log, triggers)
-	owned := newOwnedWatch(o.prefix, log, triggers)
-	defer owned.stop()
+	go watchFile(wctx, o.topology, o.filePoll, r.triggers)
+	go watchKernel(wctx, host, log, r.triggers)
+	r.owned = newOwnedWatch(o.prefix, log, r.triggers)
+	defer r.owned.stop()
 
-	var good *neutrino.Topology
-	load := func() {
-		t, err := loadTopology(o)
-		if err != nil {
-			m.Add("neutrino_topology_load_errors_total", 1)
-			m.Set("neutrino_topology_valid", 0)
-			if good != nil {
-				log.Error("topology rejected; keeping the last good state", "file", o.topology, "err", errorsText(err))
-			} else {
-				log.Error("topology rejected; nothing realized yet", "file", o.topology, "err", errorsText(err))
-			}
-			return
-		}
-		m.Set("neutrino_topology_valid", 1)
-		good = t
-	}
-	apply := func(why trigger) {
-		m.Add("neutrino_resyncs_total", 1, "trigger", string(why))
-		if good == nil {
-			return
-		}
-		start := time.Now()
-		rep, err := node.Apply(ctx, good)
-		m.Set("neutrino_apply_duration_seconds", time.Since(start).Seconds())
-		recordReport(m, rep)
-		h.record(err)
-		if err != nil {
-			m.Add("neutrino_applies_total", 1, "result", "error")
-			log.Error("apply", "trigger", why, "mutations", rep.Mutations(), "err", errorsText(err))
-		} else {
-			m.Add("neutrino_applies_total", 1, "result", "ok")
-			m.Set("neutrino_last_success_timestamp_seconds", float64(time.Now().Unix()))
-			lvl := slog.LevelDebug
-			if rep.Mutations() > 0 {
-				lvl = slog.LevelInfo
-			}
-			log.Log(ctx, lvl, "apply", "trigger", why, "mutations", rep.Mutations(), "took", time.Since(start).String())
-		}
-		recordBGP(ctx, m, node)
-		recordDHCP(m, node)
-		owned.refresh(wctx)
-		// Our own changes echo back as kernel events: drop those that
-		// arrived while applying; a resync that finds nothing ends the echo.
-		drain(triggers, triggerKernel)
-	}
-
-	load()
-	apply(triggerFile)
+	r.load()
+	r.apply(ctx, wctx, triggerFile)
 	tick := time.NewTicker(o.resync)
 	defer tick.Stop()
 	var debounce <-chan time.Time
@@ -106,12 +51,12 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 			log.Info("stopping; the dataplane stays in place")
 			return nil
 		case <-tick.C:
-			apply(triggerInterval)
-		case t := <-triggers:
+			r.apply(ctx, wctx, triggerInterval)
+		case t := <-r.triggers:
 			switch t {
 			case triggerFile:
-				load()
-				apply(triggerFile)
+				r.load()
+				r.apply(ctx, wctx, triggerFile)
 			case triggerKernel:
 				if debounce == nil {
 					debounce = time.After(o.kernelDebounce)
@@ -119,9 +64,90 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 			}
 		case <-debounce:
 			debounce = nil
-			apply(triggerKernel)
+			r.apply(ctx, wctx, triggerKernel)
 		}
 	}
+}
+
+// serveMetrics serves /metrics and /healthz on addr ("" serves nothing)
+// until the returned stop is called.
+func serveMetrics(addr string, m *metrics, h *health, log *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m)
+	mux.Handle("/healthz", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
+}
+
+// runner is the state of the run loop: the last good topology and what
+// records each pass.
+type runner struct {
+	o        options
+	log      *slog.Logger
+	node     *agent.Node
+	m        *metrics
+	h        *health
+	triggers chan trigger
+	owned    *ownedWatch
+	good     *neutrino.Topology
+}
+
+// load reads the topology file; a bad one keeps the last good state.
+func (r *runner) load() {
+	t, err := loadTopology(r.o)
+	if err != nil {
+		r.m.loadErrors.Inc()
+		r.m.topologyValid.Set(0)
+		if r.good != nil {
+			r.log.Error("topology rejected; keeping the last good state", "file", r.o.topology, "err", errorsText(err))
+		} else {
+			r.log.Error("topology rejected; nothing realized yet", "file", r.o.topology, "err", errorsText(err))
+		}
+		return
+	}
+	r.m.topologyValid.Set(1)
+	r.good = t
+}
+
+// apply runs one pass over the last good topology and records it; wctx
+// scopes the watchers it refreshes.
+func (r *runner) apply(ctx, wctx context.Context, why trigger) {
+	r.m.resyncs.WithLabelValues(string(why)).Inc()
+	if r.good == nil {
+		return
+	}
+	start := time.Now()
+	rep, err := r.node.Apply(ctx, r.good)
+	r.m.applyDuration.Observe(time.Since(start).Seconds())
+	recordReport(r.m, rep)
+	r.h.record(err)
+	if err != nil {
+		r.m.applies.WithLabelValues("error").Inc()
+		r.log.Error("apply", "trigger", why, "mutations", rep.Mutations(), "err", errorsText(err))
+	} else {
+		r.m.applies.WithLabelValues("ok").Inc()
+		r.m.lastSuccess.SetToCurrentTime()
+		lvl := slog.LevelDebug
+		if rep.Mutations() > 0 {
+			lvl = slog.LevelInfo
+		}
+		r.log.Log(ctx, lvl, "apply", "trigger", why, "mutations", rep.Mutations(), "took", time.Since(start).String())
+	}
+	recordBGP(ctx, r.m, r.node)
+	recordDHCP(r.m, r.node)
+	r.owned.refresh(wctx)
+	// Our own changes echo back as kernel events: drop those that arrived
+	// while applying; a resync that finds nothing ends the echo.
+	drain(r.triggers, triggerKernel)
 }
 
 // drain removes pending triggers of one kind, keeping the others.
@@ -146,11 +172,11 @@ func recordReport(m *metrics, rep *agent.Report) {
 	for _, s := range rep.Steps {
 		for op, counts := range map[string]map[string]int{"create": s.Created, "update": s.Updated, "delete": s.Deleted} {
 			for kind, n := range counts {
-				m.Add("neutrino_mutations_total", float64(n), "realizer", s.Realizer, "kind", kind, "op", op)
+				m.mutations.WithLabelValues(s.Realizer, kind, op).Add(float64(n))
 			}
 		}
 		if s.Err != nil {
-			m.Add("neutrino_apply_errors_total", 1, "realizer", s.Realizer)
+			m.applyErrors.WithLabelValues(s.Realizer).Inc()
 		}
 	}
 }
@@ -166,23 +192,24 @@ func recordBGP(ctx context.Context, m *metrics, node *agent.Node) {
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return
 	}
-	m.Reset("neutrino_bgp_peer_up")
+	m.bgpPeerUp.Reset()
 	for _, p := range st.Peers {
 		up := 0.0
 		if p.State == bgp.StateEstablished {
 			up = 1
 		}
-		m.Set("neutrino_bgp_peer_up", up, "peer", p.Address.String(), "id", p.ID)
+		m.bgpPeerUp.WithLabelValues(p.Address.String(), p.ID).Set(up)
 	}
-	m.Set("neutrino_bgp_advertised_routes", float64(st.Advertised))
+	m.bgpAdvertised.Set(float64(st.Advertised))
 }
 
 // recordDHCP publishes leases served per network. The servers count from
 // their start, so the series is a gauge-like counter that resets when a
 // server restarts, as a process counter would.
 func recordDHCP(m *metrics, node *agent.Node) {
-	m.Reset("neutrino_dhcp_leases_total")
+	by := map[string]float64{}
 	for id, st := range node.DHCPStats() {
-		m.Set("neutrino_dhcp_leases_total", float64(st.Acks4+st.Replies6), "network", id)
+		by[id] = float64(st.Acks4 + st.Replies6)
 	}
+	m.dhcp.set(by)
 }

@@ -11,8 +11,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/neutrino-net/neutrino/internal/naming"
+	"github.com/neutrino-net/neutrino/dhcp"
 	"github.com/neutrino-net/neutrino/namespace"
+	"github.com/neutrino-net/neutrino/router"
 )
 
 // The kernel's notification groups the agent listens to: links,
@@ -143,7 +144,7 @@ func (w *ownedWatch) refresh(ctx context.Context) {
 	defer w.mu.Unlock()
 	present := map[string]bool{}
 	for _, n := range names {
-		if !strings.HasPrefix(n, naming.NSRouter) && !strings.HasPrefix(n, naming.NSDHCP) {
+		if !strings.HasPrefix(n, router.NamespacePrefix) && !strings.HasPrefix(n, dhcp.NamespacePrefix) {
 			continue
 		}
 		present[n] = true

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/neutrino-net/neutrino/internal/nl"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -129,10 +130,7 @@ func (l *Lab) Up(h *namespace.Handle, dev string, addrs ...string) {
 		if err != nil {
 			l.t.Fatalf("lab address %q: %v", a, err)
 		}
-		addr := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
-		if p.Addr().Is6() {
-			addr.Flags = syscall.IFA_F_NODAD
-		}
+		addr := nl.Addr(p)
 		if err := h.Netlink().AddrAdd(link, addr); err != nil {
 			l.t.Fatalf("lab %s add %s: %v", dev, a, err)
 		}
@@ -314,7 +312,7 @@ var ourDevice = regexp.MustCompile(`^(brq|tap|qr-|qg-|ns-|vxlan-)`)
 
 func hostDevices() map[string]bool {
 	out := map[string]bool{}
-	links, _ := netlink.LinkList()
+	links, _ := nl.Dump(netlink.LinkList)
 	for _, l := range links {
 		out[l.Attrs().Name] = true
 	}

@@ -1,6 +1,9 @@
 package naming
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Device name prefixes, as Neutron's agents use them.
 const (
@@ -55,4 +58,32 @@ func DHCPNamespace(networkID string) string { return NSDHCP + networkID }
 // OwnerAlias is the IFLA_IFALIAS Neutrino writes on every device it creates,
 // so that a device is ours only if both its name and its alias say so: a
 // foreign device that happens to carry one of our names is left alone.
-func OwnerAlias(kind, id string) string { return "neutrino:" + kind + ":" + id }
+func OwnerAlias(kind, id string) string { return OwnerPrefix + kind + ":" + id }
+
+// OwnerPrefix starts every alias Neutrino writes (OwnerAlias).
+const OwnerPrefix = "neutrino:"
+
+// ParseOwner splits an alias OwnerAlias wrote, "neutrino:<kind>:<id>"; ok is
+// false for any alias Neutrino did not write.
+func ParseOwner(alias string) (kind, id string, ok bool) {
+	rest, found := strings.CutPrefix(alias, OwnerPrefix)
+	if !found {
+		return "", "", false
+	}
+	kind, id, ok = strings.Cut(rest, ":")
+	return kind, id, ok && kind != "" && id != ""
+}
+
+// ValidIfName reports whether the kernel accepts name for a network device
+// (dev_valid_name): 1..15 bytes, not "." or "..", no '/', ':' or white space.
+func ValidIfName(name string) bool {
+	if name == "" || len(name) > 15 || name == "." || name == ".." {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if c == '/' || c == ':' || c == 0 || c == ' ' || (c >= '\t' && c <= '\r') {
+			return false
+		}
+	}
+	return true
+}

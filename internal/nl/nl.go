@@ -78,20 +78,6 @@ func IgnoreNotFound(err error) error {
 	return err
 }
 
-// OwnerPrefix starts every alias Neutrino writes (see naming.OwnerAlias).
-const OwnerPrefix = "neutrino:"
-
-// ParseOwner splits an alias "neutrino:<kind>:<id>"; ok is false for any
-// alias Neutrino did not write.
-func ParseOwner(alias string) (kind, id string, ok bool) {
-	rest, found := strings.CutPrefix(alias, OwnerPrefix)
-	if !found {
-		return "", "", false
-	}
-	kind, id, ok = strings.Cut(rest, ":")
-	return kind, id, ok && kind != "" && id != ""
-}
-
 // TempPrefix starts the name of a device Neutrino is still creating. The
 // kernel ignores IFLA_IFALIAS in a create message, so a device cannot be
 // born labelled: CreateOwned creates it under a temporary name, labels it,

@@ -54,14 +54,3 @@ func TestDumpRetriesInterrupted(t *testing.T) {
 		t.Fatal("endless interruption must fail")
 	}
 }
-
-func TestParseOwner(t *testing.T) {
-	if k, id, ok := ParseOwner("neutrino:port:abc"); !ok || k != "port" || id != "abc" {
-		t.Fatal(k, id, ok)
-	}
-	for _, a := range []string{"", "port:abc", "neutrino:", "neutrino:port", "neutrino::x"} {
-		if _, _, ok := ParseOwner(a); ok {
-			t.Errorf("%q parsed as ours", a)
-		}
-	}
-}

@@ -3,6 +3,35 @@
 // readable line per change. Each realizer package re-exports it
 // (network.Report, router.Report, ...), so callers and agents handle every
 // realizer's outcome the same way.
+//
+// # Kinds
+//
+// A kind names one kind of object, the same word in every realizer:
+//
+//	namespace   a named network namespace (qrouter-, qdhcp-)
+//	link        a device we own that has no kind of its own below (a veth
+//	            pair counts once; loopback brought up)
+//	bridge, vxlan, vlan  devices of the network realizer
+//	physical    a host interface we enslave but do not own
+//	port        an instance port's device(s)
+//	address     an IP address on a device
+//	route       a kernel route, or a BGP path advertised
+//	neigh, fdb  neighbour and forwarding entries
+//	sysctl      one sysctl written
+//	table, chain, set, rule, element, limit  nftables objects
+//	transaction one nftables commit (recorded as the objects it holds)
+//	conntrack   the flows of one address deleted
+//	garp        one address announced
+//	na, ra      an IPv6 address announced; an interface's router
+//	            advertisements started, changed or withdrawn
+//	server, reservation, subnet  DHCP servers and what they serve
+//	speaker, peer  BGP
+//	unfinished  a creation a crash interrupted, deleted
+//
+// The router realizer still says "nft-table", "nft-chain" and
+// "nft-element" for table, chain and element: its NAT plan is being
+// rewritten elsewhere and takes these names when it moves onto
+// internal/converge.
 package report
 
 import (
@@ -28,27 +57,31 @@ type Report struct {
 	Changes []string
 }
 
-// Add records one change: "verb kind what".
-func (r *Report) Add(verb, kind, what string) { r.AddN(verb, kind, 1, what) }
+// The recording functions below are functions of this internal package,
+// not methods: a Report's users read it (Mutations, String, the maps and
+// Changes) and may Merge reports, but only realizers record into one.
+
+// Add records one change in r: "verb kind what".
+func Add(r *Report, verb, kind, what string) { AddN(r, verb, kind, 1, what) }
 
 // AddN records a change of n objects of one kind (n elements of a set,
 // say) as the line "verb kind what".
-func (r *Report) AddN(verb, kind string, n int, what string) {
-	r.Record(verb, kind, n, verb+" "+kind+" "+what)
+func AddN(r *Report, verb, kind string, n int, what string) {
+	Record(r, verb, kind, n, verb+" "+kind+" "+what)
 }
 
 // Addf is Add with a formatted what.
-func (r *Report) Addf(verb, kind, format string, args ...any) {
-	r.AddN(verb, kind, 1, fmt.Sprintf(format, args...))
+func Addf(r *Report, verb, kind, format string, args ...any) {
+	AddN(r, verb, kind, 1, fmt.Sprintf(format, args...))
 }
 
 // Record counts n changes of kind under verb and keeps line as it is. A
 // change of zero objects is not recorded.
-func (r *Report) Record(verb, kind string, n int, line string) {
+func Record(r *Report, verb, kind string, n int, line string) {
 	if n == 0 {
 		return
 	}
-	r.Count(verb, kind, n)
+	Count(r, verb, kind, n)
 	r.Changes = append(r.Changes, line)
 }
 
@@ -126,13 +159,13 @@ func (r *Report) String() string {
 
 // Recordf records one change of kind under verb with a line formatted as
 // given (no verb or kind prepended).
-func (r *Report) Recordf(verb, kind, format string, args ...any) {
-	r.Record(verb, kind, 1, fmt.Sprintf(format, args...))
+func Recordf(r *Report, verb, kind, format string, args ...any) {
+	Record(r, verb, kind, 1, fmt.Sprintf(format, args...))
 }
 
 // Count counts n changes of kind under verb without a line of their own,
 // for a change whose line the caller writes once for several counts.
-func (r *Report) Count(verb, kind string, n int) {
+func Count(r *Report, verb, kind string, n int) {
 	if n == 0 {
 		return
 	}

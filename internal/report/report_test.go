@@ -4,11 +4,11 @@ import "testing"
 
 func TestReportCountsAndLines(t *testing.T) {
 	var r Report
-	r.Add(Create, "bridge", "brq1")
-	r.AddN(Update, "element", 3, "set x")
-	r.Record(Delete, "rule", 0, "nothing")
+	Add(&r, Create, "bridge", "brq1")
+	AddN(&r, Update, "element", 3, "set x")
+	Record(&r, Delete, "rule", 0, "nothing")
 	var o Report
-	o.Addf(Delete, "link", "%s in %s", "qr-1", "ns")
+	Addf(&o, Delete, "link", "%s in %s", "qr-1", "ns")
 	r.Merge(&o)
 	r.Merge(nil)
 	if r.Mutations() != 5 {
