@@ -9,11 +9,11 @@ import (
 
 // PlugsInstance reports whether the port attaches an instance (a VM or a
 // container), which the port realizer plugs: every port but router, DHCP
-// and floating IP ports, whose devices the router and DHCP realizers make
-// (or which have none).
+// floating IP and load-balancer VIP ports, whose devices the router, DHCP
+// and loadbalancer realizers make (or which have none).
 func (p *Port) PlugsInstance() bool {
 	switch p.DeviceOwner {
-	case OwnerRouterInterface, OwnerRouterGateway, OwnerDHCP, OwnerFloatingIP:
+	case OwnerRouterInterface, OwnerRouterGateway, OwnerDHCP, OwnerFloatingIP, OwnerLoadBalancer, OwnerLoadBalancerV2:
 		return false
 	}
 	return true

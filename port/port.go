@@ -11,6 +11,11 @@ const (
 	OwnerRouterGateway   = "network:router_gateway"
 	OwnerDHCP            = "network:dhcp"
 	OwnerFloatingIP      = "network:floatingip"
+	// A load balancer's VIP port: plugged into the load balancer's
+	// namespace by the loadbalancer realizer (Octavia's owner, and
+	// neutron-lbaas v2's).
+	OwnerLoadBalancer   = "Octavia"
+	OwnerLoadBalancerV2 = "neutron:LOADBALANCERV2"
 )
 
 // Port is a Neutron port: an attachment point on a network with its MAC,
