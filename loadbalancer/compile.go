@@ -48,6 +48,7 @@ type spec struct {
 	Monitors  []health.Target
 	Members   []*Member // every member of the load balancer, for the status
 	monitored map[string]bool
+	up        bool
 }
 
 // l4Spec is a listener balanced in the kernel: a DNAT through a map of
@@ -111,7 +112,8 @@ func compileLB(lg *lbGraph, hv HealthView) *spec {
 			}
 		}
 	}
-	if !lg.lb.Up() {
+	s.up = lg.lb.Up()
+	if !s.up {
 		return s
 	}
 	listeners := slices.Clone(lg.listeners)

@@ -12,9 +12,13 @@ want=(
   nftables:nft iproute2:ip iputils-ping:ping isc-dhcp-client:dhclient
   udhcpc:udhcpc busybox:busybox gobgpd:gobgpd socat:socat conntrack:conntrack
   tcpdump:tcpdump dnsmasq-base:dnsmasq procps:sysctl util-linux:nsenter
+  curl:curl
 )
 if [[ "${1:-}" == "--bench" ]]; then
   want+=(kea-admin:perfdhcp)
+  # load-balancer benchmark: haproxy (the baseline), wrk (the client),
+  # nginx-light (the members)
+  want+=(haproxy:haproxy wrk:wrk nginx-light:nginx)
 fi
 
 missing=()
