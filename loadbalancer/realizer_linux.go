@@ -205,8 +205,7 @@ func (r *Realizer) run(ctx context.Context, d *Desired, dry bool) (*Report, erro
 		}
 		id := lg.lb.ID
 		wantPorts[lg.vip.ID], wantNS[Namespace(id)] = true, true
-		s := compileLB(lg, r.view(id))
-		err := r.realizeLB(s, lg, hostLinks, rep, dry)
+		s, err := r.realizeLB(lg, hostLinks, rep, dry)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("loadbalancer %s: %w", id, err))
 		}
@@ -291,10 +290,12 @@ func (r *Realizer) forget(id string) {
 	delete(r.lbs, id)
 }
 
-func (r *Realizer) realizeLB(s *spec, lg *lbGraph, hostLinks map[string]netlink.Link, rep *Report, dry bool) error {
+// realizeLB realizes one load balancer and returns the spec it realized.
+func (r *Realizer) realizeLB(lg *lbGraph, hostLinks map[string]netlink.Link, rep *Report, dry bool) (s *spec, err error) {
+	s = compileLB(lg, r.view(lg.lb.ID))
 	lb, err := r.handle(s.ID, rep, dry)
 	if err != nil {
-		return err
+		return s, err
 	}
 	if dry && lb != nil && r.lbs[s.ID] != lb {
 		defer lb.h.Close()
@@ -305,16 +306,16 @@ func (r *Realizer) realizeLB(s *spec, lg *lbGraph, hostLinks map[string]netlink.
 	}
 	obs, err := observe(h, s)
 	if err != nil {
-		return err
+		return s, err
 	}
 	cs, err := r.planPlumbing(s, obs, hostLinks, h, dry)
 	if err != nil {
-		return err
+		return s, err
 	}
 	for _, c := range cs {
 		if !dry {
 			if err := c.do(); err != nil {
-				return fmt.Errorf("%s %s %s: %w", c.verb, c.kind, c.what, err)
+				return s, fmt.Errorf("%s %s %s: %w", c.verb, c.kind, c.what, err)
 			}
 		}
 		rep.Add(c.verb, c.kind, c.what+" in "+r.mgr.FullName(s.Namespace))
@@ -325,30 +326,35 @@ func (r *Realizer) realizeLB(s *spec, lg *lbGraph, hostLinks map[string]netlink.
 	} else {
 		c, err := h.NFT()
 		if err != nil {
-			return err
+			return s, err
 		}
 		if nftObs, err = readNFT(c); err != nil {
-			return err
+			return s, err
 		}
+	}
+	if !dry {
+		// Monitors first: a changed monitor restarts its probes, and the
+		// kernel maps are then compiled from their fresh state.
+		lb.g = lg
+		r.health.Set(s.ID, lb.net, s.Monitors)
+		s = compileLB(lg, r.view(lg.lb.ID))
 	}
 	p := planNFT(s, nftObs)
 	for _, l := range p.lines {
 		rep.AddN(l.verb, l.kind, l.n, l.what+" in "+r.mgr.FullName(s.Namespace))
 	}
 	if dry {
-		return nil
+		return s, nil
 	}
 	if !p.empty() {
 		c, _ := h.NFT()
 		if err := p.commit(c); err != nil {
-			return fmt.Errorf("nftables: %w", err)
+			return s, fmt.Errorf("nftables: %w", err)
 		}
 	}
-	lb.g = lg
-	r.health.Set(s.ID, lb.net, s.Monitors)
 	// The proxy starts with the health known now; monitors that change a
 	// member's rotation later refresh it.
-	return r.proxy.Set(s.ID, lb.net, s.Proxy)
+	return s, r.proxy.Set(s.ID, lb.net, s.Proxy)
 }
 
 // collect removes what this node's realizer made for load balancers no

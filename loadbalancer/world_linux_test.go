@@ -38,6 +38,7 @@ type world struct {
 	r      *Realizer
 	d      Desired
 	client *namespace.Handle
+	lb     *namespace.Handle
 	n      int
 }
 
@@ -192,10 +193,17 @@ func (w *world) count(n, port int) map[string]int {
 	return out
 }
 
+// lbNS opens the load balancer's namespace once (a handle per poll would
+// push nftables sockets past descriptor 1023, where the library's select(2)
+// fails: PITFALLS.md).
 func (w *world) lbNS() *namespace.Handle {
 	w.t.Helper()
+	if w.lb != nil {
+		return w.lb
+	}
 	h, err := namespace.NewManager(w.l.NodePrefix("n1")).Open(Namespace("lb1"))
 	require.NoError(w.t, err)
 	w.t.Cleanup(func() { _ = h.Close() })
+	w.lb = h
 	return h
 }
