@@ -207,3 +207,10 @@ func (w *world) lbNS() *namespace.Handle {
 	w.lb = h
 	return h
 }
+
+// nsDialer dials from inside a namespace (the client's).
+type nsDialer struct{ h *namespace.Handle }
+
+func (d *nsDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return (&nsNet{h: d.h}).DialContext(ctx, network, addr)
+}
