@@ -89,6 +89,9 @@ type probe struct {
 // New returns a Checker that calls onChange (from its own goroutines; it
 // must not block) whenever a member enters or leaves rotation.
 func New(log *slog.Logger, onChange func(Change)) *Checker {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Checker{log: log, onChange: onChange, groups: map[string]map[string]*probe{}}
 }
 
