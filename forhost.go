@@ -74,7 +74,9 @@ func (t *Topology) ForHost(name string) (*Topology, error) {
 		}
 	}
 	s.closure()
-	return s.result(), nil
+	out := s.result()
+	out.Collections = t.Collections.Select(t.loadBalancersOn(x, name))
+	return out, nil
 }
 
 // RoutersOn returns the routers realized on host: those with an interface or

@@ -5,6 +5,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/ipam"
+	"github.com/neutrino-net/neutrino/loadbalancer"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/router"
@@ -27,6 +28,9 @@ type Topology struct {
 	BGPSpeakers    []bgp.Speaker            `json:"bgp_speakers,omitempty"`
 	BGPPeers       []bgp.Peer               `json:"bgp_peers,omitempty"`
 	Hosts          []Host                   `json:"hosts,omitempty"`
+	// Octavia's collections: loadbalancers, listeners, pools, members,
+	// healthmonitors, l7policies.
+	loadbalancer.Collections
 }
 
 // Host is our extension: a node of the deployment, its VXLAN tunnel address

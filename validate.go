@@ -45,6 +45,7 @@ func (t *Topology) Validate() error {
 	v.securityGroups()
 	v.bgp()
 	v.hosts()
+	v.loadBalancers()
 	return errors.Join(v.errs...)
 }
 

@@ -10,22 +10,69 @@ import (
 	"github.com/neutrino-net/neutrino/subnet"
 )
 
-// Desired is what one node realizes: its load balancers with every object
-// under them, and as context the VIP ports, their networks and every subnet
-// of those networks (members are checked against them). The collections'
-// JSON names are the document's, so error paths read as document paths
-// when Desired holds the whole document's collections.
-type Desired struct {
+// Collections are Octavia's collections of the desired-state document,
+// under their document names (neutrino.Topology embeds them).
+type Collections struct {
 	LoadBalancers  []LoadBalancer  `json:"loadbalancers,omitempty"`
 	Listeners      []Listener      `json:"listeners,omitempty"`
 	Pools          []Pool          `json:"pools,omitempty"`
 	Members        []Member        `json:"members,omitempty"`
 	HealthMonitors []HealthMonitor `json:"healthmonitors,omitempty"`
 	L7Policies     []L7Policy      `json:"l7policies,omitempty"`
+}
+
+// Desired is what one node realizes: its load balancers with every object
+// under them, and as context the VIP ports, their networks and every subnet
+// of those networks (members are checked against them). The collections'
+// JSON names are the document's, so error paths read as document paths
+// when Desired holds the whole document's collections.
+type Desired struct {
+	Collections
 
 	Networks []network.Network `json:"networks,omitempty"`
 	Subnets  []subnet.Subnet   `json:"subnets,omitempty"`
 	Ports    []port.Port       `json:"ports,omitempty"`
+}
+
+// Select returns the load balancers whose IDs are in ids, with every
+// object under them, in document order.
+func (c *Collections) Select(ids map[string]bool) Collections {
+	var out Collections
+	listeners, pools, policies := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, lb := range c.LoadBalancers {
+		if ids[lb.ID] {
+			out.LoadBalancers = append(out.LoadBalancers, lb)
+		}
+	}
+	for _, l := range c.Listeners {
+		if ids[l.LoadBalancerID] {
+			listeners[l.ID] = true
+			out.Listeners = append(out.Listeners, l)
+		}
+	}
+	for _, p := range c.Pools {
+		if ids[p.LoadBalancerID] || (p.LoadBalancerID == "" && listeners[p.ListenerID]) {
+			pools[p.ID] = true
+			out.Pools = append(out.Pools, p)
+		}
+	}
+	for _, m := range c.Members {
+		if pools[m.PoolID] {
+			out.Members = append(out.Members, m)
+		}
+	}
+	for _, h := range c.HealthMonitors {
+		if pools[h.PoolID] {
+			out.HealthMonitors = append(out.HealthMonitors, h)
+		}
+	}
+	for _, p := range c.L7Policies {
+		if listeners[p.ListenerID] && !policies[p.ID] {
+			policies[p.ID] = true
+			out.L7Policies = append(out.L7Policies, p)
+		}
+	}
+	return out
 }
 
 // graph is a validated Desired, resolved: each load balancer with its VIP

@@ -23,27 +23,29 @@ func fixture() Desired {
 		},
 		Ports: []port.Port{{ID: "vipport-0001", NetworkID: "net1", MACAddress: mac, DeviceOwner: port.OwnerLoadBalancer,
 			HostID: "node1", FixedIPs: []port.FixedIP{{SubnetID: "sub1", IPAddress: netip.MustParseAddr("100.64.1.10")}}}},
-		LoadBalancers: []LoadBalancer{{ID: "lb1", VIPPortID: "vipport-0001", VIPSubnetID: "sub1"}},
-		Listeners: []Listener{
-			{ID: "tcp80", LoadBalancerID: "lb1", Protocol: ProtocolTCP, ProtocolPort: 80, DefaultPoolID: "web"},
-			{ID: "http8080", LoadBalancerID: "lb1", Protocol: ProtocolHTTP, ProtocolPort: 8080, DefaultPoolID: "webhttp"},
-			{ID: "udp53", LoadBalancerID: "lb1", Protocol: ProtocolUDP, ProtocolPort: 53, DefaultPoolID: "dns"},
+		Collections: Collections{
+			LoadBalancers: []LoadBalancer{{ID: "lb1", VIPPortID: "vipport-0001", VIPSubnetID: "sub1"}},
+			Listeners: []Listener{
+				{ID: "tcp80", LoadBalancerID: "lb1", Protocol: ProtocolTCP, ProtocolPort: 80, DefaultPoolID: "web"},
+				{ID: "http8080", LoadBalancerID: "lb1", Protocol: ProtocolHTTP, ProtocolPort: 8080, DefaultPoolID: "webhttp"},
+				{ID: "udp53", LoadBalancerID: "lb1", Protocol: ProtocolUDP, ProtocolPort: 53, DefaultPoolID: "dns"},
+			},
+			Pools: []Pool{
+				{ID: "web", ListenerID: "tcp80", Protocol: ProtocolTCP, LBAlgorithm: RoundRobin},
+				{ID: "webhttp", LoadBalancerID: "lb1", Protocol: ProtocolHTTP, LBAlgorithm: RoundRobin},
+				{ID: "api", LoadBalancerID: "lb1", Protocol: ProtocolHTTP, LBAlgorithm: LeastConnections},
+				{ID: "dns", LoadBalancerID: "lb1", Protocol: ProtocolUDP, LBAlgorithm: SourceIP},
+			},
+			Members: []Member{
+				{ID: "m1", PoolID: "web", Address: netip.MustParseAddr("100.64.1.21"), ProtocolPort: 8000, Weight: ptr(3)},
+				{ID: "m2", PoolID: "web", Address: netip.MustParseAddr("100.64.2.22"), ProtocolPort: 8000},
+				{ID: "m3", PoolID: "webhttp", Address: netip.MustParseAddr("100.64.1.21"), ProtocolPort: 8000},
+				{ID: "m4", PoolID: "api", Address: netip.MustParseAddr("100.64.1.22"), ProtocolPort: 9000},
+				{ID: "m5", PoolID: "dns", Address: netip.MustParseAddr("100.64.1.23"), ProtocolPort: 53},
+			},
+			HealthMonitors: []HealthMonitor{{ID: "hm1", PoolID: "web", Type: MonitorTCP, Delay: 1, Timeout: 1, MaxRetries: 2, MaxRetriesDown: 2}},
+			L7Policies: []L7Policy{{ID: "pol1", ListenerID: "http8080", Action: ActionRedirectToPool, RedirectPoolID: "api", Position: 1,
+				Rules: []L7Rule{{Type: RulePath, CompareType: CompareStartsWith, Value: "/api"}}}},
 		},
-		Pools: []Pool{
-			{ID: "web", ListenerID: "tcp80", Protocol: ProtocolTCP, LBAlgorithm: RoundRobin},
-			{ID: "webhttp", LoadBalancerID: "lb1", Protocol: ProtocolHTTP, LBAlgorithm: RoundRobin},
-			{ID: "api", LoadBalancerID: "lb1", Protocol: ProtocolHTTP, LBAlgorithm: LeastConnections},
-			{ID: "dns", LoadBalancerID: "lb1", Protocol: ProtocolUDP, LBAlgorithm: SourceIP},
-		},
-		Members: []Member{
-			{ID: "m1", PoolID: "web", Address: netip.MustParseAddr("100.64.1.21"), ProtocolPort: 8000, Weight: ptr(3)},
-			{ID: "m2", PoolID: "web", Address: netip.MustParseAddr("100.64.2.22"), ProtocolPort: 8000},
-			{ID: "m3", PoolID: "webhttp", Address: netip.MustParseAddr("100.64.1.21"), ProtocolPort: 8000},
-			{ID: "m4", PoolID: "api", Address: netip.MustParseAddr("100.64.1.22"), ProtocolPort: 9000},
-			{ID: "m5", PoolID: "dns", Address: netip.MustParseAddr("100.64.1.23"), ProtocolPort: 53},
-		},
-		HealthMonitors: []HealthMonitor{{ID: "hm1", PoolID: "web", Type: MonitorTCP, Delay: 1, Timeout: 1, MaxRetries: 2, MaxRetriesDown: 2}},
-		L7Policies: []L7Policy{{ID: "pol1", ListenerID: "http8080", Action: ActionRedirectToPool, RedirectPoolID: "api", Position: 1,
-			Rules: []L7Rule{{Type: RulePath, CompareType: CompareStartsWith, Value: "/api"}}}},
 	}
 }

@@ -146,3 +146,25 @@ func TestParseCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestSelectKeepsOneLoadBalancerWhole(t *testing.T) {
+	d := fixture()
+	other := fixture()
+	for i := range other.Listeners {
+		other.Listeners[i].ID += "-b"
+		other.Listeners[i].LoadBalancerID = "lb2"
+	}
+	d.LoadBalancers = append(d.LoadBalancers, LoadBalancer{ID: "lb2", VIPPortID: "vipport-0001"})
+	d.Listeners = append(d.Listeners, other.Listeners...)
+	d.Pools = append(d.Pools, Pool{ID: "p2", LoadBalancerID: "lb2", Protocol: ProtocolTCP, LBAlgorithm: RoundRobin})
+	d.Members = append(d.Members, Member{ID: "m9", PoolID: "p2"})
+	got := d.Select(map[string]bool{"lb1": true})
+	want := fixture().Collections
+	if len(got.LoadBalancers) != 1 || len(got.Listeners) != len(want.Listeners) || len(got.Pools) != len(want.Pools) ||
+		len(got.Members) != len(want.Members) || len(got.HealthMonitors) != 1 || len(got.L7Policies) != 1 {
+		t.Fatalf("selected %+v", got)
+	}
+	if n := len(d.Select(map[string]bool{"lb2": true}).Members); n != 1 {
+		t.Fatalf("lb2 has %d members", n)
+	}
+}

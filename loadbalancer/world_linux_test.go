@@ -56,7 +56,7 @@ func newWorld(t *testing.T) *world {
 			GatewayIP: netip.MustParseAddr("100.64.1.1")}},
 		Ports: []port.Port{{ID: "vipport-0001", NetworkID: "net1", MACAddress: mac, DeviceOwner: port.OwnerLoadBalancer,
 			HostID: "node1", FixedIPs: []port.FixedIP{{SubnetID: "sub1", IPAddress: netip.MustParseAddr(vip)}}}},
-		LoadBalancers: []LoadBalancer{{ID: "lb1", VIPPortID: "vipport-0001"}},
+		Collections: Collections{LoadBalancers: []LoadBalancer{{ID: "lb1", VIPPortID: "vipport-0001"}}},
 	}
 	w.r, err = NewRealizer(w.host, WithPrefix(l.NodePrefix("n1")))
 	require.NoError(t, err)
