@@ -10,6 +10,7 @@ import (
 	"github.com/neutrino-net/neutrino"
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/dhcp"
+	"github.com/neutrino-net/neutrino/loadbalancer"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
@@ -47,14 +48,17 @@ type Node struct {
 	host *namespace.Handle
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	net     *network.Realizer
-	port    *port.Realizer
-	router  *router.Realizer
-	dhcp    *dhcp.Realizer
-	sg      *secgroup.Realizer
-	bgpSrv  *bgp.Server
-	bgpReal *bgp.Realizer
+	mu     sync.Mutex
+	net    *network.Realizer
+	port   *port.Realizer
+	router *router.Realizer
+	dhcp   *dhcp.Realizer
+	sg     *secgroup.Realizer
+	lb     *loadbalancer.Realizer
+	// lbStatus is the load balancers' statuses of the last Apply.
+	lbStatus map[string]loadbalancer.Status
+	bgpSrv   *bgp.Server
+	bgpReal  *bgp.Realizer
 }
 
 // New returns the node whose dataplane lives in host (the node's network
@@ -87,6 +91,8 @@ func New(host *namespace.Handle, cfg Config) (*Node, error) {
 		dhcp.WithHost(cfg.Host), dhcp.WithSettings(cfg.DHCP))
 	err = errors.Join(err, e)
 	n.sg, e = secgroup.NewRealizer(host, secgroup.WithLogger(log.With("realizer", "secgroup")))
+	err = errors.Join(err, e)
+	n.lb, e = loadbalancer.NewRealizer(host, loadbalancer.WithLogger(log.With("realizer", "loadbalancer")), loadbalancer.WithPrefix(cfg.Prefix))
 	err = errors.Join(err, e)
 	if err != nil {
 		return nil, err
@@ -168,6 +174,7 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 			rep, err := n.sg.Apply(ctx, d.SecGroup)
 			return fromReport("secgroup", rep, err)
 		},
+		func() Step { return n.applyLoadBalancers(ctx, d.LoadBalancer, dry) },
 		func() Step { return n.applyBGP(ctx, d.BGP, dry) },
 	}
 	if reverse {
@@ -240,7 +247,7 @@ func (n *Node) BGP() *bgp.Server {
 func (n *Node) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return errors.Join(n.dhcp.Close(), n.router.Close())
+	return errors.Join(n.dhcp.Close(), n.router.Close(), n.lb.Close())
 }
 
 // DHCPStats returns the counters of the node's running DHCP servers, by

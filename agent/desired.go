@@ -7,6 +7,7 @@ import (
 	"github.com/neutrino-net/neutrino"
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/dhcp"
+	"github.com/neutrino-net/neutrino/loadbalancer"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/router"
@@ -20,6 +21,8 @@ type Desired struct {
 	Router   router.Desired
 	DHCP     dhcp.Desired
 	SecGroup secgroup.Desired
+	// LoadBalancer holds the load balancers whose VIP port is bound here.
+	LoadBalancer loadbalancer.Desired
 	// BGP is nil when the host runs no speaker.
 	BGP *bgp.Desired
 }
@@ -61,6 +64,8 @@ func DesiredFor(topo *neutrino.Topology, host string) (*Desired, error) {
 
 	// DHCP picks the networks whose DHCP port is bound here itself (WithHost).
 	d.DHCP = dhcp.Desired{Networks: slice.Networks, Subnets: slice.Subnets, Ports: slice.Ports}
+
+	d.LoadBalancer = loadbalancer.Desired{Collections: slice.Collections, Networks: slice.Networks, Subnets: slice.Subnets, Ports: slice.Ports}
 
 	d.SecGroup = secgroup.Desired{Groups: slice.SecurityGroups, AddressGroups: slice.AddressGroups}
 	for _, p := range slice.Ports {
