@@ -270,6 +270,13 @@ func (r *Realizer) handle(id string, rep *Report, dry bool) (*realized, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The nftables connection first, while descriptor numbers are low:
+	// the library's select(2) fails from descriptor 1024 on (PITFALLS.md),
+	// and the proxy's connections take descriptors all the time.
+	if _, err := h.NFT(); err != nil {
+		_ = h.Close()
+		return nil, err
+	}
 	if created {
 		rep.Add("create", "namespace", r.mgr.FullName(name))
 	}

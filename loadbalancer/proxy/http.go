@@ -9,10 +9,20 @@ import (
 	"net/netip"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
 type ctxKey struct{}
+
+// bufferPool lends the reverse proxy its copy buffers: without one it
+// allocates (and the GC clears) 32 KiB per request.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
+
+var buffers = &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
 
 // choice is what the handler decided for one request, read by the reverse
 // proxy's Rewrite, Transport and ModifyResponse.
@@ -36,7 +46,8 @@ func (s *server) serveHTTP() {
 	st := s.state.Load()
 	tr.ResponseHeaderTimeout = st.l.MemberTimeout
 	rp := &httputil.ReverseProxy{
-		Transport: tr,
+		Transport:  tr,
+		BufferPool: buffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			ch := pr.In.Context().Value(ctxKey{}).(*choice)
 			l := s.state.Load().l
