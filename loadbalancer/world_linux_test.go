@@ -163,13 +163,22 @@ func (m *member) stopTCP() {
 // dial connects from the client namespace (from src when valid) and returns
 // the first line the server sent.
 func (w *world) greet(src netip.Addr, port int) (string, error) {
+	return w.greetFrom(src, vip, port)
+}
+
+// greetAt greets the server at addr:port.
+func (w *world) greetAt(addr string, port int) (string, error) {
+	return w.greetFrom(netip.Addr{}, addr, port)
+}
+
+func (w *world) greetFrom(src netip.Addr, addr string, port int) (string, error) {
 	var c net.Conn
 	err := w.client.Do(func() (err error) {
 		d := net.Dialer{Timeout: 3 * time.Second}
 		if src.IsValid() {
 			d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
 		}
-		c, err = d.Dial("tcp", net.JoinHostPort(vip, fmt.Sprint(port)))
+		c, err = d.Dial("tcp", net.JoinHostPort(addr, fmt.Sprint(port)))
 		return err
 	})
 	if err != nil {
