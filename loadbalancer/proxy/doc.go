@@ -6,6 +6,10 @@
 // Net bound to each load balancer's namespace; once open, a socket is
 // served from any goroutine.
 //
+// HTTP is served by a loop per client connection over kept-alive member
+// connections (see http.go for why not net/http's server and Transport);
+// protocol upgrades (WebSocket) are not proxied.
+//
 // A configuration change (members leaving rotation, a new L7 policy) swaps
 // the listener's state atomically: requests in flight finish with the state
 // they started with, the next ones see the new one. A listener is

@@ -161,6 +161,7 @@ type server struct {
 	limit int
 	ln    net.Listener
 	state atomic.Pointer[state]
+	idle  *idlePool // HTTP: kept-alive member connections
 	done  chan struct{}
 	wg    sync.WaitGroup
 	stop  func()

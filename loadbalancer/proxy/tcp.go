@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 )
 
 // attempts is how many members a connection is tried on before it is
@@ -16,26 +17,7 @@ const attempts = 3
 
 func (s *server) serveTCP() {
 	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			select {
-			case <-s.done:
-				return
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.log.Warn("accept", "err", err)
-			continue
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.relay(c)
-		}()
-	}
+	s.accept(s.relay)
 }
 
 func clientAddr(c net.Conn) netip.Addr {
@@ -43,6 +25,10 @@ func clientAddr(c net.Conn) netip.Addr {
 		return ap.Addr().Unmap()
 	}
 	return netip.Addr{}
+}
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
 }
 
 // dial connects to a member of the listener's default pool, trying others
