@@ -219,19 +219,40 @@ func (s *server) serveRequest(st *state, req *http.Request, client netip.Addr, b
 			sticky = c.Value
 		}
 	}
-	i := ps.pick(client, sticky, nil)
-	if i < 0 {
-		writeStatus(bw, http.StatusServiceUnavailable, closeAfter)
-		return !closeAfter, nil
-	}
-	m := ps.p.Members[i]
-	ps.conns[i].Add(1)
-	defer ps.conns[i].Add(-1)
-
 	prepareOutgoing(req, st.l, client)
-	resp, be, err := s.roundTrip(st, m.Addr, req)
-	if err != nil {
+	// Like haproxy's "retries 3" with "option redispatch": a member that
+	// cannot be reached is skipped for this request, if it has no body
+	// that a first attempt may have consumed.
+	var (
+		skip map[int]bool
+		m    Member
+		resp *http.Response
+		be   *backendConn
+		err  error
+	)
+	for range attempts {
+		i := ps.pick(client, sticky, skip)
+		if i < 0 {
+			break
+		}
+		m = ps.p.Members[i]
+		ps.conns[i].Add(1)
+		resp, be, err = s.roundTrip(st, m.Addr, req)
+		if err == nil {
+			defer ps.conns[i].Add(-1) // until the response is copied
+			break
+		}
+		ps.conns[i].Add(-1)
+		if hasBody(req) {
+			break
+		}
 		s.log.Debug("member failed", "member", m.ID, "err", err)
+		if skip == nil {
+			skip = map[int]bool{}
+		}
+		skip[i] = true
+	}
+	if resp == nil {
 		writeStatus(bw, http.StatusServiceUnavailable, closeAfter)
 		return !closeAfter, nil
 	}
@@ -297,7 +318,7 @@ func (s *server) roundTrip(st *state, a netip.AddrPort, req *http.Request) (*htt
 			return resp, be, nil
 		}
 		be.close()
-		if req.Body != nil && req.Body != http.NoBody && req.ContentLength != 0 {
+		if hasBody(req) {
 			return nil, nil, err
 		}
 	}
@@ -311,6 +332,10 @@ func (s *server) roundTrip(st *state, a netip.AddrPort, req *http.Request) (*htt
 		return nil, nil, err
 	}
 	return resp, be, nil
+}
+
+func hasBody(req *http.Request) bool {
+	return req.Body != nil && req.Body != http.NoBody && req.ContentLength != 0
 }
 
 func (s *server) dialMember(st *state, a netip.AddrPort) (*backendConn, error) {
