@@ -232,6 +232,7 @@ func proxyListener(l *Listener, lg *lbGraph, s *spec, hv HealthView) proxy.Liste
 		Pools:          map[string]*proxy.Pool{},
 		ForwardedFor:   l.InsertHeaders["X-Forwarded-For"] != "false",
 		ForwardedProto: l.InsertHeaders["X-Forwarded-Proto"] != "false",
+		ForwardedPort:  l.InsertHeaders["X-Forwarded-Port"] == "true",
 		ConnectTimeout: ms(l.TimeoutMemberConnect, 5*time.Second),
 		ClientTimeout:  ms(l.TimeoutClientData, 50*time.Second),
 		MemberTimeout:  ms(l.TimeoutMemberData, 50*time.Second),

@@ -197,3 +197,38 @@ func TestInvalidDesiredAppliesNothing(t *testing.T) {
 	require.Zero(t, rep.Mutations())
 	require.False(t, namespace.NewManager(w.l.NodePrefix("n1")).Exists(Namespace("lb1")))
 }
+
+// TestRepairsDrift: the kernel is the state. A table deleted by hand, a
+// slot element deleted, the VIP address removed and the VIP device deleted
+// are all put back by the next Apply, which reports exactly those repairs.
+func TestRepairsDrift(t *testing.T) {
+	lab.RequireCmd(t, "nft")
+	w := newWorld(t)
+	w.member("m1", "100.64.1.21")
+	w.member("m2", "100.64.1.22")
+	w.tcpPool(RoundRobin, 1, 1)
+	w.apply()
+	ns := w.lbNS()
+
+	w.l.MustRun(ns, "nft", "delete", "element", "inet", TableName, "m-tcp80", "{ 1 }")
+	rep := w.apply()
+	require.Equal(t, 1, rep.Created["nft-element"], rep.Changes)
+	require.Equal(t, 1, rep.Mutations(), rep.Changes)
+
+	w.l.MustRun(ns, "nft", "delete", "table", "inet", TableName)
+	rep = w.apply()
+	require.Equal(t, 1, rep.Created["nft-table"], rep.Changes)
+	require.Equal(t, map[string]int{"m1": 5, "m2": 5}, w.count(10, 80))
+
+	w.l.MustRun(ns, "ip", "addr", "flush", "dev", naming.Device(DevicePrefix, "vipport-0001"))
+	rep = w.apply()
+	require.Equal(t, 1, rep.Created["addr"], rep.Changes)
+	require.Equal(t, 1, rep.Created["route"], rep.Changes, "the default route goes with the address")
+	w.requireIdle()
+
+	require.NoError(t, ns.Netlink().LinkDel(mustLink(t, ns, naming.Device(DevicePrefix, "vipport-0001"))))
+	rep = w.apply()
+	require.Equal(t, 1, rep.Created["link"], rep.Changes)
+	w.requireIdle()
+	require.Equal(t, map[string]int{"m1": 5, "m2": 5}, w.count(10, 80))
+}

@@ -78,9 +78,11 @@ type Listener struct {
 	ConnectionLimit *int   `json:"connection_limit,omitempty"`
 	DefaultPoolID   string `json:"default_pool_id,omitempty"`
 	AdminStateUp    *bool  `json:"admin_state_up,omitempty"`
-	// InsertHeaders: X-Forwarded-For and X-Forwarded-Proto ("true"/"false")
-	// are honoured; HTTP listeners insert both by default (our choice,
-	// matching Neutron's haproxy driver, which always set option forwardfor).
+	// InsertHeaders: X-Forwarded-For, X-Forwarded-Proto and
+	// X-Forwarded-Port ("true"/"false") are honoured. HTTP listeners insert
+	// the first two unless told "false" (our default, as Neutron's haproxy
+	// driver always set option forwardfor; Octavia inserts none unless
+	// asked), X-Forwarded-Port only when asked.
 	InsertHeaders map[string]string `json:"insert_headers,omitempty"`
 	// Timeouts in milliseconds (Octavia's defaults when 0).
 	TimeoutClientData    int `json:"timeout_client_data,omitempty"`

@@ -223,3 +223,10 @@ type nsDialer struct{ h *namespace.Handle }
 func (d *nsDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	return (&nsNet{h: d.h}).DialContext(ctx, network, addr)
 }
+
+func mustLink(t *testing.T, h *namespace.Handle, name string) netlink.Link {
+	t.Helper()
+	l, err := h.Netlink().LinkByName(name)
+	require.NoError(t, err)
+	return l
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -282,8 +283,7 @@ func (s *server) serveRequest(st *state, req *http.Request, client netip.Addr, b
 }
 
 // prepareOutgoing turns the client's request into the member's: hop-by-hop
-// headers dropped, X-Forwarded-For/-Proto set as haproxy's forwardfor
-// does.
+// headers dropped, X-Forwarded-For/-Proto/-Port set as the listener says.
 func prepareOutgoing(req *http.Request, l *Listener, client netip.Addr) {
 	if c := req.Header.Get("Connection"); c != "" {
 		for _, f := range strings.Split(c, ",") {
@@ -304,6 +304,9 @@ func prepareOutgoing(req *http.Request, l *Listener, client netip.Addr) {
 	}
 	if l.ForwardedProto {
 		req.Header.Set("X-Forwarded-Proto", "http")
+	}
+	if l.ForwardedPort {
+		req.Header.Set("X-Forwarded-Port", strconv.Itoa(int(l.Addr.Port())))
 	}
 	req.Close = false
 }

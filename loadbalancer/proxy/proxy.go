@@ -55,6 +55,7 @@ type Listener struct {
 	Policies       []Policy // in evaluation order
 	ForwardedFor   bool
 	ForwardedProto bool
+	ForwardedPort  bool
 	ConnectTimeout time.Duration
 	ClientTimeout  time.Duration
 	MemberTimeout  time.Duration
