@@ -48,17 +48,15 @@ type Node struct {
 	host *namespace.Handle
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	net    *network.Realizer
-	port   *port.Realizer
-	router *router.Realizer
-	dhcp   *dhcp.Realizer
-	sg     *secgroup.Realizer
-	lb     *loadbalancer.Realizer
-	// lbStatus is the load balancers' statuses of the last Apply.
-	lbStatus map[string]loadbalancer.Status
-	bgpSrv   *bgp.Server
-	bgpReal  *bgp.Realizer
+	mu      sync.Mutex
+	net     *network.Realizer
+	port    *port.Realizer
+	router  *router.Realizer
+	dhcp    *dhcp.Realizer
+	sg      *secgroup.Realizer
+	lb      *loadbalancer.Realizer
+	bgpSrv  *bgp.Server
+	bgpReal *bgp.Realizer
 }
 
 // New returns the node whose dataplane lives in host (the node's network

@@ -68,6 +68,7 @@ func TestStoppedMemberLeavesRotationAndReturns(t *testing.T) {
 	t.Logf("m1 left rotation %v after its server stopped (delay × max_retries_down = 2s)", took.Round(10*time.Millisecond))
 	st := w.status()
 	require.Equal(t, StatusErr, st.Members["m1"])
+	require.Equal(t, st, w.r.Status()["lb1"], "the live status and a Plan's agree")
 	require.Equal(t, Degraded, st.OperatingStatus)
 	require.Equal(t, Active, st.ProvisioningStatus)
 	counts := w.count(300, 80)

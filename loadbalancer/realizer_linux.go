@@ -118,6 +118,22 @@ func (r *Realizer) Close() error {
 	return errors.Join(errs...)
 }
 
+// Status returns the current statuses of the load balancers the last
+// Apply realized, by ID: members' operating_status follows their health
+// checks as they run, between Applies.
+func (r *Realizer) Status() map[string]Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]Status, len(r.lbs))
+	for id, lb := range r.lbs {
+		if lb.g == nil {
+			continue
+		}
+		out[id] = status(compileLB(lb.g, r.view(id)), false, r.memberStatus(id))
+	}
+	return out
+}
+
 // refresher applies health changes: the load balancer's kernel maps and
 // proxy state are recompiled from the current health of its members.
 func (r *Realizer) refresher() {

@@ -29,3 +29,6 @@ func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
 
 // Close does nothing off Linux.
 func (r *Realizer) Close() error { return nil }
+
+// Status returns nothing off Linux.
+func (r *Realizer) Status() map[string]Status { return nil }

@@ -33,6 +33,8 @@ func newMetrics() *metrics {
 	m.define("neutrino_bgp_advertised_routes", "gauge", "Routes advertised by the BGP speaker.")
 	m.define("neutrino_dhcp_leases_total", "counter", "DHCP leases served (acks), by network.")
 	m.define("neutrino_resyncs_total", "counter", "Resyncs by trigger (file, interval, kernel).")
+	m.define("neutrino_loadbalancer_status", "gauge", "1 for each load balancer's current provisioning and operating status.")
+	m.define("neutrino_loadbalancer_member_status", "gauge", "1 for each load-balancer member's current operating status.")
 	return m
 }
 
