@@ -43,6 +43,17 @@
 // load balancer's namespace. Health monitors run in-process too (package
 // health); their verdicts feed both the kernel maps and the proxy.
 //
+// The proxy and the health checker open their sockets inside the load
+// balancer's namespace through namespace.Handle.Do (a socket has no
+// namespace option); a connect waits on the thread Do locked, so each
+// check or member connection in progress holds a thread while it connects.
+//
+// The kernel path does not depend on the process: while the agent
+// restarts, TCP and UDP listeners keep balancing; a new Realizer takes the
+// node over with zero mutations and starts the proxy's listeners and the
+// monitors again (monitors start with every member in rotation, as
+// haproxy's servers do).
+//
 // # Status
 //
 // Apply's Report carries, beside the mutation counts of every realizer,
@@ -50,7 +61,18 @@
 // it failed) and operating_status, and each member's operating_status:
 // NO_MONITOR, OFFLINE (admin down, or not checked yet), ONLINE or ERROR.
 //
+// Realizer.Status gives the same statuses live, between Applies: a
+// member's operating_status follows its checks as they run.
+//
 // # Deviations
+//
+// The VIP port is an ordinary bound port to the other realizers: the
+// security-group realizer applies its port security and security groups to
+// its host end, as Neutron does to an Octavia VIP port, so a document must
+// give the VIP port security groups that admit the listeners' ports (or
+// port_security_enabled false). No gratuitous ARP is sent when a VIP
+// appears (the router realizer's GARP is not shared yet): neighbours learn
+// the VIP's MAC on their next ARP.
 //
 // The L4 path translates the client's connections to the members from the
 // VIP address (masquerade), as haproxy does, so members see the load

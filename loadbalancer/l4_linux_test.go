@@ -232,3 +232,28 @@ func TestRepairsDrift(t *testing.T) {
 	w.requireIdle()
 	require.Equal(t, map[string]int{"m1": 5, "m2": 5}, w.count(10, 80))
 }
+
+// TestRestartTakesOver: the kernel keeps balancing TCP while no realizer
+// runs (an agent restart); a new realizer takes the node over with zero
+// mutations and serves the proxy's listeners again.
+func TestRestartTakesOver(t *testing.T) {
+	lab.RequireCmd(t, "curl")
+	w := newWorld(t)
+	w.member("m1", "100.64.1.21")
+	w.member("m2", "100.64.1.22")
+	w.tcpPool(RoundRobin, 1, 1)
+	w.d.Listeners = append(w.d.Listeners, Listener{ID: "http81", LoadBalancerID: "lb1", Protocol: ProtocolHTTP, ProtocolPort: 81, DefaultPoolID: "h"})
+	w.d.Pools = append(w.d.Pools, Pool{ID: "h", LoadBalancerID: "lb1", Protocol: ProtocolHTTP, LBAlgorithm: RoundRobin})
+	w.d.Members = append(w.d.Members, Member{ID: "h1", PoolID: "h", Address: netip.MustParseAddr("100.64.1.21"), ProtocolPort: 8080})
+	w.apply()
+	require.NoError(t, w.r.Close())
+
+	require.Equal(t, map[string]int{"m1": 3, "m2": 3}, w.count(6, 80), "the kernel path must not depend on the process")
+	r2, err := NewRealizer(w.host, WithPrefix(w.l.NodePrefix("n1")))
+	require.NoError(t, err)
+	w.r = r2
+	t.Cleanup(func() { _ = r2.Close() })
+	rep := w.apply()
+	require.Zero(t, rep.Mutations(), rep.Changes)
+	require.Equal(t, "m1 xff=100.64.1.50 proto=http 200", w.curl("http://"+vip+":81/"))
+}
