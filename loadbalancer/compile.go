@@ -122,7 +122,7 @@ func compileLB(lg *lbGraph, hv HealthView) *spec {
 		if !l.Up() {
 			continue
 		}
-		pg := lg.pools[l.DefaultPoolID]
+		pg := lg.pools[lg.defaults[l.ID]]
 		if kernelBalanced(l, pg) {
 			s.L4 = append(s.L4, l4(l, pg, s, hv))
 			continue
@@ -228,7 +228,7 @@ func proxyListener(l *Listener, lg *lbGraph, s *spec, hv HealthView) proxy.Liste
 		HTTP:           l.Protocol == ProtocolHTTP,
 		Addr:           netip.AddrPortFrom(s.VIP.Addr(), uint16(l.ProtocolPort)),
 		Limit:          l.Limit(),
-		DefaultPool:    l.DefaultPoolID,
+		DefaultPool:    lg.defaults[l.ID],
 		Pools:          map[string]*proxy.Pool{},
 		ForwardedFor:   l.InsertHeaders["X-Forwarded-For"] != "false",
 		ForwardedProto: l.InsertHeaders["X-Forwarded-Proto"] != "false",
@@ -251,7 +251,7 @@ func proxyListener(l *Listener, lg *lbGraph, s *spec, hv HealthView) proxy.Liste
 		}
 		pl.Pools[id] = p
 	}
-	addPool(l.DefaultPoolID)
+	addPool(lg.defaults[l.ID])
 	pols := slices.Clone(lg.policies[l.ID])
 	// Octavia orders by position (1 first); equal positions by ID, so the
 	// order never depends on the document's.

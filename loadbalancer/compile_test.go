@@ -108,3 +108,14 @@ func TestDisabledLoadBalancerServesNothing(t *testing.T) {
 		t.Fatalf("disabled LB serves %d listeners", len(s.L4)+len(s.Proxy))
 	}
 }
+
+// A pool created with listener_id is that listener's default pool, as in
+// Octavia, when the listener names none.
+func TestPoolWithListenerIDIsTheDefault(t *testing.T) {
+	d := fixture()
+	d.Listeners[0].DefaultPoolID = ""
+	s := mustCompile(t, d, allUp)
+	if len(s.L4) != 2 || len(s.L4[0].Slots) != 4 {
+		t.Fatalf("tcp80 without default_pool_id: %+v", s.L4)
+	}
+}

@@ -3,6 +3,7 @@ package loadbalancer
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/network"
@@ -87,8 +88,12 @@ type lbGraph struct {
 	vipSubnet *subnet.Subnet
 	network   *network.Network // nil when not in the document: default MTU
 	listeners []*Listener
-	pools     map[string]*poolGraph
-	policies  map[string][]*L7Policy // by listener ID
+	// defaults maps a listener to its default pool: default_pool_id, or
+	// the pool created with listener_id (which Octavia makes the
+	// listener's default pool).
+	defaults map[string]string
+	pools    map[string]*poolGraph
+	policies map[string][]*L7Policy // by listener ID
 }
 
 type poolGraph struct {
@@ -205,7 +210,7 @@ func (d *Desired) resolve() (*graph, error) {
 		if lbs[lb.ID] != lb {
 			continue
 		}
-		lg := &lbGraph{lb: lb, pools: map[string]*poolGraph{}, policies: map[string][]*L7Policy{}}
+		lg := &lbGraph{lb: lb, pools: map[string]*poolGraph{}, policies: map[string][]*L7Policy{}, defaults: map[string]string{}}
 		if err := resolveVIP(lg, ports, subnets); err != nil {
 			c.at("loadbalancers", i, "loadbalancer", lb.ID, err)
 			continue
@@ -287,6 +292,32 @@ func (d *Desired) resolve() (*graph, error) {
 		case p.LBAlgorithm == LeastConnections && l.Protocol == ProtocolUDP:
 			c.at("listeners", i, "listener", l.ID, unsupported("default_pool_id", "UDP listeners cannot use LEAST_CONNECTIONS pool %s", p.ID))
 		}
+	}
+	for i := range d.Listeners {
+		l := &d.Listeners[i]
+		if lg := byID[l.LoadBalancerID]; lg != nil && listeners[l.ID] == l && l.DefaultPoolID != "" && pools[l.DefaultPoolID] != nil {
+			lg.defaults[l.ID] = l.DefaultPoolID
+		}
+	}
+	for i := range d.Pools {
+		p := &d.Pools[i]
+		l := listeners[p.ListenerID]
+		if pools[p.ID] != p || l == nil || l.DefaultPoolID == p.ID {
+			continue
+		}
+		lg := byID[l.LoadBalancerID]
+		if lg == nil {
+			continue
+		}
+		if other := lg.defaults[l.ID]; other != "" {
+			c.at("pools", i, "pool", p.ID, errdefs.Conflict("listener_id", "listener %s already has default pool %s", l.ID, other))
+			continue
+		}
+		if !poolFits(l.Protocol, p.Protocol) {
+			c.at("pools", i, "pool", p.ID, errdefs.Invalid("protocol", "a %s listener cannot use a %s pool", l.Protocol, p.Protocol))
+			continue
+		}
+		lg.defaults[l.ID] = p.ID
 	}
 	for i := range d.Members {
 		m := &d.Members[i]
@@ -433,6 +464,9 @@ func resolveVIP(lg *lbGraph, ports map[string]*port.Port, subnets map[string]*su
 // that is the only network it reaches members on.
 func memberReachable(m *Member, lg *lbGraph, all []subnet.Subnet, byID map[string]*subnet.Subnet) error {
 	netID := lg.vip.NetworkID
+	if m.MonitorAddress.IsValid() && !onNetwork(m.MonitorAddress, netID, all) {
+		return errdefs.Invalid("monitor_address", "%s is outside every subnet of the pool's network %s", m.MonitorAddress, netID)
+	}
 	if m.SubnetID != "" {
 		s := byID[m.SubnetID]
 		switch {
@@ -445,10 +479,17 @@ func memberReachable(m *Member, lg *lbGraph, all []subnet.Subnet, byID map[strin
 		}
 		return nil
 	}
-	for i := range all {
-		if all[i].NetworkID == netID && all[i].CIDR.Contains(m.Address) {
-			return nil
-		}
+	if onNetwork(m.Address, netID, all) {
+		return nil
 	}
 	return errdefs.Invalid("address", "%s is outside every subnet of the pool's network %s", m.Address, netID)
+}
+
+func onNetwork(a netip.Addr, netID string, all []subnet.Subnet) bool {
+	for i := range all {
+		if all[i].NetworkID == netID && all[i].CIDR.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

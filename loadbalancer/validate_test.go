@@ -97,6 +97,12 @@ func TestInvalidDocumentsNameTheField(t *testing.T) {
 		{"listener on a missing load balancer", func(d *Desired) {
 			d.Listeners[0].LoadBalancerID = "lb9"
 		}, "listeners[0].loadbalancer_id", errdefs.ErrNotFound, "listener tcp80"},
+		{"monitor address outside the VIP network", func(d *Desired) {
+			d.Members[0].MonitorAddress = netip.MustParseAddr("100.64.9.1")
+		}, "members[0].monitor_address", errdefs.ErrInvalid, "member m1"},
+		{"second default pool through listener_id", func(d *Desired) {
+			d.Pools[2].ListenerID = "http8080" // webhttp is its default already
+		}, "pools[2].listener_id", errdefs.ErrConflict, "pool api"},
 		{"IPv6 member", func(d *Desired) {
 			d.Members[0].Address = netip.MustParseAddr("2001:db8::5")
 		}, "members[0].address", errors.ErrUnsupported, "member m1"},
