@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sync/atomic"
 )
 
@@ -77,8 +78,21 @@ type ruleState struct {
 	re *regexp.Regexp
 }
 
-func compile(l *Listener) (*state, error) {
-	st := &state{l: l, pools: map[string]*poolState{}}
+// compile builds a listener's state from a deep copy of l: a caller that
+// changes its configuration after Set cannot change a state in use.
+func compile(in *Listener) (*state, error) {
+	l := *in
+	l.Pools = make(map[string]*Pool, len(in.Pools))
+	for id, p := range in.Pools {
+		cp := *p
+		cp.Members = slices.Clone(p.Members)
+		l.Pools[id] = &cp
+	}
+	l.Policies = slices.Clone(in.Policies)
+	for i := range l.Policies {
+		l.Policies[i].Rules = slices.Clone(l.Policies[i].Rules)
+	}
+	st := &state{l: &l, pools: map[string]*poolState{}}
 	for id, p := range l.Pools {
 		ps := &poolState{p: p, byID: map[string]int{}, conns: make([]atomic.Int64, len(p.Members))}
 		w := make([]int, len(p.Members))

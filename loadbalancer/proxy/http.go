@@ -148,8 +148,7 @@ func (s *server) serveHTTPConn(c net.Conn) {
 	}()
 	client := clientAddr(c)
 	for {
-		st := s.state.Load()
-		_ = c.SetReadDeadline(time.Now().Add(st.l.ClientTimeout))
+		_ = c.SetReadDeadline(time.Now().Add(s.state.Load().l.ClientTimeout))
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
@@ -158,7 +157,10 @@ func (s *server) serveHTTPConn(c net.Conn) {
 			return
 		}
 		_ = c.SetReadDeadline(time.Time{})
-		keep, err := s.serveRequest(st, req, client, bw)
+		// The state of when the request arrived, not of when the
+		// connection last waited: a configuration swap applies to the
+		// next request on every kept-alive connection.
+		keep, err := s.serveRequest(s.state.Load(), req, client, bw)
 		if err != nil || !keep {
 			return
 		}
