@@ -67,12 +67,12 @@ func NewRealizer(host *namespace.Handle, opts ...Option) (*Realizer, error) {
 		r.proxy, r.ownsProxy = proxy.New(o.log), true
 	}
 	r.health = health.New(o.log, func(c health.Change) {
+		// The checker must not block: when the queue is full, hand the
+		// kick to a goroutine (each refresh recompiles from the health
+		// of that moment, so order does not matter).
 		select {
 		case r.kick <- c.Group:
 		default:
-			// The queue is full of refreshes; each one recompiles from the
-			// current health, so a dropped kick is covered by a queued one
-			// only if it is for the same load balancer: refresh all.
 			go func() {
 				select {
 				case r.kick <- c.Group:
