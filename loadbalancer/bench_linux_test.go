@@ -1,7 +1,6 @@
 package loadbalancer
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -273,5 +272,4 @@ func TestBenchMemoryAt100LoadBalancers(t *testing.T) {
 	t.Logf("100 load balancers: neutrino realized them in %v; process growth %d KiB RSS, %d descriptors", took.Round(time.Millisecond), ourKB, ourFD)
 	t.Logf("100 haproxy processes (Neutron's driver): %d KiB RSS, %d descriptors in total", haKB, haFD)
 	t.Logf("ratio: memory %.3f (goal ≤ 0.1), descriptors %.3f", float64(ourKB)/float64(haKB), float64(ourFD)/float64(haFD))
-	_ = context.Background()
 }
