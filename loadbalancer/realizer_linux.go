@@ -195,7 +195,7 @@ func (r *Realizer) memberStatus(id string) func(string) (string, bool) {
 
 func (r *Realizer) run(ctx context.Context, d *Desired, dry bool) (*Report, error) {
 	rep := newReport()
-	g, err := d.resolve()
+	g, err := d.clone().resolve()
 	if err != nil {
 		return rep, err
 	}

@@ -174,3 +174,18 @@ func TestSelectKeepsOneLoadBalancerWhole(t *testing.T) {
 		t.Fatalf("lb2 has %d members", n)
 	}
 }
+
+func TestCloneSharesNothingTheRealizerKeeps(t *testing.T) {
+	d := fixture()
+	c := d.clone()
+	*d.Members[0].Weight = 7
+	d.Members[1].Address = netip.MustParseAddr("100.64.1.99")
+	d.L7Policies[0].Rules[0].Value = "/changed"
+	d.Ports[0].FixedIPs[0].IPAddress = netip.MustParseAddr("100.64.1.98")
+	d.Ports[0].MACAddress[0] = 0x02
+	if *c.Members[0].Weight != 3 || c.Members[1].Address != netip.MustParseAddr("100.64.2.22") ||
+		c.L7Policies[0].Rules[0].Value != "/api" || c.Ports[0].FixedIPs[0].IPAddress != netip.MustParseAddr("100.64.1.10") ||
+		c.Ports[0].MACAddress[0] != 0xfa {
+		t.Fatalf("clone shares state with the original: %+v", c)
+	}
+}
