@@ -80,4 +80,12 @@
 // rotation: it holds while the rotation is unchanged (haproxy's stick table
 // survives changes; nftables has no per-client memory without conntrack
 // state per source, which the kernel keeps only per flow).
+//
+// Timeouts: an HTTP listener's timeout_client_data is the idle time allowed
+// between a client's requests, timeout_member_connect bounds a connect to a
+// member and timeout_member_data the whole exchange with it (haproxy's are
+// inactivity timeouts). TCP connections relayed by the proxy have no idle
+// timeout; kernel-balanced ones follow conntrack's. A disabled load
+// balancer keeps its namespace and VIP (Neutron's driver removed the
+// namespace) and serves no listener.
 package loadbalancer
