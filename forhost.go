@@ -83,6 +83,7 @@ func (t *Topology) ForHost(name string) (*Topology, error) {
 	s.closure()
 	out := s.result()
 	firewallSlice(t, x, name, out)
+	out.Collections = t.Collections.Select(t.loadBalancersOn(x, name))
 	return out, nil
 }
 

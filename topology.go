@@ -7,6 +7,7 @@ import (
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/firewall"
 	"github.com/neutrino-net/neutrino/ipam"
+	"github.com/neutrino-net/neutrino/loadbalancer"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/router"
@@ -39,6 +40,10 @@ type Topology struct {
 	FirewallPolicies []firewall.Policy `json:"firewall_policies,omitempty"`
 	FirewallRules    []firewall.Rule   `json:"firewall_rules,omitempty"`
 	Logs             []firewall.Log    `json:"logs,omitempty"`
+
+	// Octavia's collections: loadbalancers, listeners, pools, members,
+	// healthmonitors, l7policies.
+	loadbalancer.Collections
 
 	// Collections of Neutron resources Neutrino does not realize yet. They
 	// are read so that a non-empty one is refused by Validate

@@ -12,6 +12,7 @@ import (
 	"github.com/neutrino-net/neutrino/dhcp"
 	"github.com/neutrino-net/neutrino/firewall"
 	"github.com/neutrino-net/neutrino/internal/nodestate"
+	"github.com/neutrino-net/neutrino/loadbalancer"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
@@ -63,6 +64,7 @@ type Node struct {
 	dhcp    *dhcp.Realizer
 	sg      *secgroup.Realizer
 	fw      *firewall.Realizer
+	lb      *loadbalancer.Realizer
 	bgpSrv  *bgp.Server
 	bgpReal *bgp.Realizer
 
@@ -106,6 +108,8 @@ func New(host *namespace.Handle, cfg Config) (*Node, error) {
 	err = errors.Join(err, e)
 	n.fw, e = firewall.NewRealizer(host, append([]firewall.Option{firewall.WithLogger(log.With("realizer", "firewall")),
 		firewall.WithFlowLog(log.With("realizer", "firewall")), firewall.WithPrefix(cfg.Prefix)}, cfg.FirewallOptions...)...)
+	err = errors.Join(err, e)
+	n.lb, e = loadbalancer.NewRealizer(host, loadbalancer.WithLogger(log.With("realizer", "loadbalancer")), loadbalancer.WithPrefix(cfg.Prefix))
 	err = errors.Join(err, e)
 	if err != nil {
 		return nil, err
@@ -207,6 +211,7 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 			rep, err := n.sg.Apply(ctx, d.SecGroup)
 			return fromReport("secgroup", rep, err)
 		},
+		func() Step { return n.applyLoadBalancers(ctx, d.LoadBalancer, dry) },
 		func() Step { return n.applyBGP(ctx, d.BGP, dry) },
 	}
 	if reverse {
@@ -282,7 +287,7 @@ func (n *Node) BGP() *bgp.Server {
 func (n *Node) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	errs := []error{n.dhcp.Close(), n.router.Close(), n.fw.Close(), n.sg.Close(), n.port.Close(), n.net.Close()}
+	errs := []error{n.dhcp.Close(), n.router.Close(), n.fw.Close(), n.lb.Close(), n.sg.Close(), n.port.Close(), n.net.Close()}
 	if n.bgpReal != nil {
 		errs = append(errs, n.bgpReal.Close())
 	}

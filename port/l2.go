@@ -9,11 +9,13 @@ import (
 
 // PlugsInstance reports whether the port attaches an instance (a VM or a
 // container), which the port realizer plugs: every port but router ports
-// of any kind (IsRouterOwned), DHCP and floating IP ports, whose devices
-// the router and DHCP realizers make (or which have none).
+// of any kind (IsRouterOwned), DHCP, floating IP and load-balancer VIP
+// ports, whose devices the router, DHCP and loadbalancer realizers make (or
+// which have none).
 func (p *Port) PlugsInstance() bool {
 	switch {
-	case p.IsRouterOwned(), p.DeviceOwner == OwnerDHCP, p.DeviceOwner == OwnerFloatingIP:
+	case p.IsRouterOwned(), p.DeviceOwner == OwnerDHCP, p.DeviceOwner == OwnerFloatingIP,
+		p.DeviceOwner == OwnerLoadBalancer, p.DeviceOwner == OwnerLoadBalancerV2:
 		return false
 	}
 	return true

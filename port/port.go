@@ -11,6 +11,11 @@ const (
 	OwnerRouterGateway   = "network:router_gateway"
 	OwnerDHCP            = "network:dhcp"
 	OwnerFloatingIP      = "network:floatingip"
+	// A load balancer's VIP port: plugged into the load balancer's
+	// namespace by the loadbalancer realizer (Octavia's owner, and
+	// neutron-lbaas v2's).
+	OwnerLoadBalancer   = "Octavia"
+	OwnerLoadBalancerV2 = "neutron:LOADBALANCERV2"
 )
 
 // Device owners of HA and distributed (DVR) routers' ports. Neutrino

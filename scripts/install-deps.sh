@@ -12,9 +12,13 @@ want=(
   nftables:nft iproute2:ip iputils-ping:ping isc-dhcp-client:dhclient
   udhcpc:udhcpc busybox:busybox gobgpd:gobgpd socat:socat conntrack:conntrack
   tcpdump:tcpdump dnsmasq-base:dnsmasq procps:sysctl util-linux:nsenter ndisc6:rdisc6
+  curl:curl
 )
 if [[ "${1:-}" == "--bench" ]]; then
   want+=(kea-admin:perfdhcp iperf3:iperf3)
+  # load-balancer benchmark: haproxy (the baseline), wrk (the client),
+  # nginx-light (the members)
+  want+=(haproxy:haproxy wrk:wrk nginx-light:nginx)
 fi
 
 missing=()

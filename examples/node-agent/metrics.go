@@ -14,18 +14,20 @@ import (
 // metrics are the agent's Prometheus series, on a registry of its own (no
 // global default registry) with the Go runtime and process collectors.
 type metrics struct {
-	reg           *prometheus.Registry
-	applies       *prometheus.CounterVec // result: ok, error
-	mutations     *prometheus.CounterVec // realizer, kind, op
-	applyErrors   *prometheus.CounterVec // realizer
-	lastSuccess   prometheus.Gauge
-	applyDuration prometheus.Histogram
-	loadErrors    prometheus.Counter
-	topologyValid prometheus.Gauge
-	bgpPeerUp     *prometheus.GaugeVec // peer, id
-	bgpAdvertised prometheus.Gauge
-	resyncs       *prometheus.CounterVec // trigger
-	dhcp          *dhcpLeases
+	reg            *prometheus.Registry
+	applies        *prometheus.CounterVec // result: ok, error
+	mutations      *prometheus.CounterVec // realizer, kind, op
+	applyErrors    *prometheus.CounterVec // realizer
+	lastSuccess    prometheus.Gauge
+	applyDuration  prometheus.Histogram
+	loadErrors     prometheus.Counter
+	topologyValid  prometheus.Gauge
+	bgpPeerUp      *prometheus.GaugeVec // peer, id
+	bgpAdvertised  prometheus.Gauge
+	resyncs        *prometheus.CounterVec // trigger
+	lbStatus       *prometheus.GaugeVec   // loadbalancer, provisioning_status, operating_status
+	lbMemberStatus *prometheus.GaugeVec   // loadbalancer, member, status
+	dhcp           *dhcpLeases
 }
 
 func newMetrics() *metrics {
@@ -53,11 +55,16 @@ func newMetrics() *metrics {
 			Help: "Routes advertised by the BGP speaker."}),
 		resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "neutrino_resyncs_total",
 			Help: "Resyncs by trigger (file, interval, kernel)."}, []string{"trigger"}),
+		lbStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "neutrino_loadbalancer_status",
+			Help: "1 for each load balancer's current provisioning and operating status."},
+			[]string{"loadbalancer", "provisioning_status", "operating_status"}),
+		lbMemberStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "neutrino_loadbalancer_member_status",
+			Help: "1 for each load-balancer member's current operating status."}, []string{"loadbalancer", "member", "status"}),
 		dhcp: &dhcpLeases{desc: prometheus.NewDesc("neutrino_dhcp_leases_total",
 			"DHCP leases served (acks), by network.", []string{"network"}, nil)},
 	}
 	m.reg.MustRegister(m.applies, m.mutations, m.applyErrors, m.lastSuccess, m.applyDuration, m.loadErrors,
-		m.topologyValid, m.bgpPeerUp, m.bgpAdvertised, m.resyncs, m.dhcp,
+		m.topologyValid, m.bgpPeerUp, m.bgpAdvertised, m.resyncs, m.lbStatus, m.lbMemberStatus, m.dhcp,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
