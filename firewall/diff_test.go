@@ -46,7 +46,7 @@ func TestPlanFromNothingThenNothing(t *testing.T) {
 	p := diffTable("router1", nil, want, knownRules{})
 	assert.Equal(t, want, p.want)
 	assert.True(t, p.cutAll, "a newly protected port flushes the namespace's conntrack, as Neutron does")
-	assert.Equal(t, "created nft-chain=3 nft-rule=11 nft-table=1", p.rep.String())
+	assert.Equal(t, "created chain=3 rule=11 table=1", p.rep.String())
 
 	p = diffTable("router1", stateOf(want), want, known(rs))
 	assert.True(t, p.empty(), p.rep.String())
@@ -60,7 +60,7 @@ func TestPlanOneRuleChangeAt1000RulesIsO1(t *testing.T) {
 	d.FirewallRules[500].DestinationPort = "9999"
 	after := compileUnit(t, d)
 	p := diffTable("router1", stateOf(before.tables["router1"]), after.tables["router1"], known(before, after))
-	assert.Equal(t, "created nft-rule=1; deleted nft-rule=1", p.rep.String())
+	assert.Equal(t, "created rule=1; deleted rule=1", p.rep.String())
 	require.Len(t, p.edits, 1)
 	e := p.edits[0]
 	assert.Len(t, e.del, 1)
@@ -101,13 +101,13 @@ func TestPlanRebuildsATableChangedByHand(t *testing.T) {
 	cs := st.chains["ingress-g1"]
 	cs.rules = append(cs.rules[:2], cs.rules[3:]...)
 	p = diffTable("router1", st, want, known(rs))
-	assert.Equal(t, "created nft-rule=1", p.rep.String())
+	assert.Equal(t, "created rule=1", p.rep.String())
 
 	// A foreign rule inside our chain is removed.
 	st = stateOf(want)
 	st.chains["egress-g1"].rules = append(st.chains["egress-g1"].rules, ruleState{handle: 99})
 	p = diffTable("router1", st, want, known(rs))
-	assert.Equal(t, "deleted nft-rule=1", p.rep.String())
+	assert.Equal(t, "deleted rule=1", p.rep.String())
 	assert.True(t, p.cutAll, "an unknown rule removed: cut everything")
 }
 
@@ -116,7 +116,7 @@ func TestPlanDeletesUnwantedTable(t *testing.T) {
 	p := diffTable("router1", stateOf(rs.tables["router1"]), nil, knownRules{})
 	assert.True(t, p.drop)
 	assert.Nil(t, p.want)
-	assert.Equal(t, "deleted nft-table=1", p.rep.String())
+	assert.Equal(t, "deleted table=1", p.rep.String())
 	assert.True(t, diffTable("router1", nil, nil, knownRules{}).empty())
 }
 

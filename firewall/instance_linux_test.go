@@ -162,6 +162,6 @@ func TestInstancePort(t *testing.T) {
 	// Teardown removes the host table.
 	rep, err := r.Apply(context.Background(), Desired{})
 	require.NoError(t, err)
-	assert.Equal(t, 1, rep.Deleted["nft-table"])
+	assert.Equal(t, 1, rep.Deleted["table"])
 	assert.Equal(t, ok, w.check(vm2, "udp", vm1v4, 5353, ok))
 }

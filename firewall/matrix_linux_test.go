@@ -189,11 +189,11 @@ func TestPacketMatrix(t *testing.T) {
 	// repaired: a flushed chain is refilled, a deleted table recreated.
 	w.l.MustRun(w.rns, "nft", "flush", "chain", "inet", TableName, "ingress-g1")
 	rep = w.apply(r, d)
-	assert.Equal(t, map[string]int{"nft-rule": len(d.FirewallPolicies[0].Rules) + 3 - 1 /* disabled */ + 1 /* reject any: two rules */},
+	assert.Equal(t, map[string]int{"rule": len(d.FirewallPolicies[0].Rules) + 3 - 1 /* disabled */ + 1 /* reject any: two rules */},
 		rep.Created, rep.String())
 	w.l.MustRun(w.rns, "nft", "delete", "table", "inet", TableName)
 	rep = w.apply(r, d)
-	assert.Equal(t, 1, rep.Created["nft-table"], rep.String())
+	assert.Equal(t, 1, rep.Created["table"], rep.String())
 	assert.Equal(t, out, w.nft("list", "table", "inet", TableName))
 	assert.Equal(t, timeout, w.probe(w.vm2, "tcp", vm1v4, 9090))
 
@@ -212,7 +212,7 @@ func TestPacketMatrix(t *testing.T) {
 	changed.FirewallPolicies[0].Rules = changed.FirewallPolicies[0].Rules[1:]
 	rep, err = r.Plan(context.Background(), changed)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]int{"nft-rule": 2}, rep.Deleted, "the any-protocol reject is two rules")
+	assert.Equal(t, map[string]int{"rule": 2}, rep.Deleted, "the any-protocol reject is two rules")
 	assert.Equal(t, out, w.nft("list", "table", "inet", TableName))
 	assert.Equal(t, refused, w.probe(w.ext, "tcp", vm1v4, 80))
 
@@ -229,7 +229,7 @@ func TestPacketMatrix(t *testing.T) {
 
 	// Tearing down removes our table and leaves the foreign one.
 	rep = w.apply(r, Desired{})
-	assert.Equal(t, 1, rep.Deleted["nft-table"], rep.String())
+	assert.Equal(t, 1, rep.Deleted["table"], rep.String())
 	assert.NotContains(t, w.nft("list", "tables"), TableName)
 	assert.Equal(t, foreign, w.nft("-s", "list", "table", "inet", "foreign"))
 	assert.Equal(t, ok, w.check(w.vm2, "tcp", vm1v4, 9090, ok))
@@ -273,8 +273,8 @@ func TestRuleRemovalCutsEstablishedFlow(t *testing.T) {
 	rep = w.apply(r, cut)
 	t.Log(rep.String())
 	assert.Positive(t, rep.Deleted["conntrack"], "the flow's entry is deleted")
-	assert.Equal(t, 1, rep.Deleted["nft-rule"], "one rule removed: O(change)")
-	assert.Zero(t, rep.Created["nft-rule"])
+	assert.Equal(t, 1, rep.Deleted["rule"], "one rule removed: O(change)")
+	assert.Zero(t, rep.Created["rule"])
 	assert.Error(t, echo(probeTimeout), "the established flow is cut")
 }
 
@@ -303,6 +303,6 @@ func TestRestartConverges(t *testing.T) {
 	// pass's sweep of the node's router namespaces.
 	third := w.realizer()
 	rep = w.apply(third, Desired{})
-	assert.Equal(t, 1, rep.Deleted["nft-table"], rep.String())
+	assert.Equal(t, 1, rep.Deleted["table"], rep.String())
 	assert.NotContains(t, w.nft("list", "tables"), TableName)
 }

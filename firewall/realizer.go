@@ -8,7 +8,7 @@ import (
 )
 
 // Report says what an Apply changed, or what a Plan would change, counted
-// per kind: "nft-table", "nft-chain", "nft-rule", "nft-limit" and
+// per kind: "table", "chain", "rule", "limit" and
 // "conntrack" (entries of flows that lost their permission). A second
 // Apply of the same desired state reports zero mutations.
 type Report = report.Report

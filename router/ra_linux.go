@@ -10,6 +10,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/neutrino-net/neutrino/internal/naming"
+	"github.com/neutrino-net/neutrino/internal/nl"
 	"github.com/neutrino-net/neutrino/internal/ra"
 	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/ipam"
@@ -182,7 +183,7 @@ func (r *Realizer) withdrawRouterRA(h *namespace.Handle, full string, links map[
 		if _, ok := known[name]; ok || !strings.HasPrefix(name, naming.PrefixRouterIf) || r.opt.ra.off {
 			continue
 		}
-		addrs, err := h.Netlink().AddrList(l, netlink.FAMILY_V6)
+		addrs, err := nl.Dump(func() ([]netlink.Addr, error) { return h.Netlink().AddrList(l, netlink.FAMILY_V6) })
 		if err != nil {
 			continue
 		}

@@ -324,7 +324,7 @@ func v6State(h *namespace.Handle) (addrs []netip.Addr, gw netip.Addr) {
 	if err != nil {
 		return nil, gw
 	}
-	as, _ := h.Netlink().AddrList(l, netlink.FAMILY_V6)
+	as, _ := namespace.Dump(func() ([]netlink.Addr, error) { return h.Netlink().AddrList(l, netlink.FAMILY_V6) })
 	for _, a := range as {
 		// A tentative address (duplicate address detection running) is
 		// not usable as a source yet: the guest would fall back to its
@@ -333,8 +333,10 @@ func v6State(h *namespace.Handle) (addrs []netip.Addr, gw netip.Addr) {
 			addrs = append(addrs, x)
 		}
 	}
-	routes, _ := h.Netlink().RouteListFiltered(netlink.FAMILY_V6,
-		&netlink.Route{Dst: &net.IPNet{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}}, netlink.RT_FILTER_DST)
+	routes, _ := namespace.Dump(func() ([]netlink.Route, error) {
+		return h.Netlink().RouteListFiltered(netlink.FAMILY_V6,
+			&netlink.Route{Dst: &net.IPNet{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}}, netlink.RT_FILTER_DST)
+	})
 	for _, r := range routes {
 		if x, ok := netip.AddrFromSlice(r.Gw); ok {
 			gw = x
