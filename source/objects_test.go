@@ -1,0 +1,130 @@
+package source
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/neutrino-net/neutrino"
+)
+
+func twoNode(t *testing.T) *neutrino.Topology {
+	t.Helper()
+	topo, err := neutrino.LoadFile("../examples/topologies/two-node-vxlan.json")
+	require.NoError(t, err)
+	topo.Defaults()
+	require.NoError(t, topo.Validate())
+	return topo
+}
+
+func put(t *testing.T, o *Objects, objs map[Ref]json.RawMessage) {
+	t.Helper()
+	for ref, v := range objs {
+		require.NoError(t, o.Put(ref, v))
+	}
+}
+
+func TestSplitThenObjectsGivesTheDocumentBackInIDOrder(t *testing.T) {
+	topo := twoNode(t)
+	objs, err := Split(topo)
+	require.NoError(t, err)
+	require.Len(t, objs, 9)
+	o := NewObjects()
+	put(t, o, objs)
+	got, err := o.Topology()
+	require.NoError(t, err)
+	require.Len(t, got.Ports, len(topo.Ports))
+	for i := 1; i < len(got.Ports); i++ {
+		require.Less(t, got.Ports[i-1].ID, got.Ports[i].ID)
+	}
+	require.ElementsMatch(t, topo.Ports, got.Ports)
+	require.Equal(t, topo.Hosts, got.Hosts)
+	require.Equal(t, topo.Networks, got.Networks)
+}
+
+func TestObjectsRejectsAMalformedObjectNamingItsKeyAndField(t *testing.T) {
+	topo := twoNode(t)
+	objs, err := Split(topo)
+	require.NoError(t, err)
+	o := NewObjects(WithNames(func(r Ref) string { return "/p/v1/" + r.String() }))
+	put(t, o, objs)
+	good, err := o.Topology()
+	require.NoError(t, err)
+
+	p := topo.Ports[1]
+	ref := Ref{"ports", p.ID}
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(objs[ref], &m))
+	m["fixed_ips"] = []any{map[string]any{"subnet_id": p.FixedIPs[0].SubnetID, "ip_address": "10.0.10.999"}}
+	bad, _ := json.Marshal(m)
+	err = o.Put(ref, bad)
+	require.ErrorIs(t, err, neutrino.ErrInvalid)
+	require.ErrorContains(t, err, "/p/v1/ports/"+p.ID+": fixed_ips[0].ip_address")
+	_, err = o.Topology()
+	require.ErrorContains(t, err, "/p/v1/ports/"+p.ID+": fixed_ips[0].ip_address")
+
+	// A decodable object that breaks a rule of the document: named by key too.
+	m["fixed_ips"] = []any{map[string]any{"subnet_id": "no-such-subnet", "ip_address": "10.0.10.99"}}
+	bad, _ = json.Marshal(m)
+	require.NoError(t, o.Put(ref, bad))
+	_, err = o.Topology()
+	require.ErrorIs(t, err, neutrino.ErrNotFound)
+	require.ErrorContains(t, err, "/p/v1/ports/"+p.ID+": fixed_ips[0].subnet_id")
+
+	// The key and the object's ID must agree.
+	err = o.Put(Ref{"ports", "other-id"}, objs[ref])
+	require.ErrorContains(t, err, "/p/v1/ports/other-id: id")
+
+	o.Delete(Ref{"ports", "other-id"})
+	require.NoError(t, o.Put(ref, objs[ref]))
+	again, err := o.Topology()
+	require.NoError(t, err)
+	require.Equal(t, good.Ports, again.Ports)
+	require.Equal(t, 9, o.Len())
+}
+
+func TestObjectsSharesCollectionsThatDidNotChange(t *testing.T) {
+	objs, err := Split(twoNode(t))
+	require.NoError(t, err)
+	o := NewObjects()
+	put(t, o, objs)
+	a, err := o.Topology()
+	require.NoError(t, err)
+	h := a.Hosts[0]
+	h.TunnelIP = h.TunnelIP.Next().Next().Next()
+	b, _ := json.Marshal(h)
+	require.NoError(t, o.Put(Ref{"hosts", h.Name}, b))
+	c, err := o.Topology()
+	require.NoError(t, err)
+	require.Same(t, &a.Ports[0], &c.Ports[0], "ports unchanged: shared")
+	require.NotEqual(t, a.Hosts[0].TunnelIP, c.Hosts[0].TunnelIP, "the earlier snapshot is not modified")
+}
+
+func TestObjectsRefusesUnknownCollections(t *testing.T) {
+	o := NewObjects()
+	require.ErrorIs(t, o.Put(Ref{"volumes", "v1"}, []byte(`{"id":"v1"}`)), neutrino.ErrInvalid)
+	_, err := o.Topology()
+	require.ErrorContains(t, err, "volumes/v1")
+	o.Delete(Ref{"volumes", "v1"})
+	_, err = o.Topology()
+	require.NoError(t, err)
+	require.ErrorContains(t, o.Put(Ref{"ports", "p"}, []byte(`[1]`)), "want a JSON object")
+	require.ErrorContains(t, o.Put(Ref{"ports", "p"}, []byte(`{`)), "not JSON")
+}
+
+func TestObjectsAppliesDefaults(t *testing.T) {
+	b, err := os.ReadFile("../examples/topologies/two-node-vxlan.json")
+	require.NoError(t, err)
+	var doc struct{ Subnets []map[string]any }
+	require.NoError(t, json.Unmarshal(b, &doc))
+	s := doc.Subnets[0]
+	delete(s, "gateway_ip")
+	delete(s, "allocation_pools")
+	v, _ := json.Marshal(s)
+	o := NewObjects(WithDefaults(true))
+	require.NoError(t, o.Put(Ref{"subnets", s["id"].(string)}, v))
+	got := o.Unvalidated()
+	require.True(t, got.Subnets[0].GatewayIP.IsValid(), "the gateway default is filled")
+}
