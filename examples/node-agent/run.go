@@ -44,14 +44,37 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 	triggers := make(chan trigger, 4)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go watchFile(wctx, o.topology, o.filePoll, triggers)
+	var fd *feed // the etcd source, or nil for the file
+	if o.etcd.endpoints != "" {
+		if fd, err = startEtcd(wctx, o, m, log, triggers); err != nil {
+			return err
+		}
+	} else {
+		go watchFile(wctx, o.topology, o.filePoll, triggers)
+	}
 	go watchKernel(wctx, host, log, triggers)
 	owned := newOwnedWatch(o.prefix, log, triggers)
 	defer owned.stop()
 
 	var good *neutrino.Topology
-	load := func() {
-		t, err := loadTopology(o)
+	// load takes the newest desired state and reports whether to apply it:
+	// always for the file (a bad file re-applies the last good state); for
+	// etcd only when the change concerns this host.
+	load := func() bool {
+		var (
+			t         *neutrino.Topology
+			concerned = true
+			err       error
+		)
+		if fd == nil {
+			t, err = loadTopology(o)
+		} else if t, concerned, err = fd.take(); t == nil && err == nil {
+			return false
+		}
+		if err != nil && fd != nil && !fd.src.Status().Connected {
+			log.Warn("desired-state source unreachable; keeping the last good state", "err", errorsText(err))
+			return false
+		}
 		if err != nil {
 			m.Add("neutrino_topology_load_errors_total", 1)
 			m.Set("neutrino_topology_valid", 0)
@@ -60,10 +83,11 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 			} else {
 				log.Error("topology rejected; nothing realized yet", "file", o.topology, "err", errorsText(err))
 			}
-			return
+			return fd == nil
 		}
 		m.Set("neutrino_topology_valid", 1)
 		good = t
+		return concerned
 	}
 	apply := func(why trigger) {
 		m.Add("neutrino_resyncs_total", 1, "trigger", string(why))
@@ -110,8 +134,9 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 		case t := <-triggers:
 			switch t {
 			case triggerFile:
-				load()
-				apply(triggerFile)
+				if load() {
+					apply(triggerFile)
+				}
 			case triggerKernel:
 				if debounce == nil {
 					debounce = time.After(o.kernelDebounce)

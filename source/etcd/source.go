@@ -10,6 +10,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/neutrino-net/neutrino"
 	"github.com/neutrino-net/neutrino/source"
 )
 
@@ -109,8 +110,7 @@ var errResync = errors.New("etcd source: resync needed")
 func (s *Source) Run(ctx context.Context, yield func(source.Event)) error {
 	wait := s.minWait
 	for {
-		st := &state{objs: source.NewObjects(source.WithDefaults(s.defaults),
-			source.WithNames(func(r source.Ref) string { return Key(s.prefix, r) }))}
+		st := &state{objs: newObjects(s.prefix, s.defaults)}
 		err := s.snapshot(ctx, st, yield)
 		if err == nil {
 			wait = s.minWait
@@ -269,4 +269,28 @@ func (s *Source) check(ctx context.Context, st *state) error {
 		return fmt.Errorf("%w: store revision %d is behind ours, %d", errResync, resp.Header.Revision, st.rev)
 	}
 	return nil
+}
+
+// Read returns the topology stored under prefix once, validated, and the
+// revision it was read at: for one-shot commands (plan, apply). defaults
+// applies Neutron's defaults to each object first.
+func Read(ctx context.Context, client *clientv3.Client, prefix string, defaults bool) (*neutrino.Topology, int64, error) {
+	resp, err := client.Get(ctx, objectsPrefix(prefix), clientv3.WithPrefix())
+	if err != nil {
+		return nil, 0, fmt.Errorf("etcd source %s: %w", prefix, err)
+	}
+	objs := newObjects(prefix, defaults)
+	for _, kv := range resp.Kvs {
+		if ref, ok := ParseKey(prefix, string(kv.Key)); ok {
+			_ = objs.Put(ref, kv.Value) // reported by Topology
+		}
+	}
+	t, err := objs.Topology()
+	return t, resp.Header.Revision, err
+}
+
+// newObjects holds the objects of prefix, naming each by its key in errors.
+func newObjects(prefix string, defaults bool) *source.Objects {
+	return source.NewObjects(source.WithDefaults(defaults),
+		source.WithNames(func(r source.Ref) string { return Key(prefix, r) }))
 }

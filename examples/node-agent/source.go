@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/neutrino-net/neutrino"
+	"github.com/neutrino-net/neutrino/source"
+	etcdsource "github.com/neutrino-net/neutrino/source/etcd"
+)
+
+// etcdOptions select the etcd source instead of --topology: the desired
+// state of the whole deployment, one key per Neutron object under
+// <prefix>/v1/, watched.
+type etcdOptions struct {
+	endpoints   string
+	prefix      string
+	caFile      string
+	certFile    string
+	keyFile     string
+	dialTimeout time.Duration
+}
+
+func (e *etcdOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&e.endpoints, "etcd-endpoints", "", "etcd client URLs, comma-separated: read the desired state from etcd instead of --topology")
+	fs.StringVar(&e.prefix, "etcd-prefix", "/neutrino", "etcd key prefix: objects are <prefix>/v1/<collection>/<id>")
+	fs.StringVar(&e.caFile, "etcd-cacert", "", "CA bundle that signed the etcd servers' certificates (https endpoints)")
+	fs.StringVar(&e.certFile, "etcd-cert", "", "client certificate presented to etcd")
+	fs.StringVar(&e.keyFile, "etcd-key", "", "key of --etcd-cert")
+	fs.DurationVar(&e.dialTimeout, "etcd-dial-timeout", 5*time.Second, "how long the first connection to etcd may take")
+}
+
+// client connects to etcd, failing clearly when the server refuses us
+// (a bad or missing client certificate shows up here, not later).
+func (e *etcdOptions) client(ctx context.Context) (*clientv3.Client, error) {
+	cfg := clientv3.Config{
+		Endpoints:   strings.Split(e.endpoints, ","),
+		DialTimeout: e.dialTimeout,
+		Logger:      zap.NewNop(),
+		Context:     ctx,
+	}
+	if e.caFile != "" || e.certFile != "" || e.keyFile != "" {
+		tc, err := (transport.TLSInfo{CertFile: e.certFile, KeyFile: e.keyFile, TrustedCAFile: e.caFile}).ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("etcd TLS: %w", err)
+		}
+		cfg.TLS = tc
+	}
+	c, err := clientv3.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("etcd %s: %w", e.endpoints, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, e.dialTimeout)
+	defer cancel()
+	if _, err := c.Get(pctx, strings.TrimSuffix(e.prefix, "/")+"/writer"); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("etcd %s refused or unreachable (check --etcd-cacert, --etcd-cert, --etcd-key): %w", e.endpoints, err)
+	}
+	return c, nil
+}
+
+// feed runs a Source beside the agent's loop: it keeps the newest event
+// and wakes the loop with triggerFile, and publishes the source's state
+// as metrics. The Slicer tells whether a new snapshot concerns this host,
+// so that a change elsewhere in the cloud costs no Apply.
+type feed struct {
+	src    source.Source
+	slicer *source.Slicer
+
+	mu   sync.Mutex
+	snap *source.Snapshot
+	err  error
+}
+
+func startFeed(ctx context.Context, src source.Source, host string, m *metrics, log *slog.Logger, out chan<- trigger) *feed {
+	m.define("neutrino_source_connected", "gauge", "1 while the desired-state source (etcd) is reachable and watched.")
+	m.define("neutrino_source_revision", "gauge", "Revision of the last good desired state.")
+	m.define("neutrino_source_stale_seconds", "gauge", "Seconds since the source became unreachable (0 while connected): the realized state may be this old.")
+	m.define("neutrino_source_rejected_total", "counter", "Desired states rejected as invalid or events reporting the source unreachable.")
+	f := &feed{src: src, slicer: source.NewSlicer(host)}
+	go func() {
+		err := src.Run(ctx, func(e source.Event) {
+			f.mu.Lock()
+			if e.Snapshot != nil {
+				if f.snap != nil {
+					e.Snapshot.Delta = f.snap.Delta.Merge(e.Snapshot.Delta)
+				}
+				f.snap, f.err = e.Snapshot, nil
+			} else {
+				f.err = e.Err
+				m.Add("neutrino_source_rejected_total", 1)
+			}
+			f.mu.Unlock()
+			f.record(m)
+			send(out, triggerFile)
+		})
+		if ctx.Err() == nil {
+			log.Error("desired-state source stopped", "err", err)
+		}
+	}()
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				f.record(m)
+			}
+		}
+	}()
+	return f
+}
+
+func (f *feed) record(m *metrics) {
+	st := f.src.Status()
+	up := 0.0
+	if st.Connected {
+		up = 1
+	}
+	m.Set("neutrino_source_connected", up)
+	m.Set("neutrino_source_revision", float64(st.Revision))
+	m.Set("neutrino_source_stale_seconds", st.Stale(time.Now()).Seconds())
+}
+
+// take returns the newest good topology, whether it concerns this host
+// (false: nothing to apply), and the last problem, if it came after it.
+func (f *feed) take() (topo *neutrino.Topology, concerned bool, err error) {
+	f.mu.Lock()
+	snap, err := f.snap, f.err
+	f.err = nil
+	if snap != nil {
+		f.snap = &source.Snapshot{Topology: snap.Topology, Revision: snap.Revision, Delta: &source.Delta{}}
+	}
+	f.mu.Unlock()
+	if err != nil || snap == nil {
+		return nil, false, err
+	}
+	changed, err := f.slicer.Update(snap)
+	if err != nil {
+		return nil, false, err
+	}
+	return snap.Topology, changed, nil
+}
+
+// load reads the stored topology once (plan, apply).
+func (e *etcdOptions) load(defaults bool) (*neutrino.Topology, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*e.dialTimeout)
+	defer cancel()
+	c, err := e.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	t, _, err := etcdsource.Read(ctx, c, e.prefix, defaults)
+	return t, err
+}
+
+// startEtcd connects and starts watching; the client closes with ctx.
+func startEtcd(ctx context.Context, o options, m *metrics, log *slog.Logger, out chan<- trigger) (*feed, error) {
+	c, err := o.etcd.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	go func() { <-ctx.Done(); c.Close() }()
+	src := etcdsource.New(c, o.etcd.prefix, etcdsource.WithDefaults(o.defaults),
+		etcdsource.WithLogger(log.With("source", "etcd")))
+	log.Info("watching etcd", "endpoints", o.etcd.endpoints, "prefix", o.etcd.prefix)
+	return startFeed(ctx, src, o.host, m, log, out), nil
+}
