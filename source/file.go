@@ -85,7 +85,7 @@ func (f *File) load() Event {
 		return Event{Err: err}
 	}
 	f.status.Revision++
-	return Event{Snapshot: &Snapshot{Topology: t, Revision: f.status.Revision}}
+	return Event{Snapshot: NewSnapshot(t, f.status.Revision, nil)}
 }
 
 // Status implements Source. A file is always "connected": a problem reading

@@ -28,7 +28,7 @@ func TestFileYieldsGoodLoadsAndRejectsBadOnesNamingTheFile(t *testing.T) {
 	require.NoError(t, e.Err)
 	require.Equal(t, int64(1), e.Snapshot.Revision)
 	require.Nil(t, e.Snapshot.Delta, "a file reload may change anything")
-	require.Len(t, e.Snapshot.Topology.Ports, 4)
+	require.Len(t, e.Snapshot.Topology().Ports, 4)
 
 	require.NoError(t, os.WriteFile(path, []byte(`{"ports":[{"id":"p","fixed_ips":[{"ip_address":"x"}]}]}`), 0o600))
 	e = <-events

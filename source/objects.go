@@ -16,13 +16,13 @@ import (
 
 // Objects is a set of Neutron objects, one per Ref, from which a validated
 // Topology is assembled: what a key-value store holds, one object per key.
-// Collections are assembled in ID order, and a collection is rebuilt only
-// when one of its objects changed, so a port change leaves the other
-// collections' slices shared with the previous Topology.
+// Collections are assembled in ID order. Assembling is a pass over every
+// object: done when asked (Topology, Unvalidated), never per change.
 //
 // Objects is not safe for concurrent use.
 type Objects struct {
 	defaults bool
+	cache    *Cache
 	name     func(Ref) string
 	colls    map[string]*collection
 	order    []*collection // Topology field order
@@ -35,7 +35,6 @@ type collection struct {
 	elem  reflect.Type // element type, e.g. port.Port
 	ids   []string     // sorted
 	objs  map[string]reflect.Value
-	built reflect.Value // the assembled slice; invalid when dirty
 }
 
 // ObjectsOption configures Objects.
@@ -44,6 +43,10 @@ type ObjectsOption func(*Objects)
 // WithDefaults applies Neutron's defaults (Topology.Defaults) to each object
 // as it is decoded, as node-agent's --apply-defaults does for a file.
 func WithDefaults(on bool) ObjectsOption { return func(o *Objects) { o.defaults = on } }
+
+// WithCache shares decoded objects with the other Objects of the process
+// that use c.
+func WithCache(c *Cache) ObjectsOption { return func(o *Objects) { o.cache = c } }
 
 // WithNames sets how errors name an object: by default "ports/<id>"; the
 // etcd source names its key.
@@ -110,7 +113,6 @@ func (o *Objects) Put(ref Ref, value []byte) error {
 		c.ids = slices.Insert(c.ids, i, ref.ID)
 	}
 	c.objs[ref.ID] = v
-	c.built = reflect.Value{}
 	return nil
 }
 
@@ -126,7 +128,7 @@ func (o *Objects) Delete(ref Ref) {
 func (o *Objects) Reset() {
 	clear(o.bad)
 	for _, c := range o.order {
-		c.ids, c.built = nil, reflect.Value{}
+		c.ids = nil
 		clear(c.objs)
 	}
 }
@@ -138,13 +140,19 @@ func (o *Objects) remove(c *collection, id string) {
 	delete(c.objs, id)
 	i, _ := slices.BinarySearch(c.ids, id)
 	c.ids = slices.Delete(c.ids, i, i+1)
-	c.built = reflect.Value{}
 }
 
 // decode reads one object through neutrino.Load, so that a malformed field
 // is reported exactly as in a file, with the object's name in front of the
 // path instead of "ports[0]".
 func (o *Objects) decode(c *collection, ref Ref, value []byte) (reflect.Value, error) {
+	if o.cache == nil {
+		return o.decodeOne(c, ref, value)
+	}
+	return o.cache.decode(ref, value, o.defaults, func() (reflect.Value, error) { return o.decodeOne(c, ref, value) })
+}
+
+func (o *Objects) decodeOne(c *collection, ref Ref, value []byte) (reflect.Value, error) {
 	var probe any
 	if err := json.Unmarshal(value, &probe); err != nil {
 		return reflect.Value{}, fmt.Errorf("%s: %w", o.name(ref), errdefs.Invalid("", "not JSON: %v", err))
@@ -205,7 +213,6 @@ func idOf(v reflect.Value) string {
 // Topology assembles the objects into a document and validates it. Errors
 // name the objects' keys: every object that does not decode, or every
 // problem Validate finds, with the path of the field inside the object.
-// The returned Topology shares unchanged collections with earlier ones.
 func (o *Objects) Topology() (*neutrino.Topology, error) {
 	if len(o.bad) > 0 {
 		refs := make([]Ref, 0, len(o.bad))
@@ -235,16 +242,14 @@ func (o *Objects) assemble() *neutrino.Topology {
 	t := new(neutrino.Topology)
 	tv := reflect.ValueOf(t).Elem()
 	for _, c := range o.order {
-		if !c.built.IsValid() {
-			s := reflect.MakeSlice(reflect.SliceOf(c.elem), len(c.ids), len(c.ids))
-			for i, id := range c.ids {
-				s.Index(i).Set(c.objs[id])
-			}
-			c.built = s
+		if len(c.ids) == 0 {
+			continue
 		}
-		if c.built.Len() > 0 {
-			tv.Field(c.field).Set(c.built)
+		s := reflect.MakeSlice(reflect.SliceOf(c.elem), len(c.ids), len(c.ids))
+		for i, id := range c.ids {
+			s.Index(i).Set(c.objs[id])
 		}
+		tv.Field(c.field).Set(s)
 	}
 	return t
 }

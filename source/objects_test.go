@@ -85,21 +85,34 @@ func TestObjectsRejectsAMalformedObjectNamingItsKeyAndField(t *testing.T) {
 	require.Equal(t, 9, o.Len())
 }
 
-func TestObjectsSharesCollectionsThatDidNotChange(t *testing.T) {
+func TestObjectsWithACacheDecodeEachVersionOnce(t *testing.T) {
 	objs, err := Split(twoNode(t))
 	require.NoError(t, err)
-	o := NewObjects()
-	put(t, o, objs)
-	a, err := o.Topology()
+	c := NewCache(100)
+	a, b := NewObjects(WithCache(c)), NewObjects(WithCache(c))
+	put(t, a, objs)
+	put(t, b, objs)
+	ta, err := a.Topology()
 	require.NoError(t, err)
-	h := a.Hosts[0]
-	h.TunnelIP = h.TunnelIP.Next().Next().Next()
-	b, _ := json.Marshal(h)
-	require.NoError(t, o.Put(Ref{"hosts", h.Name}, b))
-	c, err := o.Topology()
+	tb, err := b.Topology()
 	require.NoError(t, err)
-	require.Same(t, &a.Ports[0], &c.Ports[0], "ports unchanged: shared")
-	require.NotEqual(t, a.Hosts[0].TunnelIP, c.Hosts[0].TunnelIP, "the earlier snapshot is not modified")
+	require.Equal(t, ta, tb)
+	require.Len(t, c.m, len(objs), "one entry per object version")
+	require.Equal(t, &ta.Ports[0].FixedIPs[0], &tb.Ports[0].FixedIPs[0], "decoded once, shared")
+}
+
+func TestVerdictsValidateOnce(t *testing.T) {
+	v := NewVerdicts(2)
+	calls := 0
+	check := func() error { calls++; return neutrino.ErrInvalid }
+	for range 3 {
+		require.ErrorIs(t, v.Do("r1", check), neutrino.ErrInvalid)
+	}
+	require.Equal(t, 1, calls)
+	require.NoError(t, v.Do("r2", func() error { return nil }))
+	require.NoError(t, v.Do("r3", func() error { return nil }))
+	require.ErrorIs(t, v.Do("r1", check), neutrino.ErrInvalid)
+	require.Equal(t, 2, calls, "the oldest verdict was forgotten")
 }
 
 func TestObjectsRefusesUnknownCollections(t *testing.T) {

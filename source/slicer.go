@@ -15,22 +15,25 @@ import (
 // host, so a change to one host's port costs the other hosts a look at the
 // changed object, not a pass over the document.
 //
-// A change concerns the host when the object is in its slice (deleted or
-// modified), when it is a host (every slice lists every host), or when the
-// object's JSON mentions the host or any ID in the slice: an object enters a slice only through a reference to the host
-// (binding:host_id) or to something already in it (a network, a security
-// group, a router, a subnet pool). The test errs on the side of
-// re-slicing: a name that happens to equal an ID costs a re-slice, never a
-// missed change.
+// A change concerns the host when the object is in its slice (modified or
+// deleted), when it is a host (every slice lists every host), or when its
+// JSON mentions one of the slice's anchors, the IDs through which an object
+// enters a slice (ForHost): the host's name (binding:host_id), its
+// networks (their ports, subnets, routers' gateways, floating IPs), its
+// routers (their ports and floating IPs) and the remote groups of its rules
+// (their members). The test errs on the side of re-slicing: an unrelated
+// field that happens to hold an anchor costs a re-slice, never a missed
+// change.
 type Slicer struct {
-	host  string
-	slice *neutrino.Topology
-	ids   map[string]bool // every ID in slice but hosts', and host
+	host    string
+	slice   *neutrino.Topology
+	ids     map[string]bool // every object in slice but hosts
+	anchors map[string]bool
 }
 
 // NewSlicer returns a Slicer for host with an empty slice.
 func NewSlicer(host string) *Slicer {
-	return &Slicer{host: host, slice: &neutrino.Topology{}, ids: map[string]bool{host: true}}
+	return &Slicer{host: host, slice: &neutrino.Topology{}, ids: map[string]bool{}, anchors: map[string]bool{host: true}}
 }
 
 // Slice returns the current slice (read-only).
@@ -38,12 +41,13 @@ func (s *Slicer) Slice() *neutrino.Topology { return s.slice }
 
 // Update brings the slice to snap and reports whether it was recomputed.
 // A host that is in neither hosts nor any port's binding has an empty
-// slice.
+// slice. Call it during the source's yield: it assembles the snapshot's
+// topology only when the change concerns the host.
 func (s *Slicer) Update(snap *Snapshot) (changed bool, err error) {
 	if snap.Delta != nil && !s.concerned(snap.Delta) {
 		return false, nil
 	}
-	slice, err := snap.Topology.ForHost(s.host)
+	slice, err := snap.Topology().ForHost(s.host)
 	switch {
 	case errors.Is(err, neutrino.ErrNotFound):
 		slice = &neutrino.Topology{}
@@ -52,14 +56,14 @@ func (s *Slicer) Update(snap *Snapshot) (changed bool, err error) {
 	}
 	s.slice = slice
 	s.ids = idsOf(slice)
-	s.ids[s.host] = true
+	s.anchors = anchorsOf(slice, s.host)
 	return true, nil
 }
 
 func (s *Slicer) concerned(d *Delta) bool {
 	for _, c := range d.Changes {
 		// Every slice carries every host, for its tunnel address.
-		if c.Collection == "hosts" || s.ids[c.ID] || c.Value != nil && mentions(c.Value, s.ids) {
+		if c.Collection == "hosts" || s.ids[c.ID] || c.Value != nil && mentions(c.Value, s.anchors) {
 			return true
 		}
 	}
@@ -80,8 +84,8 @@ func mentions(value []byte, ids map[string]bool) bool {
 	}
 }
 
-// idsOf collects the IDs of every object in t but its hosts: every slice
-// lists every host, and a port bound to another host is not ours for that.
+// idsOf collects the IDs of every object in t but its hosts, whose
+// changes concern every slice anyway.
 func idsOf(t *neutrino.Topology) map[string]bool {
 	ids := map[string]bool{}
 	tv := reflect.ValueOf(t).Elem()
@@ -97,4 +101,23 @@ func idsOf(t *neutrino.Topology) map[string]bool {
 		}
 	}
 	return ids
+}
+
+// anchorsOf returns the IDs through which an object enters t, host's slice.
+func anchorsOf(t *neutrino.Topology, host string) map[string]bool {
+	a := map[string]bool{host: true}
+	for _, n := range t.Networks {
+		a[n.ID] = true
+	}
+	for _, r := range t.Routers {
+		a[r.ID] = true
+	}
+	for _, g := range t.SecurityGroups {
+		for _, r := range g.Rules {
+			if r.RemoteGroupID != "" {
+				a[r.RemoteGroupID] = true
+			}
+		}
+	}
+	return a
 }

@@ -27,7 +27,7 @@ func TestSlicerReslicesOnlyWhatConcernsTheHost(t *testing.T) {
 		}
 		cur, err := o.Topology()
 		require.NoError(t, err)
-		return &Snapshot{Topology: cur, Delta: &Delta{Changes: changes}}
+		return NewSnapshot(cur, 0, &Delta{Changes: changes})
 	}
 	h3 := topo.Hosts[1]
 	h3.Name, h3.TunnelIP = "node3", netip.MustParseAddr("198.18.0.3")
@@ -87,7 +87,7 @@ func TestSlicerReslicesOnlyWhatConcernsTheHost(t *testing.T) {
 
 	// Every slice must equal the slice of the full document.
 	for _, sl := range []*Slicer{s1, s2, s3} {
-		want, err := s.Topology.ForHost(sl.host)
+		want, err := s.Topology().ForHost(sl.host)
 		require.NoError(t, err)
 		require.Equal(t, want, sl.Slice(), sl.host)
 	}

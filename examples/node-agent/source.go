@@ -91,6 +91,7 @@ func startFeed(ctx context.Context, src source.Source, host string, m *metrics, 
 		err := src.Run(ctx, func(e source.Event) {
 			f.mu.Lock()
 			if e.Snapshot != nil {
+				e.Snapshot.Topology() // kept beyond this call: assemble it now
 				if f.snap != nil {
 					e.Snapshot.Delta = f.snap.Delta.Merge(e.Snapshot.Delta)
 				}
@@ -140,7 +141,7 @@ func (f *feed) take() (topo *neutrino.Topology, concerned bool, err error) {
 	snap, err := f.snap, f.err
 	f.err = nil
 	if snap != nil {
-		f.snap = &source.Snapshot{Topology: snap.Topology, Revision: snap.Revision, Delta: &source.Delta{}}
+		f.snap = source.NewSnapshot(snap.Topology(), snap.Revision, &source.Delta{})
 	}
 	f.mu.Unlock()
 	if err != nil || snap == nil {
@@ -150,7 +151,7 @@ func (f *feed) take() (topo *neutrino.Topology, concerned bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return snap.Topology, changed, nil
+	return snap.Topology(), changed, nil
 }
 
 // load reads the stored topology once (plan, apply).

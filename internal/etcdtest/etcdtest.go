@@ -24,9 +24,21 @@ import (
 	"go.uber.org/zap"
 )
 
+// TB is what the package needs of a test: testing.TB has it, and so can a
+// command (examples/etcd-sim).
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+	TempDir() string
+	Cleanup(func())
+}
+
+var _ TB = testing.TB(nil)
+
 // Server is one etcd member.
 type Server struct {
-	t      testing.TB
+	t      TB
 	bin    string
 	dir    string
 	client string // client URL
@@ -39,7 +51,7 @@ type Server struct {
 }
 
 // Binary returns the etcd binary's path, or skips t naming what is missing.
-func Binary(t testing.TB) string {
+func Binary(t TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
@@ -50,7 +62,7 @@ func Binary(t testing.TB) string {
 
 // Start starts a single-member etcd and stops it when t ends. extra flags
 // are passed on (e.g. "--max-txn-ops=20000").
-func Start(t testing.TB, extra ...string) *Server {
+func Start(t TB, extra ...string) *Server {
 	t.Helper()
 	s := &Server{t: t, bin: Binary(t), dir: t.TempDir(), extra: extra,
 		client: "http://" + freeAddr(t), peer: "http://" + freeAddr(t)}
@@ -72,7 +84,7 @@ func (s *Server) Restart() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd != nil {
-		s.t.Fatal("etcdtest: Restart of a running server")
+		s.t.Fatalf("etcdtest: Restart of a running server")
 	}
 	args := append([]string{
 		"--name=m1", "--data-dir=" + filepath.Join(s.dir, "data"),
@@ -143,10 +155,10 @@ func (s *Server) PID() int {
 }
 
 // Client returns a client of the member, closed when the test ends.
-func (s *Server) Client(t testing.TB) *clientv3.Client { return Client(t, s.client) }
+func (s *Server) Client(t TB) *clientv3.Client { return Client(t, s.client) }
 
 // Client returns a client of endpoints, closed when the test ends.
-func Client(t testing.TB, endpoints ...string) *clientv3.Client {
+func Client(t TB, endpoints ...string) *clientv3.Client {
 	c, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatalf("etcdtest: client: %v", err)
@@ -180,7 +192,7 @@ func (s *Server) RSS() (int64, error) {
 	return rss * int64(os.Getpagesize()), nil
 }
 
-func freeAddr(t testing.TB) string {
+func freeAddr(t TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("etcdtest: free port: %v", err)

@@ -4,7 +4,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"testing"
 )
 
 // Proxy forwards TCP connections to a server and can cut them all: a
@@ -20,7 +19,7 @@ type Proxy struct {
 
 // NewProxy listens on a free loopback port and forwards to target
 // ("127.0.0.1:2379"); it closes when t ends.
-func NewProxy(t testing.TB, target string) *Proxy {
+func NewProxy(t TB, target string) *Proxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("etcdtest: proxy: %v", err)

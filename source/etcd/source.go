@@ -24,6 +24,8 @@ type Source struct {
 	maxWait  time.Duration
 	probe    time.Duration
 	timeout  time.Duration
+	cache    *source.Cache
+	verdicts *source.Verdicts
 
 	mu     sync.Mutex
 	status source.Status
@@ -52,6 +54,14 @@ func WithBackoff(first, longest time.Duration) Option {
 // does not notice that its server is gone: the client resumes it silently.
 func WithProbe(every, timeout time.Duration) Option {
 	return func(s *Source) { s.probe, s.timeout = every, timeout }
+}
+
+// WithShared lets sources of one process that watch the same store share
+// decoded objects (cache) and validation results (verdicts): what makes a
+// thousand simulated nodes in one process cost what one node costs per
+// change, rather than a thousand times. Either may be nil.
+func WithShared(cache *source.Cache, verdicts *source.Verdicts) Option {
+	return func(s *Source) { s.cache, s.verdicts = cache, verdicts }
 }
 
 // New returns a source watching <prefix>/v1/ through client, which the
@@ -110,7 +120,7 @@ var errResync = errors.New("etcd source: resync needed")
 func (s *Source) Run(ctx context.Context, yield func(source.Event)) error {
 	wait := s.minWait
 	for {
-		st := &state{objs: newObjects(s.prefix, s.defaults)}
+		st := &state{objs: newObjects(s.prefix, s.defaults, source.WithCache(s.cache))}
 		err := s.snapshot(ctx, st, yield)
 		if err == nil {
 			wait = s.minWait
@@ -138,8 +148,9 @@ func (s *Source) Run(ctx context.Context, yield func(source.Event)) error {
 
 // state is one snapshot-and-watch cycle's view of the store.
 type state struct {
-	objs *source.Objects
-	rev  int64 // the store revision objs reflects
+	objs    *source.Objects
+	rev     int64  // the store revision objs reflects
+	cluster uint64 // the cluster's ID, part of a shared verdict's key
 	// pending is what changed since the last snapshot yielded; nil until
 	// one is yielded in this cycle (the consumer must then take it whole).
 	pending *source.Delta
@@ -159,15 +170,27 @@ func (s *Source) snapshot(ctx context.Context, st *state, yield func(source.Even
 			s.log.Warn("ignoring a key that names no object", "key", string(kv.Key))
 		}
 	}
-	st.rev = resp.Header.Revision
+	st.rev, st.cluster = resp.Header.Revision, resp.Header.ClusterId
 	s.connected(true, nil)
 	s.publish(st, yield)
 	return nil
 }
 
-// publish yields the state as a snapshot, or its problems.
+// publish yields the state as a snapshot, or its problems. With shared
+// verdicts and a verdict already known, the snapshot's topology is
+// assembled only if the consumer asks for it during yield.
 func (s *Source) publish(st *state, yield func(source.Event)) {
-	t, err := st.objs.Topology()
+	var topo *neutrino.Topology
+	validate := func() (err error) {
+		topo, err = st.objs.Topology()
+		return err
+	}
+	var err error
+	if s.verdicts != nil {
+		err = s.verdicts.Do(fmt.Sprintf("%x|%s|%d|%t", st.cluster, s.prefix, st.rev, s.defaults), validate)
+	} else {
+		err = validate()
+	}
 	if err != nil {
 		s.rejected(err)
 		s.log.Error("desired state rejected; keeping the last good state", "revision", st.rev, "err", err.Error())
@@ -175,7 +198,18 @@ func (s *Source) publish(st *state, yield func(source.Event)) {
 		return
 	}
 	s.good(st.rev)
-	yield(source.Event{Snapshot: &source.Snapshot{Topology: t, Revision: st.rev, Delta: st.pending}})
+	snap := source.NewSnapshot(topo, st.rev, st.pending)
+	live := true
+	if topo == nil {
+		snap = source.LazySnapshot(func() *neutrino.Topology {
+			if !live {
+				panic("source/etcd: Snapshot.Topology first called after its yield returned")
+			}
+			return st.objs.Unvalidated()
+		}, st.rev, st.pending)
+	}
+	yield(source.Event{Snapshot: snap})
+	live = false
 	st.pending = &source.Delta{}
 }
 
@@ -290,7 +324,7 @@ func Read(ctx context.Context, client *clientv3.Client, prefix string, defaults 
 }
 
 // newObjects holds the objects of prefix, naming each by its key in errors.
-func newObjects(prefix string, defaults bool) *source.Objects {
-	return source.NewObjects(source.WithDefaults(defaults),
-		source.WithNames(func(r source.Ref) string { return Key(prefix, r) }))
+func newObjects(prefix string, defaults bool, opts ...source.ObjectsOption) *source.Objects {
+	return source.NewObjects(append([]source.ObjectsOption{source.WithDefaults(defaults),
+		source.WithNames(func(r source.Ref) string { return Key(prefix, r) })}, opts...)...)
 }

@@ -125,7 +125,7 @@ func TestSnapshotThenWatchAppliesEveryChangeOnceInOrder(t *testing.T) {
 	}
 	require.Equal(t, after, changes)
 	// renamePort counts ports in the stored (ID) order, as snapshots list them.
-	final := snaps[len(snaps)-1].Topology
+	final := snaps[len(snaps)-1].Topology()
 	for i, p := range final.Ports {
 		require.Equal(t, fmt.Sprintf("n%d", 20-len(topo.Ports)+i), p.Name)
 	}
@@ -218,9 +218,9 @@ func TestCompactionDuringAPartitionTakesAFreshSnapshot(t *testing.T) {
 	px.Restore()
 	e = next(t, events, "fresh snapshot", snapshotAt(rev))
 	require.Nil(t, e.Snapshot.Delta, "after compaction the snapshot is whole")
-	require.Len(t, e.Snapshot.Topology.Ports, len(topo.Ports)-1)
+	require.Len(t, e.Snapshot.Topology().Ports, len(topo.Ports)-1)
 	names := map[string]bool{}
-	for _, p := range e.Snapshot.Topology.Ports {
+	for _, p := range e.Snapshot.Topology().Ports {
 		names[p.Name] = true
 	}
 	require.True(t, names["during-4"])
@@ -249,7 +249,7 @@ func TestEtcdStoppedKeepsTheLastGoodStateAndRecovers(t *testing.T) {
 	rev, err = w.Update(context.Background(), renamePort(0, "after-restart"))
 	require.NoError(t, err)
 	e = next(t, events, "snapshot after restart", snapshotAt(rev))
-	require.Equal(t, "after-restart", e.Snapshot.Topology.Ports[0].Name)
+	require.Equal(t, "after-restart", e.Snapshot.Topology().Ports[0].Name)
 	require.Eventually(t, func() bool { return src.Status().Connected }, 10*time.Second, 10*time.Millisecond)
 }
 

@@ -1,0 +1,94 @@
+package source
+
+import (
+	"crypto/sha256"
+	"reflect"
+	"sync"
+)
+
+// Cache shares decoded objects between the Objects of one process, so that
+// many sources watching one store (a simulation of many nodes, a controller
+// serving many tenants' agents) decode each object version once and hold it
+// once. Decoded objects are read-only, so sharing them is safe. The cache
+// forgets everything when it holds more than its limit of versions.
+type Cache struct {
+	max int
+
+	mu sync.Mutex
+	m  map[cacheKey]reflect.Value
+}
+
+type cacheKey struct {
+	ref      Ref
+	sum      [sha256.Size]byte
+	defaults bool
+}
+
+// NewCache returns a cache of at most max object versions.
+func NewCache(max int) *Cache { return &Cache{max: max, m: map[cacheKey]reflect.Value{}} }
+
+// decode returns the cached decoding of value, or the result of decode,
+// which is cached if it succeeded. Errors are not cached: they are rare and
+// cheap to find again.
+func (c *Cache) decode(ref Ref, value []byte, defaults bool, decode func() (reflect.Value, error)) (reflect.Value, error) {
+	k := cacheKey{ref: ref, sum: sha256.Sum256(value), defaults: defaults}
+	c.mu.Lock()
+	v, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := decode()
+	if err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+	return v, nil
+}
+
+// Verdicts shares validation between the sources of one process that watch
+// one store: the state at a revision is the same for every watcher, so
+// validating it once is enough. The first source to need a verdict
+// computes it; the others wait for it. It keeps the last max verdicts.
+type Verdicts struct {
+	max int
+
+	mu    sync.Mutex
+	m     map[string]*verdict
+	order []string
+}
+
+type verdict struct {
+	done chan struct{}
+	err  error
+}
+
+// NewVerdicts returns a store of the last max verdicts.
+func NewVerdicts(max int) *Verdicts { return &Verdicts{max: max, m: map[string]*verdict{}} }
+
+// Do returns the verdict for key, computing it with validate if no other
+// caller has.
+func (v *Verdicts) Do(key string, validate func() error) error {
+	v.mu.Lock()
+	if d, ok := v.m[key]; ok {
+		v.mu.Unlock()
+		<-d.done
+		return d.err
+	}
+	d := &verdict{done: make(chan struct{})}
+	v.m[key] = d
+	v.order = append(v.order, key)
+	if len(v.order) > v.max {
+		delete(v.m, v.order[0])
+		v.order = v.order[1:]
+	}
+	v.mu.Unlock()
+	d.err = validate()
+	close(d.done)
+	return d.err
+}
