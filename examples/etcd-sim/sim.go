@@ -112,7 +112,7 @@ func (n *simNode) seen() int64 {
 
 func newClient(endpoints []string) (*clientv3.Client, error) {
 	return clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
-		MaxCallRecvMsgSize: 1 << 30})
+		MaxCallRecvMsgSize: 1 << 30, MaxCallSendMsgSize: 1 << 28})
 }
 
 func simulate(ctx context.Context, env etcdtest.TB, o options, log *slog.Logger) (*results, error) {

@@ -22,6 +22,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // TB is what the package needs of a test: testing.TB has it, and so can a
@@ -44,6 +45,8 @@ type Server struct {
 	client string // client URL
 	peer   string
 	extra  []string
+	prefix []string // runs etcd in a namespace
+	dial   func(ctx context.Context, address string) (net.Conn, error)
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -71,6 +74,25 @@ func Start(t TB, extra ...string) *Server {
 	return s
 }
 
+// StartIn starts a single-member etcd inside the network namespace at
+// netnsPath (through nsenter), listening on addr (an address of that
+// namespace) at ports 2379 and 2380 — the namespace is the test's own, so
+// they are free. dial must create connections from inside the namespace:
+// the test process's clients use it.
+func StartIn(t TB, netnsPath, addr string, dial func(ctx context.Context, address string) (net.Conn, error), extra ...string) *Server {
+	t.Helper()
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		t.Skip("nsenter not found (Debian package util-linux): ", err)
+	}
+	s := &Server{t: t, bin: Binary(t), dir: t.TempDir(), extra: extra, dial: dial,
+		prefix: []string{nsenter, "--net=" + netnsPath},
+		client: "http://" + net.JoinHostPort(addr, "2379"), peer: "http://" + net.JoinHostPort(addr, "2380")}
+	s.Restart()
+	t.Cleanup(s.Stop)
+	return s
+}
+
 // Endpoint returns the client URL.
 func (s *Server) Endpoint() string { return s.client }
 
@@ -93,7 +115,8 @@ func (s *Server) Restart() {
 		"--initial-cluster=m1=" + s.peer, "--initial-cluster-state=new",
 		"--logger=zap", "--log-level=error",
 	}, s.extra...)
-	cmd := exec.Command(s.bin, args...)
+	argv := append(append(append([]string(nil), s.prefix...), s.bin), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	s.stderr = &bytes.Buffer{}
 	cmd.Stderr = s.stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -155,7 +178,22 @@ func (s *Server) PID() int {
 }
 
 // Client returns a client of the member, closed when the test ends.
-func (s *Server) Client(t TB) *clientv3.Client { return Client(t, s.client) }
+func (s *Server) Client(t TB) *clientv3.Client {
+	c, err := clientv3.New(s.config())
+	if err != nil {
+		t.Fatalf("etcdtest: client: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func (s *Server) config() clientv3.Config {
+	cfg := clientv3.Config{Endpoints: []string{s.client}, DialTimeout: 2 * time.Second, Logger: zap.NewNop()}
+	if s.dial != nil {
+		cfg.DialOptions = []grpc.DialOption{grpc.WithContextDialer(s.dial)}
+	}
+	return cfg
+}
 
 // Client returns a client of endpoints, closed when the test ends.
 func Client(t TB, endpoints ...string) *clientv3.Client {
@@ -168,7 +206,7 @@ func Client(t TB, endpoints ...string) *clientv3.Client {
 }
 
 func (s *Server) newClient() *clientv3.Client {
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{s.client}, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	c, err := clientv3.New(s.config())
 	if err != nil {
 		s.t.Fatalf("etcdtest: client: %v", err)
 	}
