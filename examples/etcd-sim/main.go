@@ -23,6 +23,7 @@ func main() {
 	flag.StringVar(&o.endpoints, "etcd-endpoints", "", "etcd to use (empty: start the etcd binary on loopback)")
 	flag.StringVar(&o.prefix, "etcd-prefix", "/neutrino-sim", "key prefix")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the changes phase to this file")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))

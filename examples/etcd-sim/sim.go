@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"reflect"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +32,7 @@ type options struct {
 	endpoints        string
 	prefix           string
 	jsonOut          string
+	cpuProfile       string
 }
 
 // results is what a run measured.
@@ -205,7 +208,21 @@ func simulate(ctx context.Context, env etcdtest.TB, o options, log *slog.Logger)
 	res.InitialSyncSeconds = time.Since(start).Seconds()
 	log.Info("every node has its slice", "nodes", len(nodes), "took", time.Since(start).Round(time.Millisecond))
 
-	if err := change(ctx, admin, o, nodes, res, log); err != nil {
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+	}
+	err = change(ctx, admin, o, nodes, res, log)
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
 		return nil, err
 	}
 

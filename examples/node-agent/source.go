@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -63,9 +66,32 @@ func (e *etcdOptions) client(ctx context.Context) (*clientv3.Client, error) {
 	defer cancel()
 	if _, err := c.Get(pctx, strings.TrimSuffix(e.prefix, "/")+"/writer"); err != nil {
 		c.Close()
+		if cfg.TLS != nil {
+			err = errors.Join(err, tlsProblem(cfg.Endpoints, cfg.TLS))
+		}
 		return nil, fmt.Errorf("etcd %s refused or unreachable (check --etcd-cacert, --etcd-cert, --etcd-key): %w", e.endpoints, err)
 	}
 	return c, nil
+}
+
+// tlsProblem says why a TLS endpoint refuses us: the gRPC client retries
+// until its deadline and reports only that, while the handshake (or the
+// server's alert on the first read, with TLS 1.3) names the cause.
+func tlsProblem(endpoints []string, cfg *tls.Config) error {
+	for _, ep := range endpoints {
+		host := ep[strings.Index(ep, "://")+3:]
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", host, cfg)
+		if err == nil {
+			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+			_, err = conn.Read(make([]byte, 1))
+			conn.Close()
+		}
+		var ne net.Error
+		if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+			return fmt.Errorf("TLS with %s: %w", host, err)
+		}
+	}
+	return nil
 }
 
 // feed runs a Source beside the agent's loop: it keeps the newest event

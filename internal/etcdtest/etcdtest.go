@@ -47,6 +47,7 @@ type Server struct {
 	extra  []string
 	prefix []string // runs etcd in a namespace
 	dial   func(ctx context.Context, address string) (net.Conn, error)
+	pki    *PKI
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -69,6 +70,20 @@ func Start(t TB, extra ...string) *Server {
 	t.Helper()
 	s := &Server{t: t, bin: Binary(t), dir: t.TempDir(), extra: extra,
 		client: "http://" + freeAddr(t), peer: "http://" + freeAddr(t)}
+	s.Restart()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartTLS starts a single-member etcd that serves clients over TLS with
+// the server certificate of pki and accepts only clients with a certificate
+// of pki's authority.
+func StartTLS(t TB, pki *PKI, extra ...string) *Server {
+	t.Helper()
+	s := &Server{t: t, bin: Binary(t), dir: t.TempDir(), pki: pki,
+		extra: append([]string{"--cert-file=" + pki.ServerCert, "--key-file=" + pki.ServerKey,
+			"--client-cert-auth", "--trusted-ca-file=" + pki.CA}, extra...),
+		client: "https://" + freeAddr(t), peer: "http://" + freeAddr(t)}
 	s.Restart()
 	t.Cleanup(s.Stop)
 	return s
@@ -97,7 +112,7 @@ func StartIn(t TB, netnsPath, addr string, dial func(ctx context.Context, addres
 func (s *Server) Endpoint() string { return s.client }
 
 // Addr returns the client address, host:port.
-func (s *Server) Addr() string { return strings.TrimPrefix(s.client, "http://") }
+func (s *Server) Addr() string { return s.client[strings.Index(s.client, "://")+3:] }
 
 // Restart starts the member again on the same ports and data; it must be
 // stopped.
@@ -191,6 +206,13 @@ func (s *Server) config() clientv3.Config {
 	cfg := clientv3.Config{Endpoints: []string{s.client}, DialTimeout: 2 * time.Second, Logger: zap.NewNop()}
 	if s.dial != nil {
 		cfg.DialOptions = []grpc.DialOption{grpc.WithContextDialer(s.dial)}
+	}
+	if s.pki != nil {
+		tc, err := s.pki.clientTLS()
+		if err != nil {
+			s.t.Fatalf("etcdtest: client TLS: %v", err)
+		}
+		cfg.TLS = tc
 	}
 	return cfg
 }
