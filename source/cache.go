@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"reflect"
 	"sync"
+
+	"github.com/neutrino-net/neutrino"
 )
 
 // Cache shares decoded objects between the Objects of one process, so that
@@ -53,8 +55,9 @@ func (c *Cache) decode(ref Ref, value []byte, defaults bool, decode func() (refl
 
 // Verdicts shares validation between the sources of one process that watch
 // one store: the state at a revision is the same for every watcher, so
-// validating it once is enough. The first source to need a verdict
-// computes it; the others wait for it. It keeps the last max verdicts.
+// validating it (and assembling the document to do so) once is enough. The
+// first source to need a verdict computes it; the others wait for it and
+// share the document. It keeps the last max verdicts.
 type Verdicts struct {
 	max int
 
@@ -65,6 +68,7 @@ type Verdicts struct {
 
 type verdict struct {
 	done chan struct{}
+	topo *neutrino.Topology
 	err  error
 }
 
@@ -72,13 +76,13 @@ type verdict struct {
 func NewVerdicts(max int) *Verdicts { return &Verdicts{max: max, m: map[string]*verdict{}} }
 
 // Do returns the verdict for key, computing it with validate if no other
-// caller has.
-func (v *Verdicts) Do(key string, validate func() error) error {
+// caller has. The topology is shared: read-only.
+func (v *Verdicts) Do(key string, validate func() (*neutrino.Topology, error)) (*neutrino.Topology, error) {
 	v.mu.Lock()
 	if d, ok := v.m[key]; ok {
 		v.mu.Unlock()
 		<-d.done
-		return d.err
+		return d.topo, d.err
 	}
 	d := &verdict{done: make(chan struct{})}
 	v.m[key] = d
@@ -88,7 +92,7 @@ func (v *Verdicts) Do(key string, validate func() error) error {
 		v.order = v.order[1:]
 	}
 	v.mu.Unlock()
-	d.err = validate()
+	d.topo, d.err = validate()
 	close(d.done)
-	return d.err
+	return d.topo, d.err
 }

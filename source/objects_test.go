@@ -104,17 +104,23 @@ func TestObjectsWithACacheDecodeEachVersionOnce(t *testing.T) {
 func TestVerdictsValidateOnce(t *testing.T) {
 	v := NewVerdicts(2)
 	calls := 0
-	check := func() error { calls++; return neutrino.ErrInvalid }
+	check := func() (*neutrino.Topology, error) { calls++; return nil, neutrino.ErrInvalid }
+	good := &neutrino.Topology{}
 	for range 3 {
-		require.ErrorIs(t, v.Do("r1", check), neutrino.ErrInvalid)
+		_, err := v.Do("r1", check)
+		require.ErrorIs(t, err, neutrino.ErrInvalid)
 	}
 	require.Equal(t, 1, calls)
-	require.NoError(t, v.Do("r2", func() error { return nil }))
-	require.NoError(t, v.Do("r3", func() error { return nil }))
-	require.ErrorIs(t, v.Do("r1", check), neutrino.ErrInvalid)
+	got, err := v.Do("r2", func() (*neutrino.Topology, error) { return good, nil })
+	require.NoError(t, err)
+	require.Same(t, good, got)
+	got, _ = v.Do("r2", check)
+	require.Same(t, good, got, "the document is shared")
+	_, _ = v.Do("r3", func() (*neutrino.Topology, error) { return good, nil })
+	_, err = v.Do("r1", check)
+	require.ErrorIs(t, err, neutrino.ErrInvalid)
 	require.Equal(t, 2, calls, "the oldest verdict was forgotten")
 }
-
 func TestObjectsRefusesUnknownCollections(t *testing.T) {
 	o := NewObjects()
 	require.ErrorIs(t, o.Put(Ref{"volumes", "v1"}, []byte(`{"id":"v1"}`)), neutrino.ErrInvalid)

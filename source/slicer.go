@@ -41,8 +41,7 @@ func (s *Slicer) Slice() *neutrino.Topology { return s.slice }
 
 // Update brings the slice to snap and reports whether it was recomputed.
 // A host that is in neither hosts nor any port's binding has an empty
-// slice. Call it during the source's yield: it assembles the snapshot's
-// topology only when the change concerns the host.
+// slice.
 func (s *Slicer) Update(snap *Snapshot) (changed bool, err error) {
 	if snap.Delta != nil && !s.concerned(snap.Delta) {
 		return false, nil

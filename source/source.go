@@ -37,8 +37,7 @@ type Snapshot struct {
 	// compaction or a reconnect that could not resume, a file reload).
 	Delta *Delta
 
-	topo  *neutrino.Topology
-	build func() *neutrino.Topology
+	topo *neutrino.Topology
 }
 
 // NewSnapshot returns the snapshot of a topology already assembled.
@@ -46,24 +45,10 @@ func NewSnapshot(t *neutrino.Topology, rev int64, d *Delta) *Snapshot {
 	return &Snapshot{Revision: rev, Delta: d, topo: t}
 }
 
-// LazySnapshot returns a snapshot whose topology is assembled by build on
-// the first call of Topology. A source whose state moves on after yield
-// returns makes build fail loudly when called late.
-func LazySnapshot(build func() *neutrino.Topology, rev int64, d *Delta) *Snapshot {
-	return &Snapshot{Revision: rev, Delta: d, build: build}
-}
-
-// Topology returns the snapshot's document, shared: treat it as read-only.
-// Assembling it costs a pass over every object, which a node that a change
-// does not concern can skip (Slicer does); a consumer that keeps the
-// snapshot beyond its yield must call Topology during the yield, after
-// which the document is kept. Not safe for concurrent first calls.
-func (s *Snapshot) Topology() *neutrino.Topology {
-	if s.topo == nil && s.build != nil {
-		s.topo, s.build = s.build(), nil
-	}
-	return s.topo
-}
+// Topology returns the snapshot's document, shared with the source (and,
+// with source.Verdicts, with the other sources of the process): treat it as
+// read-only.
+func (s *Snapshot) Topology() *neutrino.Topology { return s.topo }
 
 // Ref names one object: its collection's JSON name ("ports") and its ID
 // (for hosts, the name).

@@ -117,7 +117,6 @@ func startFeed(ctx context.Context, src source.Source, host string, m *metrics, 
 		err := src.Run(ctx, func(e source.Event) {
 			f.mu.Lock()
 			if e.Snapshot != nil {
-				e.Snapshot.Topology() // kept beyond this call: assemble it now
 				if f.snap != nil {
 					e.Snapshot.Delta = f.snap.Delta.Merge(e.Snapshot.Delta)
 				}

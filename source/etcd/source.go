@@ -177,19 +177,17 @@ func (s *Source) snapshot(ctx context.Context, st *state, yield func(source.Even
 }
 
 // publish yields the state as a snapshot, or its problems. With shared
-// verdicts and a verdict already known, the snapshot's topology is
-// assembled only if the consumer asks for it during yield.
+// verdicts the snapshot's document is the one shared by the sources of the
+// process.
 func (s *Source) publish(st *state, yield func(source.Event)) {
-	var topo *neutrino.Topology
-	validate := func() (err error) {
-		topo, err = st.objs.Topology()
-		return err
-	}
-	var err error
+	var (
+		topo *neutrino.Topology
+		err  error
+	)
 	if s.verdicts != nil {
-		err = s.verdicts.Do(fmt.Sprintf("%x|%s|%d|%t", st.cluster, s.prefix, st.rev, s.defaults), validate)
+		topo, err = s.verdicts.Do(fmt.Sprintf("%x|%s|%d|%t", st.cluster, s.prefix, st.rev, s.defaults), st.objs.Topology)
 	} else {
-		err = validate()
+		topo, err = st.objs.Topology()
 	}
 	if err != nil {
 		s.rejected(err)
@@ -198,18 +196,7 @@ func (s *Source) publish(st *state, yield func(source.Event)) {
 		return
 	}
 	s.good(st.rev)
-	snap := source.NewSnapshot(topo, st.rev, st.pending)
-	live := true
-	if topo == nil {
-		snap = source.LazySnapshot(func() *neutrino.Topology {
-			if !live {
-				panic("source/etcd: Snapshot.Topology first called after its yield returned")
-			}
-			return st.objs.Unvalidated()
-		}, st.rev, st.pending)
-	}
-	yield(source.Event{Snapshot: snap})
-	live = false
+	yield(source.Event{Snapshot: source.NewSnapshot(topo, st.rev, st.pending)})
 	st.pending = &source.Delta{}
 }
 
