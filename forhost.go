@@ -58,7 +58,12 @@ import (
 // ErrInvalid for an empty name and ErrNotFound for a name that is neither in
 // hosts nor the binding:host_id of any port.
 func (t *Topology) ForHost(name string) (*Topology, error) {
-	x := t.Index()
+	return t.ForHostIndexed(t.Index(), name)
+}
+
+// ForHostIndexed is ForHost with x, t's index (t.Index()), built once by a
+// caller that slices one document for many hosts.
+func (t *Topology) ForHostIndexed(x *Index, name string) (*Topology, error) {
 	if name == "" {
 		return nil, errdefs.Invalid("host", "a host name is required")
 	}

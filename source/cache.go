@@ -68,7 +68,7 @@ type Verdicts struct {
 
 type verdict struct {
 	done chan struct{}
-	topo *neutrino.Topology
+	snap *Snapshot
 	err  error
 }
 
@@ -76,23 +76,34 @@ type verdict struct {
 func NewVerdicts(max int) *Verdicts { return &Verdicts{max: max, m: map[string]*verdict{}} }
 
 // Do returns the verdict for key, computing it with validate if no other
-// caller has. The topology is shared: read-only.
-func (v *Verdicts) Do(key string, validate func() (*neutrino.Topology, error)) (*neutrino.Topology, error) {
+// caller has: a snapshot of the shared document (whose index is built once
+// for all callers) at rev with delta d, or the problem. The document is
+// shared: read-only.
+func (v *Verdicts) Do(key string, rev int64, d *Delta, validate func() (*neutrino.Topology, error)) (*Snapshot, error) {
 	v.mu.Lock()
-	if d, ok := v.m[key]; ok {
-		v.mu.Unlock()
-		<-d.done
-		return d.topo, d.err
-	}
-	d := &verdict{done: make(chan struct{})}
-	v.m[key] = d
-	v.order = append(v.order, key)
-	if len(v.order) > v.max {
-		delete(v.m, v.order[0])
-		v.order = v.order[1:]
+	e, ok := v.m[key]
+	if !ok {
+		e = &verdict{done: make(chan struct{})}
+		v.m[key] = e
+		v.order = append(v.order, key)
+		if len(v.order) > v.max {
+			delete(v.m, v.order[0])
+			v.order = v.order[1:]
+		}
 	}
 	v.mu.Unlock()
-	d.topo, d.err = validate()
-	close(d.done)
-	return d.topo, d.err
+	if ok {
+		<-e.done
+	} else {
+		var t *neutrino.Topology
+		t, e.err = validate()
+		if e.err == nil {
+			e.snap = &Snapshot{topo: t, index: sync.OnceValue(t.Index)}
+		}
+		close(e.done)
+	}
+	if e.err != nil {
+		return nil, e.err
+	}
+	return &Snapshot{Revision: rev, Delta: d, topo: e.snap.topo, index: e.snap.index}, nil
 }

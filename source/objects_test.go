@@ -105,22 +105,25 @@ func TestVerdictsValidateOnce(t *testing.T) {
 	v := NewVerdicts(2)
 	calls := 0
 	check := func() (*neutrino.Topology, error) { calls++; return nil, neutrino.ErrInvalid }
-	good := &neutrino.Topology{}
+	good := twoNode(t)
 	for range 3 {
-		_, err := v.Do("r1", check)
+		_, err := v.Do("r1", 1, nil, check)
 		require.ErrorIs(t, err, neutrino.ErrInvalid)
 	}
 	require.Equal(t, 1, calls)
-	got, err := v.Do("r2", func() (*neutrino.Topology, error) { return good, nil })
+	a, err := v.Do("r2", 2, nil, func() (*neutrino.Topology, error) { return good, nil })
 	require.NoError(t, err)
-	require.Same(t, good, got)
-	got, _ = v.Do("r2", check)
-	require.Same(t, good, got, "the document is shared")
-	_, _ = v.Do("r3", func() (*neutrino.Topology, error) { return good, nil })
-	_, err = v.Do("r1", check)
+	require.Same(t, good, a.Topology())
+	b, _ := v.Do("r2", 2, &Delta{}, check)
+	require.Same(t, good, b.Topology(), "the document is shared")
+	require.Same(t, a.Index(), b.Index(), "and so is its index")
+	require.NotNil(t, b.Delta)
+	_, _ = v.Do("r3", 3, nil, func() (*neutrino.Topology, error) { return good, nil })
+	_, err = v.Do("r1", 1, nil, check)
 	require.ErrorIs(t, err, neutrino.ErrInvalid)
 	require.Equal(t, 2, calls, "the oldest verdict was forgotten")
 }
+
 func TestObjectsRefusesUnknownCollections(t *testing.T) {
 	o := NewObjects()
 	require.ErrorIs(t, o.Put(Ref{"volumes", "v1"}, []byte(`{"id":"v1"}`)), neutrino.ErrInvalid)

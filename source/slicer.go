@@ -46,7 +46,7 @@ func (s *Slicer) Update(snap *Snapshot) (changed bool, err error) {
 	if snap.Delta != nil && !s.concerned(snap.Delta) {
 		return false, nil
 	}
-	slice, err := snap.Topology().ForHost(s.host)
+	slice, err := snap.Topology().ForHostIndexed(snap.Index(), s.host)
 	switch {
 	case errors.Is(err, neutrino.ErrNotFound):
 		slice = &neutrino.Topology{}

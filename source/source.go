@@ -37,7 +37,8 @@ type Snapshot struct {
 	// compaction or a reconnect that could not resume, a file reload).
 	Delta *Delta
 
-	topo *neutrino.Topology
+	topo  *neutrino.Topology
+	index func() *neutrino.Index
 }
 
 // NewSnapshot returns the snapshot of a topology already assembled.
@@ -49,6 +50,17 @@ func NewSnapshot(t *neutrino.Topology, rev int64, d *Delta) *Snapshot {
 // with source.Verdicts, with the other sources of the process): treat it as
 // read-only.
 func (s *Snapshot) Topology() *neutrino.Topology { return s.topo }
+
+// Index returns the document's index, built on first use (and, with
+// source.Verdicts, shared by the sources of the process). Not safe for
+// concurrent first calls on one snapshot.
+func (s *Snapshot) Index() *neutrino.Index {
+	if s.index == nil {
+		x := s.topo.Index()
+		s.index = func() *neutrino.Index { return x }
+	}
+	return s.index()
+}
 
 // Ref names one object: its collection's JSON name ("ports") and its ID
 // (for hosts, the name).

@@ -181,13 +181,17 @@ func (s *Source) snapshot(ctx context.Context, st *state, yield func(source.Even
 // process.
 func (s *Source) publish(st *state, yield func(source.Event)) {
 	var (
-		topo *neutrino.Topology
+		snap *source.Snapshot
 		err  error
 	)
 	if s.verdicts != nil {
-		topo, err = s.verdicts.Do(fmt.Sprintf("%x|%s|%d|%t", st.cluster, s.prefix, st.rev, s.defaults), st.objs.Topology)
+		key := fmt.Sprintf("%x|%s|%d|%t", st.cluster, s.prefix, st.rev, s.defaults)
+		snap, err = s.verdicts.Do(key, st.rev, st.pending, st.objs.Topology)
 	} else {
-		topo, err = st.objs.Topology()
+		var topo *neutrino.Topology
+		if topo, err = st.objs.Topology(); err == nil {
+			snap = source.NewSnapshot(topo, st.rev, st.pending)
+		}
 	}
 	if err != nil {
 		s.rejected(err)
@@ -196,7 +200,7 @@ func (s *Source) publish(st *state, yield func(source.Event)) {
 		return
 	}
 	s.good(st.rev)
-	yield(source.Event{Snapshot: source.NewSnapshot(topo, st.rev, st.pending)})
+	yield(source.Event{Snapshot: snap})
 	st.pending = &source.Delta{}
 }
 
