@@ -39,19 +39,21 @@ var _ TB = testing.TB(nil)
 
 // Server is one etcd member.
 type Server struct {
-	t      TB
-	bin    string
-	dir    string
-	client string // client URL
-	peer   string
-	extra  []string
-	prefix []string // runs etcd in a namespace
-	dial   func(ctx context.Context, address string) (net.Conn, error)
-	pki    *PKI
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	done   chan struct{}
-	stderr *bytes.Buffer
+	t       TB
+	bin     string
+	dir     string
+	client  string // client URL
+	peer    string
+	extra   []string
+	prefix  []string // runs etcd in a namespace
+	dial    func(ctx context.Context, address string) (net.Conn, error)
+	pki     *PKI
+	name    string // member name, "" for a single member
+	cluster string // --initial-cluster
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	done    chan struct{}
+	stderr  *bytes.Buffer
 }
 
 // Binary returns the etcd binary's path, or skips t naming what is missing.
@@ -118,16 +120,26 @@ func (s *Server) Addr() string { return s.client[strings.Index(s.client, "://")+
 // stopped.
 func (s *Server) Restart() {
 	s.t.Helper()
+	s.start()
+	s.waitReady()
+}
+
+func (s *Server) start() {
+	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd != nil {
 		s.t.Fatalf("etcdtest: Restart of a running server")
 	}
+	name, cluster := s.name, s.cluster
+	if name == "" {
+		name, cluster = "m1", "m1="+s.peer
+	}
 	args := append([]string{
-		"--name=m1", "--data-dir=" + filepath.Join(s.dir, "data"),
+		"--name=" + name, "--data-dir=" + filepath.Join(s.dir, "data"),
 		"--listen-client-urls=" + s.client, "--advertise-client-urls=" + s.client,
 		"--listen-peer-urls=" + s.peer, "--initial-advertise-peer-urls=" + s.peer,
-		"--initial-cluster=m1=" + s.peer, "--initial-cluster-state=new",
+		"--initial-cluster=" + cluster, "--initial-cluster-state=new",
 		"--logger=zap", "--log-level=error",
 	}, s.extra...)
 	argv := append(append(append([]string(nil), s.prefix...), s.bin), args...)
@@ -140,8 +152,34 @@ func (s *Server) Restart() {
 	}
 	s.cmd, s.done = cmd, make(chan struct{})
 	go func(done chan struct{}) { _ = cmd.Wait(); close(done) }(s.done)
-	s.waitReady()
 }
+
+// StartCluster starts an n-member cluster on loopback and stops it when t
+// ends.
+func StartCluster(t TB, n int, extra ...string) []*Server {
+	t.Helper()
+	bin := Binary(t)
+	members := make([]*Server, n)
+	var cluster []string
+	for i := range members {
+		m := &Server{t: t, bin: bin, dir: t.TempDir(), extra: extra, name: fmt.Sprintf("m%d", i+1),
+			client: "http://" + freeAddr(t), peer: "http://" + freeAddr(t)}
+		members[i] = m
+		cluster = append(cluster, m.name+"="+m.peer)
+	}
+	for _, m := range members {
+		m.cluster = strings.Join(cluster, ",")
+		m.start()
+		t.Cleanup(m.Stop)
+	}
+	for _, m := range members {
+		m.waitReady()
+	}
+	return members
+}
+
+// Name returns the member's name.
+func (s *Server) Name() string { return s.name }
 
 func (s *Server) waitReady() {
 	c := s.newClient()
@@ -179,6 +217,19 @@ func (s *Server) Stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.done
 	}
+	s.cmd = nil
+}
+
+// Kill kills the member (SIGKILL) by its PID and waits for it: a crash, not
+// a shutdown that hands leadership over.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.done
 	s.cmd = nil
 }
 

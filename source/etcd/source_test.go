@@ -305,3 +305,66 @@ func TestWriterRefusesAnInvalidTopologyWritingNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, resp.Count)
 }
+
+// TestLeaderKilledDuringWritesLosesNothing: a 3-member cluster, a stream of
+// writes, the leader killed in the middle of it; every acknowledged write
+// is in the store and the watcher converges to the last written revision.
+func TestLeaderKilledDuringWritesLosesNothing(t *testing.T) {
+	members := etcdtest.StartCluster(t, 3)
+	var eps []string
+	for _, m := range members {
+		eps = append(eps, m.Endpoint())
+	}
+	c := etcdtest.Client(t, eps...)
+	w := etcd.NewWriter(c, prefix, etcd.WithAttempts(20))
+	topo := twoNode(t)
+	ctx := context.Background()
+	rev, err := w.Put(ctx, topo)
+	require.NoError(t, err)
+	src := newSource(etcdtest.Client(t, eps...))
+	events := run(t, src)
+	next(t, events, "first snapshot", snapshotAt(rev))
+
+	leader := func() *etcdtest.Server {
+		for _, m := range members {
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			st, err := c.Status(sctx, m.Endpoint())
+			cancel()
+			if err == nil && st.Leader == st.Header.MemberId {
+				return m
+			}
+		}
+		return nil
+	}
+	const writes = 30
+	var last int64
+	for i := range writes {
+		if i == writes/3 {
+			l := leader()
+			require.NotNil(t, l, "a leader")
+			l.Kill()
+			t.Logf("killed the leader %s after %d writes", l.Name(), i)
+		}
+		// A write cut by the election is retried: renaming to the same name
+		// again is a no-op if the first attempt was committed.
+		var err error
+		for attempt := 0; attempt < 50; attempt++ {
+			wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			rev, err = w.Update(wctx, renamePort(0, fmt.Sprintf("w-%d", i)))
+			cancel()
+			if err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		require.NoError(t, err, "write %d", i)
+		last = max(last, rev)
+	}
+	e := next(t, events, "the last written revision", snapshotAt(last))
+	require.Equal(t, last, e.Snapshot.Revision)
+	require.Equal(t, fmt.Sprintf("w-%d", writes-1), e.Snapshot.Topology().Ports[0].Name)
+	got, rrev, err := etcd.Read(ctx, c, prefix, false)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, rrev, last)
+	require.Equal(t, e.Snapshot.Topology(), got, "the watcher's state is the store's")
+}
