@@ -59,22 +59,16 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 	var good *neutrino.Topology
 	// load takes the newest desired state and reports whether to apply it:
 	// always for the file (a bad file re-applies the last good state); for
-	// etcd only when the change concerns this host.
+	// etcd only when a new good state concerns this host.
 	load := func() bool {
-		var (
-			t         *neutrino.Topology
-			concerned = true
-			err       error
-		)
-		if fd == nil {
-			t, err = loadTopology(o)
-		} else if t, concerned, err = fd.take(); t == nil && err == nil {
-			return false
+		if fd != nil {
+			t, concerned := fd.next(m, log)
+			if t != nil {
+				good = t
+			}
+			return t != nil && concerned
 		}
-		if err != nil && fd != nil && !fd.src.Status().Connected {
-			log.Warn("desired-state source unreachable; keeping the last good state", "err", errorsText(err))
-			return false
-		}
+		t, err := loadTopology(o)
 		if err != nil {
 			m.Add("neutrino_topology_load_errors_total", 1)
 			m.Set("neutrino_topology_valid", 0)
@@ -83,11 +77,11 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 			} else {
 				log.Error("topology rejected; nothing realized yet", "file", o.topology, "err", errorsText(err))
 			}
-			return fd == nil
+			return true
 		}
 		m.Set("neutrino_topology_valid", 1)
 		good = t
-		return concerned
+		return true
 	}
 	apply := func(why trigger) {
 		m.Add("neutrino_resyncs_total", 1, "trigger", string(why))

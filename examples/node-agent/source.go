@@ -117,6 +117,7 @@ func startFeed(ctx context.Context, src source.Source, host string, m *metrics, 
 		err := src.Run(ctx, func(e source.Event) {
 			f.mu.Lock()
 			if e.Snapshot != nil {
+				// Snapshots not taken yet merge: the Slicer must see every change.
 				if f.snap != nil {
 					e.Snapshot.Delta = f.snap.Delta.Merge(e.Snapshot.Delta)
 				}
@@ -159,24 +160,35 @@ func (f *feed) record(m *metrics) {
 	m.Set("neutrino_source_stale_seconds", st.Stale(time.Now()).Seconds())
 }
 
-// take returns the newest good topology, whether it concerns this host
-// (false: nothing to apply), and the last problem, if it came after it.
-func (f *feed) take() (topo *neutrino.Topology, concerned bool, err error) {
+// next returns the newest good topology not taken yet (nil if none) and
+// whether it concerns this host; a problem reported since is logged and
+// counted, and does not hide the good state before it.
+func (f *feed) next(m *metrics, log *slog.Logger) (*neutrino.Topology, bool) {
 	f.mu.Lock()
 	snap, err := f.snap, f.err
-	f.err = nil
-	if snap != nil {
-		f.snap = source.NewSnapshot(snap.Topology(), snap.Revision, &source.Delta{})
-	}
+	f.snap, f.err = nil, nil
 	f.mu.Unlock()
-	if err != nil || snap == nil {
-		return nil, false, err
-	}
-	changed, err := f.slicer.Update(snap)
 	if err != nil {
-		return nil, false, err
+		if !f.src.Status().Connected {
+			log.Warn("desired-state source unreachable; keeping the last good state", "err", errorsText(err))
+		} else {
+			m.Add("neutrino_topology_load_errors_total", 1)
+			m.Set("neutrino_topology_valid", 0)
+			log.Error("desired state rejected; keeping the last good state", "err", errorsText(err))
+		}
 	}
-	return snap.Topology(), changed, nil
+	if snap == nil {
+		return nil, false
+	}
+	if err == nil {
+		m.Set("neutrino_topology_valid", 1)
+	}
+	changed, serr := f.slicer.Update(snap)
+	if serr != nil {
+		log.Error("slicing the desired state", "revision", snap.Revision, "err", errorsText(serr))
+		return snap.Topology(), true // Apply reports it against the document
+	}
+	return snap.Topology(), changed
 }
 
 // load reads the stored topology once (plan, apply).

@@ -131,6 +131,12 @@ func (s *Source) Run(ctx context.Context, yield func(source.Event)) error {
 		}
 		if errors.Is(err, errResync) {
 			s.log.Info("taking a fresh snapshot", "prefix", s.prefix, "reason", err.Error())
+			// A pause, so that a watch that keeps breaking cannot spin.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(s.minWait):
+			}
 			continue
 		}
 		if s.connected(false, err) {

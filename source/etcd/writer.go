@@ -47,7 +47,8 @@ func NewWriter(client *clientv3.Client, prefix string, opts ...WriterOption) *Wr
 }
 
 // Put replaces the whole stored topology with t: objects not in t are
-// deleted. It returns the revision of the transaction.
+// deleted. It returns the revision of the transaction. With
+// WithWriterDefaults, t's objects get Neutron's defaults in place.
 func (w *Writer) Put(ctx context.Context, t *neutrino.Topology) (int64, error) {
 	return w.Update(ctx, func(cur *neutrino.Topology) error {
 		*cur = *t
