@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -149,4 +150,18 @@ func TestObjectsAppliesDefaults(t *testing.T) {
 	require.NoError(t, o.Put(Ref{"subnets", s["id"].(string)}, v))
 	got := o.Unvalidated()
 	require.True(t, got.Subnets[0].GatewayIP.IsValid(), "the gateway default is filled")
+}
+
+func TestDeltaMergeAndStatusStale(t *testing.T) {
+	a := &Delta{Changes: []Change{{Ref: Ref{"ports", "a"}}}}
+	b := &Delta{Changes: []Change{{Ref: Ref{"ports", "b"}}}}
+	require.Equal(t, []Change{{Ref: Ref{"ports", "a"}}, {Ref: Ref{"ports", "b"}}}, a.Merge(b).Changes)
+	require.Len(t, a.Changes, 1, "Merge does not modify its receiver")
+	require.Nil(t, a.Merge(nil), "a whole snapshot absorbs a delta")
+	require.Nil(t, (*Delta)(nil).Merge(b))
+
+	now := time.Now()
+	require.Zero(t, Status{Connected: true, Since: now.Add(-time.Hour)}.Stale(now))
+	require.Equal(t, time.Hour, Status{Since: now.Add(-time.Hour)}.Stale(now))
+	require.Zero(t, Status{}.Stale(now), "never connected: nothing to be stale about")
 }

@@ -1,8 +1,3 @@
-// Package etcdtest runs a real etcd server for tests: Debian's etcd-server
-// binary, started as a child process on 127.0.0.1 with free ports and a
-// temporary data directory, and stopped by its PID when the test ends.
-// Tests skip, naming the missing binary, where it is not installed
-// (scripts/install-deps.sh installs it).
 package etcdtest
 
 import (
