@@ -70,8 +70,8 @@ func TestSlicerNeverMissesAChange(t *testing.T) {
 		case op < 7: // add or modify a port
 			n := rng.IntN(nets)
 			pt := port.Port{ID: portID(p), NetworkID: netID(n), HostID: fmt.Sprintf("h%d", rng.IntN(hosts)),
-				MACAddress: port.MAC{0xfa, 0x16, 0x3e, 0, byte(step >> 8), byte(step)},
-				FixedIPs:   []port.FixedIP{{SubnetID: subID(n), IPAddress: netip.AddrFrom4([4]byte{100, 64, byte(n), byte(10 + p)})}},
+				MACAddress:  port.MAC{0xfa, 0x16, 0x3e, 0, byte(step >> 8), byte(step)},
+				FixedIPs:    []port.FixedIP{{SubnetID: subID(n), IPAddress: netip.AddrFrom4([4]byte{100, 64, byte(n), byte(10 + p)})}},
 				DeviceOwner: "compute:nova"}
 			for g := range 2 {
 				if rng.IntN(2) == 0 {
