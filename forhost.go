@@ -64,8 +64,18 @@ import (
 // ErrInvalid for an empty name and ErrNotFound for a name that is neither in
 // hosts nor the binding:host_id of any port.
 func (t *Topology) ForHost(name string) (*Topology, error) {
-	t = t.withRulesMerged()
-	x := t.Index()
+	return t.ForHostIndexed(t.Index(), name)
+}
+
+// ForHostIndexed is ForHost with x, t's index (t.Index()), built once by a
+// caller that slices one document for many hosts.
+func (t *Topology) ForHostIndexed(x *Index, name string) (*Topology, error) {
+	if len(t.SecurityGroupRules) > 0 {
+		// The groups change: index the merged document (a document listing
+		// rules on their own pays one index more).
+		t = t.withRulesMerged()
+		x = t.Index()
+	}
 	if name == "" {
 		return nil, errdefs.Invalid("host", "a host name is required")
 	}

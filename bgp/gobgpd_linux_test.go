@@ -67,7 +67,7 @@ func startDaemon(t *testing.T, l *lab.Lab, h *namespace.Handle, as uint32, route
 	if err := os.WriteFile(d.conf, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.Dial("unix://"+d.sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient("unix://"+d.sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -208,7 +208,7 @@ func startGobgpd(w *world) (*gobgpd, error) {
 	if _, err := w.start(w.command(context.Background(), "upstream", "gobgpd", "-f", conf, "--api-hosts", "unix://"+sock, "--pprof-disable", "-p", "-l", "warn")); err != nil {
 		return nil, fmt.Errorf("start gobgpd (apt-get install gobgpd): %w", err)
 	}
-	conn, err := grpc.Dial("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,12 @@
 //	node-agent run     --topology FILE --host NAME   # converge, then keep converging
 //	node-agent destroy --host NAME                   # remove everything it owns on this node
 //
+// Instead of --topology FILE, --etcd-endpoints URLS (with --etcd-prefix and,
+// for TLS, --etcd-cacert, --etcd-cert, --etcd-key) reads the desired state of
+// the whole deployment from etcd, one key per Neutron object, and `run`
+// watches it: see source/etcd. While etcd is unreachable the last good state
+// stays realized and neutrino_source_stale_seconds grows.
+//
 // The dataplane lives in the namespace the agent runs in (or --netns). The BGP
 // speaker always peers from the process's own namespace (gobgp opens its
 // sockets on its own threads), so a simulated node runs the whole agent in
@@ -49,6 +55,7 @@ type options struct {
 	bgpPasswords   string
 	filePoll       time.Duration
 	kernelDebounce time.Duration
+	etcd           etcdOptions // source.go
 }
 
 func main() {
@@ -77,6 +84,7 @@ func main() {
 	fs.StringVar(&o.bgpPasswords, "bgp-peer-passwords", "", "file of MD5 passwords for BGP peers with auth_type md5, which Neutron's API never shows: a JSON object {\"peer-id\": \"password\"} (keep it mode 0600; never logged)")
 	fs.DurationVar(&o.filePoll, "file-poll-interval", 500*time.Millisecond, "how often run checks the topology file for changes")
 	fs.DurationVar(&o.kernelDebounce, "kernel-debounce", 200*time.Millisecond, "quiet time after a kernel change before run resyncs")
+	o.etcd.register(fs)
 	_ = fs.Parse(args)
 	switch o.tenantType {
 	case network.TypeVXLAN, network.TypeVLAN, network.TypeFlat, network.TypeLocal:
@@ -128,6 +136,9 @@ func newLogger(level string) *slog.Logger {
 
 // loadTopology reads, defaults and validates the topology file.
 func loadTopology(o options) (*neutrino.Topology, error) {
+	if o.etcd.endpoints != "" {
+		return o.etcd.load(o.defaults)
+	}
 	if o.topology == "" {
 		return nil, fmt.Errorf("--topology is required: %w", neutrino.ErrInvalid)
 	}

@@ -27,7 +27,10 @@ type metrics struct {
 	resyncs        *prometheus.CounterVec // trigger
 	lbStatus       *prometheus.GaugeVec   // loadbalancer, provisioning_status, operating_status
 	lbMemberStatus *prometheus.GaugeVec   // loadbalancer, member, status
-	dhcp           *dhcpLeases
+	// The desired-state source (etcd; source.go).
+	sourceConnected, sourceRevision, sourceStale prometheus.Gauge
+	sourceRejected                               prometheus.Counter
+	dhcp                                         *dhcpLeases
 }
 
 func newMetrics() *metrics {
@@ -60,11 +63,20 @@ func newMetrics() *metrics {
 			[]string{"loadbalancer", "provisioning_status", "operating_status"}),
 		lbMemberStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "neutrino_loadbalancer_member_status",
 			Help: "1 for each load-balancer member's current operating status."}, []string{"loadbalancer", "member", "status"}),
+		sourceConnected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "neutrino_source_connected",
+			Help: "1 while the desired-state source (etcd) is reachable and watched."}),
+		sourceRevision: prometheus.NewGauge(prometheus.GaugeOpts{Name: "neutrino_source_revision",
+			Help: "Revision of the last good desired state."}),
+		sourceStale: prometheus.NewGauge(prometheus.GaugeOpts{Name: "neutrino_source_stale_seconds",
+			Help: "Seconds since the source became unreachable (0 while connected): the realized state may be this old."}),
+		sourceRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "neutrino_source_rejected_total",
+			Help: "Desired states rejected as invalid or events reporting the source unreachable."}),
 		dhcp: &dhcpLeases{desc: prometheus.NewDesc("neutrino_dhcp_leases_total",
 			"DHCP leases served (acks), by network.", []string{"network"}, nil)},
 	}
 	m.reg.MustRegister(m.applies, m.mutations, m.applyErrors, m.lastSuccess, m.applyDuration, m.loadErrors,
-		m.topologyValid, m.bgpPeerUp, m.bgpAdvertised, m.resyncs, m.lbStatus, m.lbMemberStatus, m.dhcp,
+		m.topologyValid, m.bgpPeerUp, m.bgpAdvertised, m.resyncs, m.lbStatus, m.lbMemberStatus,
+		m.sourceConnected, m.sourceRevision, m.sourceStale, m.sourceRejected, m.dhcp,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -35,7 +35,13 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 	r.triggers = make(chan trigger, 4)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go watchFile(wctx, o.topology, o.filePoll, r.triggers)
+	if o.etcd.endpoints != "" {
+		if r.feed, err = startEtcd(wctx, o, r.m, log, r.triggers); err != nil {
+			return err
+		}
+	} else {
+		go watchFile(wctx, o.topology, o.filePoll, r.triggers)
+	}
 	go watchKernel(wctx, host, log, r.triggers)
 	r.owned = newOwnedWatch(o.prefix, log, r.triggers)
 	defer r.owned.stop()
@@ -55,8 +61,9 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 		case t := <-r.triggers:
 			switch t {
 			case triggerFile:
-				r.load()
-				r.apply(ctx, wctx, triggerFile)
+				if r.load() {
+					r.apply(ctx, wctx, triggerFile)
+				}
 			case triggerKernel:
 				if debounce == nil {
 					debounce = time.After(o.kernelDebounce)
@@ -98,11 +105,21 @@ type runner struct {
 	h        *health
 	triggers chan trigger
 	owned    *ownedWatch
+	feed     *feed // the etcd source, or nil for the file
 	good     *neutrino.Topology
 }
 
-// load reads the topology file; a bad one keeps the last good state.
-func (r *runner) load() {
+// load takes the newest desired state and reports whether to apply it:
+// always for the file (a bad file re-applies the last good state); for
+// etcd only when a new good state concerns this host.
+func (r *runner) load() bool {
+	if r.feed != nil {
+		t, concerned := r.feed.next(r.m, r.log)
+		if t != nil {
+			r.good = t
+		}
+		return t != nil && concerned
+	}
 	t, err := loadTopology(r.o)
 	if err != nil {
 		r.m.loadErrors.Inc()
@@ -112,10 +129,11 @@ func (r *runner) load() {
 		} else {
 			r.log.Error("topology rejected; nothing realized yet", "file", r.o.topology, "err", errorsText(err))
 		}
-		return
+		return true
 	}
 	r.m.topologyValid.Set(1)
 	r.good = t
+	return true
 }
 
 // apply runs one pass over the last good topology and records it; wctx
