@@ -41,7 +41,6 @@ func TestValidateRefusesWhatIsNotRealized(t *testing.T) {
 		{"DVR FIP gateway port", func(t *Topology) { t.Ports[portVM1].DeviceOwner = port.OwnerFloatingIPAgentGateway }, "ports[5].device_owner: not realized", "(port f5019152"},
 		{"FIP QoS", func(t *Topology) { t.FloatingIPs[0].QoSPolicyID = "q1" }, "floatingips[0].qos_policy_id: not realized", "(floating IP bde24256"},
 		{"gateway QoS", func(t *Topology) { t.Routers[0].ExternalGatewayInfo.QoSPolicyID = "q1" }, "routers[0].external_gateway_info.qos_policy_id: not realized", "(router a64d1a3a"},
-		{"FIP port forwardings", func(t *Topology) { t.FloatingIPs[0].PortForwardings = []json.RawMessage{raw} }, "floatingips[0].port_forwardings: not realized", "(floating IP bde24256-181c-5d9b-b04f-ee86e8e4f18f)"},
 		{"trunks", func(t *Topology) { t.Trunks = []json.RawMessage{raw} }, "trunks[0]: not realized", "(trunk x1)"},
 		{"QoS policies", func(t *Topology) { t.QoSPolicies = []json.RawMessage{raw} }, "qos_policies[0]: not realized", "(QoS policy x1)"},
 		{"port forwardings", func(t *Topology) { t.PortForwardings = []json.RawMessage{raw} }, "port_forwardings[0]: not realized", "(port forwarding x1)"},

@@ -182,7 +182,7 @@ func (v *validator) floatingIPs() {
 		}
 		v.fipNetwork(o, f)
 		if !f.Associated() {
-			v.fipRouter(o, f)
+			v.fipPortForwardings(o, f, v.fipRouter(o, f))
 			continue
 		}
 		k := assoc{f.PortID, f.FixedIPAddress}

@@ -18,6 +18,7 @@ type natState struct {
 	rules  map[string][]string // chain -> rule comments, in order
 	sets   map[string]*nftables.Set
 	elems  map[string]map[netip.Addr]netip.Addr // map name -> key -> value
+	pf     map[pfKey]pfVal                      // the port forwarding map
 	// scope holds the elements of the scope-mark map and the scope-ok set.
 	scope map[string]map[scopeMark]bool
 	// snatDerived says elems[snatMap] is not kept: it is the inverse of
@@ -103,6 +104,14 @@ func readNAT(c *nftables.Conn) (*natState, error) {
 	}
 	for _, s := range sets {
 		st.sets[s.Name] = s
+		if s.Name == pfMap {
+			elems, err := c.GetSetElements(s)
+			if err != nil {
+				return nil, nft.Err(err)
+			}
+			st.pf = readPFElements(elems)
+			continue
+		}
 		if s.Name != dnatMap && s.Name != snatMap && s.Name != scopeMarkMap && s.Name != scopeOKSet {
 			continue
 		}
@@ -168,7 +177,7 @@ func (rr *routerRun) tableObjects(t *nftables.Table) ([]natChain, []*nftables.Se
 	if n != nil {
 		chains = natChains(n, sc, rr.r.opt.randomFully)
 		dnat, snat := natMaps(t)
-		sets = append(sets, dnat, snat)
+		sets = append(sets, dnat, snat, pfMapSet(t))
 	}
 	if sc != nil {
 		chains = append(chains, scopeChains(sc, n)...)
@@ -184,6 +193,8 @@ func (rr *routerRun) wantElements(s *nftables.Set) []nftables.SetElement {
 	switch s.Name {
 	case dnatMap, snatMap:
 		return elements(wantOf(rr.spec.NAT.FIPs, s.Name))
+	case pfMap:
+		return pfElements(sortedPF(rr.spec.NAT.PF))
 	case scopeMarkMap:
 		for _, m := range rr.spec.Scope.Marks {
 			out = append(out, m.markElement())
@@ -298,6 +309,9 @@ func (rr *routerRun) diffNAT() []change {
 			return nft.QueueElements(c, set, pairElements(d.del), pairElements(d.add))
 		})
 	}
+	if n != nil {
+		cs, queue = rr.diffPortForwardings(st, n, rebuild, cs, queue)
+	}
 	if sc != nil {
 		cs, queue = rr.diffScope(st, sc, rebuild, cs, queue)
 	}
@@ -340,6 +354,7 @@ func desiredNAT(t *nftables.Table, chains []natChain, sets []*nftables.Set, spec
 	}
 	if spec.NAT != nil {
 		st.elems[dnatMap], st.snatDerived = spec.NAT.FIPs, true
+		st.pf = spec.NAT.PF
 	}
 	if spec.Scope != nil {
 		m := make(map[scopeMark]bool, len(spec.Scope.Marks))

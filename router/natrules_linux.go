@@ -93,7 +93,7 @@ func natChains(n *natSpec, sc *scopeSpec, randomFully bool) []natChain {
 		ctDNAT(expr.CmpOpNeq),
 		snatTo(gw, randomFully))})
 	return []natChain{
-		{"prerouting", nftables.ChainTypeNAT, nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest, []natRule{dnat}},
+		{"prerouting", nftables.ChainTypeNAT, nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest, []natRule{pfRule(), dnat}},
 		{"output", nftables.ChainTypeNAT, nftables.ChainHookOutput, nftables.ChainPriorityNATDest, []natRule{dnat}},
 		{"postrouting", nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource, post},
 	}

@@ -23,7 +23,7 @@ func comments(chains []natChain) map[string][]string {
 func TestNATChainsFollowNeutron(t *testing.T) {
 	n := &natSpec{GatewayDev: "qg-1", GatewayIP: netip.MustParseAddr("203.0.113.10"), SNAT: true}
 	assert.Equal(t, map[string][]string{
-		"prerouting": {"fip dnat"},
+		"prerouting": {"fip port forwarding", "fip dnat"},
 		"output":     {"fip dnat"},
 		"postrouting": {
 			"internal !qg-1",

@@ -63,11 +63,12 @@ type FloatingIP struct {
 	PortID         string     `json:"port_id,omitempty"`
 	FixedIPAddress netip.Addr `json:"fixed_ip_address,omitzero"`
 	RouterID       string     `json:"router_id,omitempty"`
-	// PortForwardings and QoSPolicyID are read so that port forwarding and
-	// FIP QoS are refused (ErrUnsupported) rather than ignored; empty and
-	// null load fine. See unsupported.go.
-	PortForwardings []json.RawMessage `json:"port_forwardings,omitempty"`
-	QoSPolicyID     string            `json:"qos_policy_id,omitempty"`
+	// PortForwardings translate ports of the floating IP to instances
+	// (portforward.go); a FIP with them has router_id and no port_id.
+	PortForwardings []PortForwarding `json:"port_forwardings,omitempty"`
+	// QoSPolicyID is read so that FIP QoS is refused (ErrUnsupported)
+	// rather than ignored; null loads fine. See unsupported.go.
+	QoSPolicyID string `json:"qos_policy_id,omitempty"`
 }
 
 // Associated reports whether the FIP points at a port.

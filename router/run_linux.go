@@ -28,6 +28,8 @@ type routerRun struct {
 	conntrack []netip.Addr            // addresses whose flows must go
 	// conntrackNets are subnets whose flows (from or to them) must go.
 	conntrackNets []netip.Prefix
+	// conntrackPF are forwarded ports whose flows must go.
+	conntrackPF []pfKey
 }
 
 // change is one step of a pass. Changes whose do is nil are carried out by
@@ -60,6 +62,7 @@ func (rr *routerRun) diff() ([]change, error) {
 	cs = append(cs, rr.diffRA()...)
 	cs = append(cs, rr.staleLinks()...)
 	cs = append(cs, rr.cleanConntrack()...)
+	cs = append(cs, rr.cleanPFConntrack()...)
 	cs = append(cs, rr.announce()...)
 	return cs, nil
 }

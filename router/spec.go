@@ -68,6 +68,9 @@ type natSpec struct {
 	SNAT       bool
 	// FIPs maps floating IP -> fixed IP.
 	FIPs map[netip.Addr]netip.Addr
+	// PF maps each forwarded external port of a floating IP to its
+	// internal address and port (portforward.go); nil without any.
+	PF map[pfKey]pfVal
 }
 
 // compile validates d and turns it into router specs, sorted by router ID.
@@ -78,11 +81,13 @@ func (d *Desired) compile() ([]*routerSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	fips := map[string][]int{}
+	fips, pfs := map[string][]int{}, map[string][]int{}
 	for i := range d.FloatingIPs {
 		f := &d.FloatingIPs[i]
 		if _, ok := ix.routers[f.RouterID]; ok && f.Associated() {
 			fips[f.RouterID] = append(fips[f.RouterID], i)
+		} else if ok && len(f.PortForwardings) > 0 {
+			pfs[f.RouterID] = append(pfs[f.RouterID], i)
 		}
 	}
 	var (
@@ -99,6 +104,9 @@ func (d *Desired) compile() ([]*routerSpec, error) {
 		spec, err := d.compileRouter(ix, i)
 		if err == nil {
 			err = d.compileFIPs(spec, fips[r.ID], fipOwner)
+		}
+		if err == nil {
+			err = d.compilePortForwardings(spec, pfs[r.ID], fipOwner)
 		}
 		if err != nil {
 			errs = append(errs, err)

@@ -22,8 +22,6 @@ func routerRefusals() []errdefs.Refusal[Router] {
 // realize yet; see routerRefusals.
 func floatingIPRefusals() []errdefs.Refusal[FloatingIP] {
 	return []errdefs.Refusal[FloatingIP]{
-		{Path: "port_forwardings", Why: "port forwardings would not be translated",
-			Refused: func(f *FloatingIP) bool { return len(f.PortForwardings) > 0 }},
 		{Path: "qos_policy_id", Why: "QoS policies (bandwidth limits) on the floating IP would not be enforced",
 			Refused: func(f *FloatingIP) bool { return f.QoSPolicyID != "" }},
 	}

@@ -107,6 +107,6 @@ func (f *FloatingIP) Validate() error {
 			errs = append(errs, errdefs.Invalid("fixed_ip_address", "%s given without port_id", f.FixedIPAddress))
 		}
 	}
-	errs = append(errs, errdefs.Refuse(f, floatingIPRefusals()))
+	errs = append(errs, f.validatePortForwardings(), errdefs.Refuse(f, floatingIPRefusals()))
 	return errors.Join(errs...)
 }

@@ -103,8 +103,6 @@ func TestValidateRefusesUnrealizedRouterFields(t *testing.T) {
 		{(&Router{ID: "r", ConntrackHelpers: []json.RawMessage{helper}}).Validate(), "conntrack_helpers: not realized"},
 		{(&Router{ID: "r", ExternalGatewayInfo: &GatewayInfo{NetworkID: "ext", QoSPolicyID: "q"}}).Validate(), "external_gateway_info.qos_policy_id: not realized"},
 		{(&FloatingIP{ID: "f", FloatingIPAddress: netip.MustParseAddr("203.0.113.5"), FloatingNetworkID: "ext", QoSPolicyID: "q"}).Validate(), "qos_policy_id: not realized"},
-		{(&FloatingIP{ID: "f", FloatingIPAddress: netip.MustParseAddr("203.0.113.5"), FloatingNetworkID: "ext",
-			PortForwardings: []json.RawMessage{helper}}).Validate(), "port_forwardings: not realized"},
 	} {
 		if !errors.Is(tc.err, errdefs.ErrUnsupported) || !strings.HasPrefix(tc.err.Error(), tc.path) {
 			t.Errorf("got %v, want ErrUnsupported at %q", tc.err, tc.path)
