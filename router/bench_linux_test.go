@@ -18,6 +18,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nl"
 	"github.com/neutrino-net/neutrino/namespace"
+	"github.com/neutrino-net/neutrino/network"
 )
 
 // benchDoc is n routers, each with a gateway on one external network, SNAT,
@@ -42,9 +43,14 @@ func benchNode(b *testing.B, doc *docBuilder) (*lab.Lab, *namespace.Handle) {
 	host := l.Namespace("host")
 	for _, n := range doc.d.Networks {
 		attrs := netlink.NewLinkAttrs()
-		attrs.Name, attrs.MTU = naming.Bridge(n.ID), n.MTU
+		// The alias the network realizer writes: the router realizer
+		// plugs only into bridges it recognizes as the network's.
+		attrs.Name, attrs.MTU, attrs.Alias = naming.Bridge(n.ID), n.MTU, naming.OwnerAlias(network.KindBridge, n.ID)
 		br := &netlink.Bridge{LinkAttrs: attrs}
 		if err := host.Netlink().LinkAdd(br); err != nil {
+			b.Fatal(err)
+		}
+		if err := host.Netlink().LinkSetAlias(br, attrs.Alias); err != nil {
 			b.Fatal(err)
 		}
 		if err := host.Netlink().LinkSetIP6AddrGenMode(br, in6AddrGenModeNone); err != nil {

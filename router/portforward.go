@@ -1,9 +1,11 @@
 package router
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -129,16 +131,17 @@ func (pf *PortForwarding) Validate() error {
 // validatePortForwardings checks a floating IP's forwardings and that no
 // two of them claim the same external port of a protocol (Neutron's
 // _check_port_collisions), nor the same internal address, port and
-// protocol.
+// protocol. Claims are sorted, so that thousands of forwardings on one
+// floating IP cost n log n, not n².
 func (f *FloatingIP) validatePortForwardings() error {
 	var errs []error
 	type claim struct {
 		i     int
 		proto uint8
+		addr  netip.Addr // internal claims only
 		r     portRange
 	}
 	var exts, ins []claim
-	inAddr := map[int]netip.Addr{}
 	ids := map[string]int{}
 	for i := range f.PortForwardings {
 		pf := &f.PortForwardings[i]
@@ -153,28 +156,37 @@ func (f *FloatingIP) validatePortForwardings() error {
 		}
 		ids[pf.ID] = i
 		ext, in, _ := pf.ranges()
-		clash := false
-		for _, c := range exts {
-			if c.proto == pf.proto() && c.r.overlaps(ext) {
-				errs = append(errs, errdefs.Conflict(path+".external_port", "%s %s overlaps port_forwardings[%d]'s %s", pf.Protocol, ext, c.i, c.r))
-				clash = true
-				break
-			}
-		}
-		for _, c := range ins {
-			if c.proto == pf.proto() && inAddr[c.i] == pf.InternalIPAddress && c.r.overlaps(in) {
-				errs = append(errs, errdefs.Conflict(path+".internal_port", "%s %s:%s overlaps port_forwardings[%d]'s %s", pf.Protocol, pf.InternalIPAddress, in, c.i, c.r))
-				clash = true
-				break
-			}
-		}
-		if clash {
-			continue
-		}
-		exts = append(exts, claim{i, pf.proto(), ext})
-		ins = append(ins, claim{i, pf.proto(), in})
-		inAddr[i] = pf.InternalIPAddress
+		exts = append(exts, claim{i, pf.proto(), netip.Addr{}, ext})
+		ins = append(ins, claim{i, pf.proto(), pf.InternalIPAddress, in})
 	}
+	// overlaps reports each claim that overlaps an earlier one of the same
+	// protocol and address, after sorting by (protocol, address, start,
+	// position).
+	overlaps := func(cs []claim, field string, what func(c claim) string) {
+		slices.SortFunc(cs, func(a, b claim) int {
+			return cmp.Or(cmp.Compare(a.proto, b.proto), a.addr.Compare(b.addr), cmp.Compare(a.r.lo, b.r.lo), cmp.Compare(a.i, b.i))
+		})
+		var last *claim // the claim reaching furthest in the current group
+		for k := range cs {
+			c := &cs[k]
+			if last != nil && last.proto == c.proto && last.addr == c.addr && last.r.overlaps(c.r) {
+				first, second := last, c
+				if second.i < first.i {
+					first, second = second, first
+				}
+				errs = append(errs, errdefs.Conflict(errdefs.Index("port_forwardings", second.i)+"."+field,
+					"%s overlaps port_forwardings[%d]'s %s", what(*second), first.i, first.r))
+				if c.r.hi <= last.r.hi {
+					continue
+				}
+			}
+			if last == nil || last.proto != c.proto || last.addr != c.addr || c.r.hi > last.r.hi {
+				last = c
+			}
+		}
+	}
+	overlaps(exts, "external_port", func(c claim) string { return protoName(c.proto) + " " + c.r.String() })
+	overlaps(ins, "internal_port", func(c claim) string { return fmt.Sprintf("%s %s:%s", protoName(c.proto), c.addr, c.r) })
 	if len(f.PortForwardings) > 0 && f.Associated() {
 		// Neutron: a FIP used for port forwarding cannot be associated.
 		errs = append(errs, errdefs.Conflict("port_forwardings", "floating IP is associated with port %s: a floating IP is either associated or forwards ports", f.PortID))
