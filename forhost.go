@@ -316,6 +316,7 @@ func (s *slicer) result() *Topology {
 		SubnetPools:    filter(t.SubnetPools, s.pools),
 		BGPSpeakers:    filter(t.BGPSpeakers, s.speakers),
 		BGPPeers:       filter(t.BGPPeers, s.peers),
+		QoSPolicies:    slices.Clone(t.QoSPolicies), // few, and named by ports and networks alike
 		Hosts:          s.hosts(),
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/neutrino-net/neutrino/loadbalancer"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
+	"github.com/neutrino-net/neutrino/qos"
 	"github.com/neutrino-net/neutrino/router"
 	"github.com/neutrino-net/neutrino/secgroup"
 	"github.com/neutrino-net/neutrino/subnet"
@@ -50,8 +51,11 @@ type Topology struct {
 	// (ErrUnsupported, see unsupported.go) instead of being ignored as an
 	// unknown key; empty or absent, they load fine.
 	Trunks          []json.RawMessage `json:"trunks,omitempty"`
-	QoSPolicies     []json.RawMessage `json:"qos_policies,omitempty"`
 	PortForwardings []json.RawMessage `json:"port_forwardings,omitempty"`
+
+	// QoSPolicies are applied to ports through their (or their
+	// network's) qos_policy_id; see package qos.
+	QoSPolicies []qos.Policy `json:"qos_policies,omitempty"`
 }
 
 // Host is our extension: a node of the deployment, its VXLAN tunnel address

@@ -22,7 +22,6 @@ type unrealizedCollection struct {
 func (t *Topology) collectionRefusals() []unrealizedCollection {
 	return []unrealizedCollection{
 		{"trunks", "trunk", t.Trunks, "trunks (VLAN-tagged sub-ports on one port) would not be realized"},
-		{"qos_policies", "QoS policy", t.QoSPolicies, "QoS policies (bandwidth limits, DSCP marking) would not be enforced"},
 		{"port_forwardings", "port forwarding", t.PortForwardings, "floating IP port forwardings are realized when written under their floating IP (floatingips[].port_forwardings, as Neutron's API nests them); the top-level collection is not read"},
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
+	"github.com/neutrino-net/neutrino/qos"
 	"github.com/neutrino-net/neutrino/router"
 	"github.com/neutrino-net/neutrino/secgroup"
 )
@@ -60,6 +61,7 @@ type Node struct {
 	mu      sync.Mutex
 	net     *network.Realizer
 	port    *port.Realizer
+	qos     *qos.Realizer
 	router  *router.Realizer
 	dhcp    *dhcp.Realizer
 	sg      *secgroup.Realizer
@@ -98,6 +100,8 @@ func New(host *namespace.Handle, cfg Config) (*Node, error) {
 		network.WithPhysicalInterfaceMappings(cfg.PhysicalInterfaceMappings))
 	err = errors.Join(err, e)
 	n.port, e = port.NewRealizer(host, port.WithLogger(log.With("realizer", "port")))
+	err = errors.Join(err, e)
+	n.qos, e = qos.NewRealizer(host, qos.WithLogger(log.With("realizer", "qos")))
 	err = errors.Join(err, e)
 	n.router, e = router.NewRealizer(host, router.WithLogger(log.With("realizer", "router")), router.WithPrefix(cfg.Prefix))
 	err = errors.Join(err, e)
@@ -178,6 +182,14 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 			}
 			rep, err := n.port.Apply(ctx, d.Port)
 			return fromReport("port", rep, err)
+		},
+		func() Step {
+			if dry {
+				rep, err := n.qos.Plan(ctx, d.QoS)
+				return fromReport("qos", rep, err)
+			}
+			rep, err := n.qos.Apply(ctx, d.QoS)
+			return fromReport("qos", rep, err)
 		},
 		func() Step {
 			if dry {
@@ -287,7 +299,7 @@ func (n *Node) BGP() *bgp.Server {
 func (n *Node) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	errs := []error{n.dhcp.Close(), n.router.Close(), n.fw.Close(), n.lb.Close(), n.sg.Close(), n.port.Close(), n.net.Close()}
+	errs := []error{n.dhcp.Close(), n.router.Close(), n.fw.Close(), n.lb.Close(), n.sg.Close(), n.qos.Close(), n.port.Close(), n.net.Close()}
 	if n.bgpReal != nil {
 		errs = append(errs, n.bgpReal.Close())
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/neutrino-net/neutrino/loadbalancer"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
+	"github.com/neutrino-net/neutrino/qos"
 	"github.com/neutrino-net/neutrino/router"
 	"github.com/neutrino-net/neutrino/secgroup"
 )
@@ -25,6 +26,8 @@ type Desired struct {
 	Firewall firewall.Desired
 	// LoadBalancer holds the load balancers whose VIP port is bound here.
 	LoadBalancer loadbalancer.Desired
+	// QoS is applied to the ports of Port, after them.
+	QoS qos.Desired
 	// BGP is nil when the host runs no speaker.
 	BGP *bgp.Desired
 }
@@ -50,6 +53,7 @@ func DesiredFor(topo *neutrino.Topology, host string) (*Desired, error) {
 	}
 	d := &Desired{}
 	d.Network, d.Port = port.L2ForHost(host, tunnels, slice.Networks, slice.Subnets, slice.Ports)
+	d.QoS = qos.Desired{Policies: slice.QoSPolicies, Ports: d.Port.Ports, Networks: d.Port.Networks}
 
 	// Routers: only those with a port bound here; the slice also carries
 	// routers realized elsewhere as BGP context.

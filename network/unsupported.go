@@ -9,7 +9,5 @@ func refusals() []errdefs.Refusal[Network] {
 	return []errdefs.Refusal[Network]{
 		{Path: "segments", Why: "a network of several segments (multi-provider) would be realized as one of them",
 			Refused: func(n *Network) bool { return len(n.Segments) > 1 }},
-		{Path: "qos_policy_id", Why: "QoS policies (bandwidth limits, DSCP marking) would not be enforced",
-			Refused: func(n *Network) bool { return n.QoSPolicyID != "" }},
 	}
 }

@@ -55,7 +55,6 @@ func TestValidateRefusesUnrealizedFields(t *testing.T) {
 		path string
 	}{
 		{Network{ID: "n", Segments: two}, "segments: not realized"},
-		{Network{ID: "n", NetworkType: TypeVXLAN, SegmentationID: 5, QoSPolicyID: "q"}, "qos_policy_id: not realized"},
 	} {
 		err := tc.n.Validate()
 		if !errors.Is(err, errdefs.ErrUnsupported) || !strings.Contains(err.Error(), tc.path) {

@@ -186,8 +186,7 @@ func TestDesiredValidation(t *testing.T) {
 		"trunk sub-ports": {func(d *Desired) {
 			d.Ports[1].TrunkDetails = &TrunkDetails{TrunkID: "t", SubPorts: []SubPort{{PortID: "sp", SegmentationType: "vlan", SegmentationID: 10}}}
 		}, errdefs.ErrUnsupported, "ports[1].trunk_details.sub_ports"},
-		"vnic type":  {func(d *Desired) { d.Ports[1].VNICType = "macvtap" }, errdefs.ErrUnsupported, "ports[1].binding:vnic_type"},
-		"qos policy": {func(d *Desired) { d.Ports[1].QoSPolicyID = "q" }, errdefs.ErrUnsupported, "ports[1].qos_policy_id"},
+		"vnic type": {func(d *Desired) { d.Ports[1].VNICType = "macvtap" }, errdefs.ErrUnsupported, "ports[1].binding:vnic_type"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/internal/nft"
+	"github.com/neutrino-net/neutrino/internal/nl"
 )
 
 var table = &nftables.Table{Name: tableName, Family: nftables.TableFamilyBridge}
@@ -24,7 +25,7 @@ const chainName = "forward"
 func (r *Realizer) observe(w *want) (*observed, error) {
 	o := &observed{links: map[string]int{}, qdiscs: map[string]rootQdisc{}, rules: map[string]uint64{}}
 	h := r.host.Netlink()
-	links, err := h.LinkList()
+	links, err := nl.Dump(h.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
@@ -34,7 +35,7 @@ func (r *Realizer) observe(w *want) (*observed, error) {
 			continue
 		}
 		o.links[name] = l.Attrs().Index
-		qs, err := h.QdiscList(l)
+		qs, err := nl.Dump(func() ([]netlink.Qdisc, error) { return h.QdiscList(l) })
 		if err != nil {
 			return nil, fmt.Errorf("list qdiscs of %s: %w", name, err)
 		}
