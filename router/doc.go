@@ -30,7 +30,12 @@
 //     1:1 DNAT/SNAT through the maps fip-dnat and fip-snat, so adding,
 //     moving or removing one is an element change; default SNAT to the
 //     gateway address when enable_snat; Neutron's hairpin rule; nothing
-//     between internal networks. IPv6 is routed without NAT. Every NAT change
+//     between internal networks; floating IP port forwardings (a FIP with
+//     port_forwardings and no port_id, held on the gateway) as DNAT through
+//     the map fip-pf (fip . protocol . external port : address . port, one
+//     element per external port of a range; no SNAT, as in Neutron: replies
+//     go back through conntrack), removed ones' flows deleted by FIP,
+//     protocol and port. IPv6 is routed without NAT. Every NAT change
 //     of a pass is one nftables transaction, committed only onto the table as
 //     it was read (generation check);
 //   - address scopes, in the same table and transaction (see Address scopes

@@ -19,6 +19,7 @@
 //	neigh, fdb  neighbour and forwarding entries
 //	sysctl      one sysctl written
 //	table, chain, set, rule, element, limit  nftables objects
+//	qdisc       a root traffic-control qdisc (QoS shaping)
 //	transaction one nftables commit (recorded as the objects it holds)
 //	conntrack   the flows of one address deleted
 //	garp        one address announced
