@@ -128,7 +128,7 @@ func stepNames(r *Report) []string {
 	return out
 }
 
-var order = []string{"network", "port", "router", "firewall", "dhcp", "secgroup", "loadbalancer", "bgp"}
+var order = []string{"network", "port", "qos", "router", "firewall", "dhcp", "secgroup", "loadbalancer", "bgp"}
 
 func TestApplyConvergesInOrderAndIsIdempotent(t *testing.T) {
 	f := newFixture(t)

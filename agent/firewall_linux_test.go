@@ -36,7 +36,7 @@ func TestFirewallOnARealRouter(t *testing.T) {
 	f.topo.FirewallPolicies = []firewall.Policy{{ID: "in", Rules: []string{"deny-icmp", "ssh"}}}
 	f.topo.FirewallGroups = []firewall.Group{{ID: "fwg", Ports: []string{qr.ID}, IngressPolicyID: "in", EgressPolicyID: "in"}}
 	rep := f.apply(t)
-	if got := rep.Steps[3]; got.Realizer != "firewall" || got.Mutations() == 0 {
+	if got := rep.Steps[4]; got.Realizer != "firewall" || got.Mutations() == 0 {
 		t.Fatalf("firewall step: %s %d mutations", got.Realizer, got.Mutations())
 	}
 	if rep := f.apply(t); rep.Mutations() != 0 {
