@@ -50,8 +50,11 @@ type Topology struct {
 	// are read so that a non-empty one is refused by Validate
 	// (ErrUnsupported, see unsupported.go) instead of being ignored as an
 	// unknown key; empty or absent, they load fine.
-	Trunks          []json.RawMessage `json:"trunks,omitempty"`
 	PortForwardings []json.RawMessage `json:"port_forwardings,omitempty"`
+
+	// Trunks must agree with their parent ports' trunk_details, which is
+	// what the port realizer plugs (VLAN sub-interfaces; see package port).
+	Trunks []port.Trunk `json:"trunks,omitempty"`
 
 	// QoSPolicies are applied to ports through their (or their
 	// network's) qos_policy_id; see package qos.

@@ -21,7 +21,6 @@ type unrealizedCollection struct {
 // deleting its entry here (and listing it as supported in the README).
 func (t *Topology) collectionRefusals() []unrealizedCollection {
 	return []unrealizedCollection{
-		{"trunks", "trunk", t.Trunks, "trunks (VLAN-tagged sub-ports on one port) would not be realized"},
 		{"port_forwardings", "port forwarding", t.PortForwardings, "floating IP port forwardings are realized when written under their floating IP (floatingips[].port_forwardings, as Neutron's API nests them); the top-level collection is not read"},
 	}
 }

@@ -28,9 +28,6 @@ func TestValidateRefusesWhatIsNotRealized(t *testing.T) {
 		{"multi-segment network", func(t *Topology) {
 			t.Networks[netT1].Segments = []network.Segment{{NetworkType: "vxlan", SegmentationID: 101}, {NetworkType: "vlan", PhysicalNetwork: "p", SegmentationID: 5}}
 		}, "networks[1].segments: not realized", "(network 0c1c39af-e6b3-5c48-86f2-1c2206c1e88b)"},
-		{"trunk sub-ports", func(t *Topology) {
-			t.Ports[portVM1].TrunkDetails = &port.TrunkDetails{TrunkID: "t1", SubPorts: []port.SubPort{{PortID: "sp1", SegmentationType: "vlan", SegmentationID: 100}}}
-		}, "ports[5].trunk_details.sub_ports: not realized", "(port f5019152"},
 		{"vnic type direct", func(t *Topology) { t.Ports[portVM1].VNICType = "direct" }, "ports[5].binding:vnic_type: not realized", "(port f5019152"},
 		{"HA router port", func(t *Topology) { t.Ports[portIf1].DeviceOwner = port.OwnerHARouterInterface }, "ports[1].device_owner: not realized", "(port 50d1cd23"},
 		{"DVR router port", func(t *Topology) { t.Ports[portIf1].DeviceOwner = port.OwnerRouterInterfaceDistributed }, "ports[1].device_owner: not realized", "(port 50d1cd23"},
@@ -39,7 +36,6 @@ func TestValidateRefusesWhatIsNotRealized(t *testing.T) {
 		{"DVR FIP gateway port", func(t *Topology) { t.Ports[portVM1].DeviceOwner = port.OwnerFloatingIPAgentGateway }, "ports[5].device_owner: not realized", "(port f5019152"},
 		{"FIP QoS", func(t *Topology) { t.FloatingIPs[0].QoSPolicyID = "q1" }, "floatingips[0].qos_policy_id: not realized", "(floating IP bde24256"},
 		{"gateway QoS", func(t *Topology) { t.Routers[0].ExternalGatewayInfo.QoSPolicyID = "q1" }, "routers[0].external_gateway_info.qos_policy_id: not realized", "(router a64d1a3a"},
-		{"trunks", func(t *Topology) { t.Trunks = []json.RawMessage{raw} }, "trunks[0]: not realized", "(trunk x1)"},
 		{"port forwardings", func(t *Topology) { t.PortForwardings = []json.RawMessage{raw} }, "port_forwardings[0]: not realized", "(port forwarding x1)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -54,6 +54,7 @@ func (t *Topology) Validate() error {
 	v.firewall()
 	v.loadBalancers()
 	v.qosPolicies()
+	v.trunks()
 	return errors.Join(v.errs...)
 }
 

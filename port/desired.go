@@ -27,6 +27,7 @@ const Owner = "port"
 // want is a validated Desired: what each plugged port needs.
 type want struct {
 	ports []portWant // sorted by port ID
+	subs  []subWant  // trunk sub-ports, by parent then sub-port ID
 }
 
 type portWant struct {
@@ -73,8 +74,14 @@ func (d *Desired) validate() (*want, error) {
 	}
 	w := &want{}
 	ids, taps, ends := map[string]int{}, map[string]int{}, map[string]int{}
+	subPorts := map[string]Port{}
+	for _, p := range d.Ports {
+		if p.DeviceOwner == OwnerTrunkSubport {
+			subPorts[p.ID] = p
+		}
+	}
 	for i, p := range d.Ports {
-		if !p.PlugsInstance() {
+		if !p.PlugsInstance() || p.DeviceOwner == OwnerTrunkSubport {
 			continue
 		}
 		path := errdefs.Index("ports", i)
@@ -104,6 +111,19 @@ func (d *Desired) validate() (*want, error) {
 				continue
 			}
 			ends[end] = i
+		}
+		subs, err := subNeeds(p, pw, subPorts, nets)
+		if err != nil {
+			errs = append(errs, errdefs.Prefix(path, err))
+			continue
+		}
+		for _, s := range subs {
+			if j, dup := taps[s.dev]; dup {
+				errs = append(errs, errdefs.Conflict(path+".trunk_details.sub_ports", "sub-port %s and ports[%d] share the device name %s", s.id, j, s.dev))
+				continue
+			}
+			taps[s.dev] = i
+			w.subs = append(w.subs, s)
 		}
 		w.ports = append(w.ports, pw)
 	}

@@ -34,6 +34,9 @@ type hostDev struct {
 	PeerIndex, PeerNetNS int
 	// tuntap
 	TapMode, MultiQueue bool
+	// vlan (trunk sub-ports): the ID and the parent's ifindex; MAC of any.
+	VlanID, ParentIndex int
+	MAC                 string
 }
 
 // instDev is a device in an instance namespace.
@@ -146,6 +149,9 @@ func plan(w *want, o *observed, dry bool) ([]change, error) {
 	for _, pw := range w.ports {
 		needed[pw.tap] = pw.alias
 	}
+	for _, sw := range w.subs {
+		needed[sw.dev] = sw.alias
+	}
 	for _, name := range slices.Sorted(maps.Keys(o.host)) {
 		d := o.host[name]
 		if nl.IsTemp(name, Owner) { // a creation a crash interrupted
@@ -161,6 +167,11 @@ func plan(w *want, o *observed, dry bool) ([]change, error) {
 	for _, pw := range w.ports {
 		if err := p.port(pw); err != nil {
 			p.errs = append(p.errs, fmt.Errorf("port %s: %w", pw.id, err))
+		}
+	}
+	for _, sw := range w.subs {
+		if err := p.subport(sw); err != nil {
+			p.errs = append(p.errs, fmt.Errorf("port %s: sub-port %s: %w", sw.parentID, sw.id, err))
 		}
 	}
 	return p.changes, errors.Join(p.errs...)

@@ -185,7 +185,7 @@ func TestDesiredValidation(t *testing.T) {
 		"port model": {func(d *Desired) { d.Ports[1].MACAddress = nil }, errdefs.ErrInvalid, "ports[1].mac_address"},
 		"trunk sub-ports": {func(d *Desired) {
 			d.Ports[1].TrunkDetails = &TrunkDetails{TrunkID: "t", SubPorts: []SubPort{{PortID: "sp", SegmentationType: "vlan", SegmentationID: 10}}}
-		}, errdefs.ErrUnsupported, "ports[1].trunk_details.sub_ports"},
+		}, errdefs.ErrNotFound, "ports[1].trunk_details.sub_ports[0].port_id"},
 		"vnic type": {func(d *Desired) { d.Ports[1].VNICType = "macvtap" }, errdefs.ErrUnsupported, "ports[1].binding:vnic_type"},
 	}
 	for name, c := range cases {

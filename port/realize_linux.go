@@ -42,7 +42,10 @@ func (r *Realizer) observe(ctx context.Context, w *want) (*observed, error) {
 			d.PeerIndex, d.PeerNetNS = a.ParentIndex, a.NetNsID
 		case *netlink.Tuntap:
 			d.TapMode, d.MultiQueue = v.Mode == netlink.TUNTAP_MODE_TAP, v.Flags&netlink.TUNTAP_MULTI_QUEUE != 0
+		case *netlink.Vlan:
+			d.VlanID, d.ParentIndex = v.VlanId, a.ParentIndex
 		}
+		d.MAC = a.HardwareAddr.String()
 		o.host[a.Name] = d
 	}
 	ns := &instances{host: r.host, open: map[string]*namespace.Handle{}, errs: map[string]error{}, ids: map[string]int{}}
@@ -214,6 +217,8 @@ func (e *executor) do(o op) error {
 		return e.createVeth(o.w)
 	case opTap:
 		return e.createTap(o.w)
+	case opVLAN:
+		return e.createVLAN(o.w)
 	case opDel:
 		l, err := e.index.Link(o.name)
 		if err != nil {

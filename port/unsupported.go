@@ -8,8 +8,6 @@ import "github.com/neutrino-net/neutrino/internal/errdefs"
 // README).
 func refusals() []errdefs.Refusal[Port] {
 	return []errdefs.Refusal[Port]{
-		{Path: "trunk_details.sub_ports", Why: "trunk sub-ports (VLAN-tagged networks on one port) would be missing; only the parent would be plugged",
-			Refused: func(p *Port) bool { return p.TrunkDetails != nil && len(p.TrunkDetails.SubPorts) > 0 }},
 		{Path: "binding:vnic_type", Why: "only normal ports (a tap or veth on the host) are plugged; an SR-IOV, macvtap or bare-metal port would be plugged as a tap",
 			Refused: func(p *Port) bool { return p.VNICType != "" && p.VNICType != VNICNormal }},
 		{Path: "device_owner", Why: "ports of HA and distributed (DVR) routers belong to router kinds not realized yet; the port is neither plugged nor routed",

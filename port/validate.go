@@ -51,6 +51,9 @@ func (p *Port) Validate() error {
 	if p.DNSName != "" && !subnet.ValidLabel(p.DNSName) {
 		errs = append(errs, errdefs.Invalid("dns_name", "%q is not a DNS label (1-63 letters, digits, hyphens)", p.DNSName))
 	}
+	if p.TrunkDetails != nil {
+		errs = append(errs, validateSubPorts("trunk_details.sub_ports", p.ID, p.TrunkDetails.SubPorts))
+	}
 	errs = append(errs, errdefs.Refuse(p, refusals()))
 	return errors.Join(errs...)
 }
