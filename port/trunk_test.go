@@ -94,7 +94,9 @@ func TestTrunkValidationNamesTheField(t *testing.T) {
 		is     error
 		want   string
 	}{
-		"duplicate segmentation ID": {func(d *Desired) { d.Ports[1].TrunkDetails.SubPorts[1] = SubPort{PortID: "bbbbbbbbbbb-5", SegmentationType: "vlan", SegmentationID: 100} },
+		"duplicate segmentation ID": {func(d *Desired) {
+			d.Ports[1].TrunkDetails.SubPorts[1] = SubPort{PortID: "bbbbbbbbbbb-5", SegmentationType: "vlan", SegmentationID: 100}
+		},
 			errdefs.ErrConflict, "ports[1].trunk_details.sub_ports[1].segmentation_id: VLAN 100 repeats trunk_details.sub_ports[0]'s"},
 		"inherited duplicate": {func(d *Desired) { d.Ports[1].TrunkDetails.SubPorts[0].SegmentationID = 200 },
 			errdefs.ErrConflict, "ports[1].trunk_details.sub_ports[1].segmentation_id: VLAN 200 (inherited)"},
