@@ -21,7 +21,9 @@ var table = &nftables.Table{Name: tableName, Family: nftables.TableFamilyBridge}
 
 const chainName = "forward"
 
-// observe reads the root qdisc of every tap device and the table's rules.
+// observe reads the root qdisc of every tap device (one dump of the
+// namespace's links and one of its qdiscs, however many ports) and the
+// table's rules.
 func (r *Realizer) observe(w *want) (*observed, error) {
 	o := &observed{links: map[string]int{}, qdiscs: map[string]rootQdisc{}, rules: map[string]uint64{}}
 	h := r.host.Netlink()
@@ -29,26 +31,28 @@ func (r *Realizer) observe(w *want) (*observed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
+	byIndex := map[int]string{}
 	for _, l := range links {
 		name := l.Attrs().Name
 		if w.ports[name] == nil && !strings.HasPrefix(name, naming.PrefixTap) {
 			continue
 		}
-		o.links[name] = l.Attrs().Index
-		qs, err := nl.Dump(func() ([]netlink.Qdisc, error) { return h.QdiscList(l) })
-		if err != nil {
-			return nil, fmt.Errorf("list qdiscs of %s: %w", name, err)
+		o.links[name], byIndex[l.Attrs().Index] = l.Attrs().Index, name
+		o.qdiscs[name] = rootQdisc{Absent: true}
+	}
+	qs, err := nl.Dump(func() ([]netlink.Qdisc, error) { return h.QdiscList(nil) })
+	if err != nil {
+		return nil, fmt.Errorf("list qdiscs: %w", err)
+	}
+	for _, x := range qs {
+		a := x.Attrs()
+		name, ok := byIndex[a.LinkIndex]
+		if !ok || a.Parent != netlink.HANDLE_ROOT || x.Type() == "noqueue" {
+			continue
 		}
-		q := rootQdisc{Absent: true}
-		for _, x := range qs {
-			a := x.Attrs()
-			if a.Parent != netlink.HANDLE_ROOT || x.Type() == "noqueue" {
-				continue
-			}
-			q = rootQdisc{Kind: x.Type(), Major: uint16(a.Handle >> 16)}
-			if t, ok := x.(*netlink.Tbf); ok {
-				q.Rate, q.Limit, q.Burst = t.Rate, t.Limit, netlink.Xmitsize(t.Rate, t.Buffer)
-			}
+		q := rootQdisc{Kind: x.Type(), Major: uint16(a.Handle >> 16)}
+		if t, ok := x.(*netlink.Tbf); ok {
+			q.Rate, q.Limit, q.Burst = t.Rate, t.Limit, netlink.Xmitsize(t.Rate, t.Buffer)
 		}
 		o.qdiscs[name] = q
 	}
