@@ -26,6 +26,17 @@
 // instance end is gone or in another namespace, or whose device is of the
 // wrong type.
 //
+// # Trunks
+//
+// A parent port's trunk_details sub-ports (device_owner trunk:subport, not
+// plugged on their own) are VLAN sub-interfaces tap<sub-port-id[:11]> of the
+// parent's host device, as with Neutron's Linux bridge trunk driver: VLAN
+// ID segmentation_id (or, for "inherit", the sub-port network's), the
+// sub-port's MAC, in the sub-port network's bridge. Their devices are named
+// like any port's, so security groups and anti-spoofing apply to them as to
+// any port. Kernels without 802.1Q (CONFIG_VLAN_8021Q) refuse the device;
+// the plan is tested without root.
+//
 // # Ownership
 //
 // Host devices carry the alias neutrino:port:<port-id>; Apply deletes the
