@@ -18,7 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/neutrino-net/neutrino"
-	"github.com/neutrino-net/neutrino/internal/etcdtest"
+	"github.com/neutrino-net/neutrino/source/etcd/etcdtest"
 	"github.com/neutrino-net/neutrino/source"
 	"github.com/neutrino-net/neutrino/source/etcd"
 )

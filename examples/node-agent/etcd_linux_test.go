@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/neutrino-net/neutrino"
-	"github.com/neutrino-net/neutrino/internal/etcdtest"
+	"github.com/neutrino-net/neutrino/source/etcd/etcdtest"
 	"github.com/neutrino-net/neutrino/internal/lab"
 	"github.com/neutrino-net/neutrino/namespace"
 	etcdsource "github.com/neutrino-net/neutrino/source/etcd"

@@ -14,7 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/neutrino-net/neutrino"
-	"github.com/neutrino-net/neutrino/internal/etcdtest"
+	"github.com/neutrino-net/neutrino/source/etcd/etcdtest"
 	"github.com/neutrino-net/neutrino/secgroup"
 	"github.com/neutrino-net/neutrino/source"
 	"github.com/neutrino-net/neutrino/source/etcd"
