@@ -1,0 +1,350 @@
+package metadata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/naming"
+	"github.com/neutrino-net/neutrino/internal/report"
+	"github.com/neutrino-net/neutrino/namespace"
+)
+
+// Report counts listeners opened ("create listener …") and closed.
+type Report = report.Report
+
+// Option configures a Realizer.
+type Option func(*options)
+
+type options struct {
+	log    *slog.Logger
+	prefix string
+}
+
+// WithLogger sets the logger (default: discard). The shared secret is
+// never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}
+
+// WithPrefix sets the node prefix of the qrouter-/qdhcp- namespaces.
+func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
+
+// Realizer keeps the node's metadata listeners and serves them. Safe for
+// concurrent use; Applies run one at a time.
+type Realizer struct {
+	cfg Config
+	mgr *namespace.Manager
+	log *slog.Logger
+	p   *proxy
+	srv *http.Server
+
+	mu  sync.Mutex
+	lns map[Scope]*nsListener
+}
+
+// nsListener is a scope's sockets and the namespace they were made in.
+type nsListener struct {
+	ns    string    // full namespace name
+	ino   [2]uint64 // device and inode of the namespace when opened
+	addrs []string
+	socks []*trackedListener
+}
+
+// NewRealizer returns the node's metadata service. A Config without a
+// shared secret or with a bad Nova URL is an ErrInvalid: metadata stays
+// off.
+func NewRealizer(cfg Config, opts ...Option) (*Realizer, error) {
+	o := options{log: slog.New(slog.DiscardHandler)}
+	for _, f := range opts {
+		f(&o)
+	}
+	cfg, nova, err := cfg.validated()
+	if err != nil {
+		return nil, err
+	}
+	r := &Realizer{cfg: cfg, mgr: namespace.NewManager(o.prefix), log: o.log, lns: map[Scope]*nsListener{}}
+	r.p = newProxy(cfg, nova, o.log)
+	r.srv = &http.Server{
+		Handler:           r.p,
+		ReadHeaderTimeout: 30 * time.Second, // haproxy's timeout http-request in Neutron
+		IdleTimeout:       30 * time.Second, // … and http-keep-alive
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(o.log.Handler(), slog.LevelDebug),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if sc, ok := c.(*scopedConn); ok {
+				return context.WithValue(ctx, ctxKey{}, sc.scope)
+			}
+			return ctx
+		},
+	}
+	return r, nil
+}
+
+// RouterPort is the port the router listeners use: the target of the
+// router realizer's redirect (router.WithMetadataPort).
+func (r *Realizer) RouterPort() uint16 { return r.cfg.RouterPort }
+
+// Stats returns the request counters and the number of open listeners.
+func (r *Realizer) Stats() Stats {
+	s := r.p.stats.snapshot()
+	r.mu.Lock()
+	s.Listeners = len(r.lns)
+	r.mu.Unlock()
+	return s
+}
+
+// Apply makes the listeners match d and swaps in d's instance map. A
+// namespace that is missing (its router or DHCP realizer has not made it)
+// is an error naming the router or network; the others are served.
+func (r *Realizer) Apply(ctx context.Context, d Desired) (*Report, error) {
+	rep := &Report{}
+	want, err := r.wanted(&d)
+	if err != nil {
+		return rep, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// The map first: a new listener serves the new ports at once.
+	r.p.ix.Store(buildIndex(&d))
+	for s, l := range r.lns {
+		w, ok := want[s]
+		if ok && slices.Equal(w.addrs, l.addrs) && r.sameNamespace(l) {
+			continue
+		}
+		l.close()
+		delete(r.lns, s)
+		rep.Addf(report.Delete, "listener", "%s in %s", s, l.ns)
+	}
+	var errs []error
+	for _, s := range sortedScopes(want) {
+		if _, ok := r.lns[s]; ok {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		l := want[s]
+		if err := r.open(s, l); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s, err))
+			continue
+		}
+		r.lns[s] = l
+		rep.Addf(report.Create, "listener", "%s in %s %v", s, l.ns, l.addrs)
+	}
+	if n := len(rep.Changes); n > 0 {
+		r.log.Info("metadata listeners realized", "changes", n, "listeners", len(r.lns))
+	}
+	return rep, errors.Join(errs...)
+}
+
+// Close stops every listener and connection. The namespaces stay.
+func (r *Realizer) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for s, l := range r.lns {
+		l.close()
+		delete(r.lns, s)
+	}
+	return r.srv.Close()
+}
+
+func sortedScopes(m map[Scope]*nsListener) []Scope {
+	out := make([]Scope, 0, len(m))
+	for s := range m {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b Scope) int {
+		switch {
+		case a.String() < b.String():
+			return -1
+		case a.String() > b.String():
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// wanted is the listener of every scope of d, not yet open.
+func (r *Realizer) wanted(d *Desired) (map[Scope]*nsListener, error) {
+	want := map[Scope]*nsListener{}
+	var errs []error
+	for i, id := range d.Routers {
+		if id == "" {
+			errs = append(errs, errdefs.Invalid(errdefs.Index("routers", i), "empty router ID"))
+			continue
+		}
+		want[Scope{Router: true, ID: id}] = &nsListener{ns: r.mgr.FullName(naming.RouterNamespace(id)),
+			addrs: []string{netip.AddrPortFrom(netip.IPv4Unspecified(), r.cfg.RouterPort).String()}}
+	}
+	for i, n := range d.Networks {
+		if n.ID == "" {
+			errs = append(errs, errdefs.Invalid(errdefs.Index("networks", i)+".id", "empty network ID"))
+			continue
+		}
+		addrs := []string{net.JoinHostPort(Address, "80")}
+		if n.IPv6 {
+			if n.DHCPPortID == "" {
+				errs = append(errs, errdefs.Invalid(errdefs.Index("networks", i)+".dhcp_port_id", "network %s has IPv6 but no DHCP port on this node", n.ID))
+				continue
+			}
+			addrs = append(addrs, net.JoinHostPort(AddressV6+"%"+naming.DHCPInterface(n.DHCPPortID), "80"))
+		}
+		want[Scope{ID: n.ID}] = &nsListener{ns: r.mgr.FullName(naming.DHCPNamespace(n.ID)), addrs: addrs}
+	}
+	return want, errors.Join(errs...)
+}
+
+// open creates l's sockets inside its namespace and serves them.
+func (r *Realizer) open(s Scope, l *nsListener) error {
+	path := namespace.NewManager("").Path(l.ns)
+	ino, err := nsInode(path)
+	if err != nil {
+		return fmt.Errorf("namespace %s: %w", l.ns, errdefs.ErrNotFound)
+	}
+	h, err := namespace.OpenPath(path)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	l.ino = ino
+	lc := net.ListenConfig{Control: freebind}
+	err = h.Do(func() error {
+		for _, a := range l.addrs {
+			network := "tcp4"
+			if a[0] == '[' {
+				network = "tcp6"
+			}
+			ln, err := lc.Listen(context.Background(), network, a)
+			if err != nil {
+				return fmt.Errorf("listen on %s in %s: %w", a, l.ns, err)
+			}
+			l.socks = append(l.socks, &trackedListener{Listener: ln, scope: s, conns: map[net.Conn]struct{}{}})
+		}
+		return nil
+	})
+	if err != nil {
+		l.close()
+		return err
+	}
+	for _, t := range l.socks {
+		go func() { _ = r.srv.Serve(t) }()
+	}
+	return nil
+}
+
+// sameNamespace reports whether l's namespace is still the one its
+// sockets live in: a namespace deleted and made again under the same name
+// needs new sockets.
+func (r *Realizer) sameNamespace(l *nsListener) bool {
+	ino, err := nsInode(namespace.NewManager("").Path(l.ns))
+	return err == nil && ino == l.ino
+}
+
+func nsInode(path string) ([2]uint64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return [2]uint64{}, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return [2]uint64{}, fmt.Errorf("stat %s: no inode", path)
+	}
+	return [2]uint64{uint64(st.Dev), st.Ino}, nil
+}
+
+// freebind lets the DHCP listener bind 169.254.169.254 and the IPv6
+// address before the DHCP realizer has added them, or while IPv6 DAD has
+// them tentative.
+func freebind(network, _ string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		if network == "tcp6" {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_IPV6, unix.IPV6_FREEBIND, 1)
+		} else {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_FREEBIND, 1)
+		}
+	})
+	return errors.Join(err, serr)
+}
+
+func (l *nsListener) close() {
+	for _, t := range l.socks {
+		t.closeAll()
+	}
+	l.socks = nil
+}
+
+// trackedListener tags its connections with the scope and closes them
+// with the listener, so a removed router's guests are cut off at once.
+type trackedListener struct {
+	net.Listener
+	scope Scope
+	mu    sync.Mutex
+	done  bool
+	conns map[net.Conn]struct{}
+}
+
+func (t *trackedListener) Accept() (net.Conn, error) {
+	c, err := t.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	sc := &scopedConn{Conn: c, scope: t.scope, l: t}
+	t.conns[sc] = struct{}{}
+	return sc, nil
+}
+
+func (t *trackedListener) forget(c net.Conn) {
+	t.mu.Lock()
+	delete(t.conns, c)
+	t.mu.Unlock()
+}
+
+func (t *trackedListener) closeAll() {
+	t.mu.Lock()
+	t.done = true
+	conns := t.conns
+	t.conns = nil
+	t.mu.Unlock()
+	_ = t.Listener.Close()
+	for c := range conns {
+		_ = c.(*scopedConn).Conn.Close()
+	}
+}
+
+// scopedConn carries its listener's scope to ConnContext.
+type scopedConn struct {
+	net.Conn
+	scope Scope
+	l     *trackedListener
+	once  sync.Once
+}
+
+func (c *scopedConn) Close() error {
+	c.once.Do(func() { c.l.forget(c) })
+	return c.Conn.Close()
+}
