@@ -247,4 +247,3 @@ func TestLiveUpdateOfInstanceMap(t *testing.T) {
 		t.Fatalf("got %d %q after the update", w.Code, w.Body)
 	}
 }
-

@@ -29,8 +29,9 @@ type Report = report.Report
 type Option func(*options)
 
 type options struct {
-	log    *slog.Logger
-	prefix string
+	log      *slog.Logger
+	prefix   string
+	upstream *namespace.Handle
 }
 
 // WithLogger sets the logger (default: discard). The shared secret is
@@ -45,6 +46,11 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithPrefix sets the node prefix of the qrouter-/qdhcp- namespaces.
 func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
+
+// WithUpstreamNamespace makes connections to Nova from namespace h (the
+// node's namespace when the process runs elsewhere; a lab namespace in
+// tests). Default: the namespace the process runs in.
+func WithUpstreamNamespace(h *namespace.Handle) Option { return func(o *options) { o.upstream = h } }
 
 // Realizer keeps the node's metadata listeners and serves them. Safe for
 // concurrent use; Applies run one at a time.
@@ -81,6 +87,21 @@ func NewRealizer(cfg Config, opts ...Option) (*Realizer, error) {
 	}
 	r := &Realizer{cfg: cfg, mgr: namespace.NewManager(o.prefix), log: o.log, lns: map[Scope]*nsListener{}}
 	r.p = newProxy(cfg, nova, o.log)
+	if h := o.upstream; h != nil {
+		tr := r.p.rp.Transport.(*http.Transport)
+		var d net.Dialer
+		// A socket belongs to the namespace of the thread that creates it;
+		// Do runs the dial on a thread in h, and the connection is then
+		// used from any goroutine.
+		tr.DialContext = func(ctx context.Context, network, addr string) (c net.Conn, err error) {
+			err = h.Do(func() error {
+				var err error
+				c, err = d.DialContext(ctx, network, addr)
+				return err
+			})
+			return c, err
+		}
+	}
 	r.srv = &http.Server{
 		Handler:           r.p,
 		ReadHeaderTimeout: 30 * time.Second, // haproxy's timeout http-request in Neutron

@@ -26,6 +26,7 @@ type options struct {
 	workers      int
 	maxOpen      int
 	ra           raOptions
+	metadataPort uint16 // metadata.go
 }
 
 func defaultOptions() options {

@@ -12,9 +12,10 @@ want=(
   nftables:nft iproute2:ip iputils-ping:ping isc-dhcp-client:dhclient
   udhcpc:udhcpc busybox:busybox gobgpd:gobgpd socat:socat conntrack:conntrack
   tcpdump:tcpdump dnsmasq-base:dnsmasq procps:sysctl util-linux:nsenter ndisc6:rdisc6
+  curl:curl
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  want+=(kea-admin:perfdhcp iperf3:iperf3)
+  want+=(kea-admin:perfdhcp iperf3:iperf3 haproxy:haproxy)
 fi
 
 missing=()
