@@ -14,6 +14,9 @@ const (
 // classless static routes.
 const MetadataAddress = "169.254.169.254"
 
+// MetadataAddressV6 is its IPv6 counterpart, link-local on the DHCP port.
+const MetadataAddressV6 = "fe80::a9fe:a9fe"
+
 // Settings are the node-wide choices Neutron's DHCP agent reads from its
 // configuration file. The zero value means Neutron's defaults.
 type Settings struct {
