@@ -11,6 +11,7 @@ import (
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/dhcp"
 	"github.com/neutrino-net/neutrino/firewall"
+	"github.com/neutrino-net/neutrino/metadata"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
@@ -43,6 +44,14 @@ type Config struct {
 	BGPOptions []bgp.Option
 	Logger     *slog.Logger
 
+	// Metadata turns the metadata service on (nil: off): a listener in
+	// every router and DHCP namespace of the node, forwarding signed
+	// requests to Nova. With it, routers redirect 169.254.169.254 to their
+	// listener, the DHCP namespaces hold the metadata addresses, and DHCP
+	// hands out the metadata route (dhcp.Settings.MetadataRoute and
+	// IsolatedMetadata are turned on).
+	Metadata *metadata.Config
+
 	// FirewallOptions configure the firewall realizer (flow log sink, rate
 	// limits); by default flow records go to Logger.
 	FirewallOptions []firewall.Option
@@ -62,6 +71,7 @@ type Node struct {
 	dhcp    *dhcp.Realizer
 	sg      *secgroup.Realizer
 	fw      *firewall.Realizer
+	md      *metadata.Realizer // nil: metadata off
 	bgpSrv  *bgp.Server
 	bgpReal *bgp.Realizer
 }
@@ -90,7 +100,16 @@ func New(host *namespace.Handle, cfg Config) (*Node, error) {
 	err = errors.Join(err, e)
 	n.port, e = port.NewRealizer(host, port.WithLogger(log.With("realizer", "port")))
 	err = errors.Join(err, e)
-	n.router, e = router.NewRealizer(host, router.WithLogger(log.With("realizer", "router")), router.WithPrefix(cfg.Prefix))
+	routerOpts := []router.Option{router.WithLogger(log.With("realizer", "router")), router.WithPrefix(cfg.Prefix)}
+	if cfg.Metadata != nil {
+		n.md, e = metadata.NewRealizer(*cfg.Metadata, metadata.WithLogger(log.With("realizer", "metadata")), metadata.WithPrefix(cfg.Prefix))
+		if e != nil {
+			return nil, fmt.Errorf("metadata: %w", e)
+		}
+		routerOpts = append(routerOpts, router.WithMetadataPort(n.md.RouterPort()))
+		cfg.DHCP.MetadataRoute, cfg.DHCP.IsolatedMetadata = true, true
+	}
+	n.router, e = router.NewRealizer(host, routerOpts...)
 	err = errors.Join(err, e)
 	n.dhcp, e = dhcp.NewRealizer(host, dhcp.WithLogger(log.With("realizer", "dhcp")), dhcp.WithPrefix(cfg.Prefix),
 		dhcp.WithHost(cfg.Host), dhcp.WithSettings(cfg.DHCP))
@@ -180,6 +199,7 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 			rep, err := n.dhcp.Apply(ctx, d.DHCP)
 			return fromReport("dhcp", rep, err)
 		},
+		func() Step { return n.metadataStep(ctx, d.Metadata, dry) },
 		func() Step {
 			if dry {
 				rep, err := n.sg.Plan(ctx, d.SecGroup)
@@ -260,7 +280,11 @@ func (n *Node) BGP() *bgp.Server {
 func (n *Node) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return errors.Join(n.dhcp.Close(), n.router.Close(), n.fw.Close())
+	var mdErr error
+	if n.md != nil {
+		mdErr = n.md.Close()
+	}
+	return errors.Join(mdErr, n.dhcp.Close(), n.router.Close(), n.fw.Close())
 }
 
 // DHCPStats returns the counters of the node's running DHCP servers, by

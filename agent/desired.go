@@ -8,6 +8,7 @@ import (
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/dhcp"
 	"github.com/neutrino-net/neutrino/firewall"
+	"github.com/neutrino-net/neutrino/metadata"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/router"
@@ -22,6 +23,9 @@ type Desired struct {
 	DHCP     dhcp.Desired
 	SecGroup secgroup.Desired
 	Firewall firewall.Desired
+	// Metadata is what the metadata service serves (when Config.Metadata
+	// turns it on).
+	Metadata metadata.Desired
 	// BGP is nil when the host runs no speaker.
 	BGP *bgp.Desired
 }
@@ -64,6 +68,7 @@ func DesiredFor(topo *neutrino.Topology, host string) (*Desired, error) {
 
 	// DHCP picks the networks whose DHCP port is bound here itself (WithHost).
 	d.DHCP = dhcp.Desired{Networks: slice.Networks, Subnets: slice.Subnets, Ports: slice.Ports}
+	d.Metadata = metadataFor(d, host)
 
 	d.SecGroup = secgroup.Desired{Groups: slice.SecurityGroups, AddressGroups: slice.AddressGroups}
 	for _, p := range slice.Ports {

@@ -135,33 +135,53 @@ func (r *Realizer) Stats() Stats {
 // namespace that is missing (its router or DHCP realizer has not made it)
 // is an error naming the router or network; the others are served.
 func (r *Realizer) Apply(ctx context.Context, d Desired) (*Report, error) {
+	return r.run(ctx, &d, false)
+}
+
+// Plan reports which listeners Apply would open and close, changing
+// nothing.
+func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
+	return r.run(ctx, &d, true)
+}
+
+func (r *Realizer) run(ctx context.Context, d *Desired, dry bool) (*Report, error) {
 	rep := &Report{}
-	want, err := r.wanted(&d)
+	want, err := r.wanted(d)
 	if err != nil {
 		return rep, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// The map first: a new listener serves the new ports at once.
-	r.p.ix.Store(buildIndex(&d))
+	if !dry {
+		// The map first: a new listener serves the new ports at once.
+		r.p.ix.Store(buildIndex(d))
+	}
+	stale := map[Scope]bool{}
 	for s, l := range r.lns {
 		w, ok := want[s]
 		if ok && slices.Equal(w.addrs, l.addrs) && r.sameNamespace(l) {
 			continue
 		}
-		l.close()
-		delete(r.lns, s)
 		rep.Addf(report.Delete, "listener", "%s in %s", s, l.ns)
+		stale[s] = true
+		if !dry {
+			l.close()
+			delete(r.lns, s)
+		}
 	}
 	var errs []error
 	for _, s := range sortedScopes(want) {
-		if _, ok := r.lns[s]; ok {
+		if _, ok := r.lns[s]; ok && !stale[s] {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
 		l := want[s]
+		if dry {
+			rep.Addf(report.Create, "listener", "%s in %s %v", s, l.ns, l.addrs)
+			continue
+		}
 		if err := r.open(s, l); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s, err))
 			continue

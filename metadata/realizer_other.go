@@ -38,6 +38,11 @@ func (*Realizer) Apply(context.Context, Desired) (*Report, error) {
 	return &Report{}, errors.ErrUnsupported
 }
 
+// Plan returns errors.ErrUnsupported off Linux.
+func (*Realizer) Plan(context.Context, Desired) (*Report, error) {
+	return &Report{}, errors.ErrUnsupported
+}
+
 // RouterPort is 0 off Linux.
 func (*Realizer) RouterPort() uint16 { return 0 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/neutrino-net/neutrino/agent"
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/dhcp"
+	"github.com/neutrino-net/neutrino/metadata"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 )
@@ -47,6 +48,8 @@ type options struct {
 	defaults       bool
 	tenantType     string
 	bgpPasswords   string
+	novaURL        string
+	mdSecretFile   string
 	filePoll       time.Duration
 	kernelDebounce time.Duration
 }
@@ -71,7 +74,9 @@ func main() {
 	fs.DurationVar(&o.leaseDuration, "dhcp-lease-duration", 0, "DHCP lease time (Neutron's dhcp_lease_duration; default 86400s)")
 	fs.StringVar(&o.dnsDomain, "dns-domain", "", "DNS domain handed out by DHCP (Neutron's dns_domain)")
 	fs.BoolVar(&o.isolatedMeta, "enable-isolated-metadata", false, "route 169.254.169.254 via the DHCP port on isolated subnets")
-	fs.BoolVar(&o.metadataRoute, "dhcp-metadata-route", false, "route 169.254.169.254 via the router on routed subnets: set only when a metadata proxy answers there (Neutrino runs none yet)")
+	fs.BoolVar(&o.metadataRoute, "dhcp-metadata-route", false, "route 169.254.169.254 via the router on routed subnets: set only when a metadata proxy answers there (on by itself with --metadata-proxy-shared-secret-file)")
+	fs.StringVar(&o.novaURL, "nova-metadata-url", metadata.DefaultNovaURL, "Nova metadata API the metadata proxy forwards to, http or https (nova_metadata_protocol://nova_metadata_host:nova_metadata_port)")
+	fs.StringVar(&o.mdSecretFile, "metadata-proxy-shared-secret-file", "", "file holding metadata_proxy_shared_secret; turns the in-process metadata service on (router and DHCP namespaces), never logged")
 	fs.BoolVar(&o.defaults, "apply-defaults", true, "fill Neutron's defaults (gateway, pools, MTU, ...) before validating")
 	fs.StringVar(&o.tenantType, "tenant-network-type", network.DefaultTenantNetworkType, "network type of networks without provider attributes, with --apply-defaults (Neutron's tenant_network_types); their VNI must still be given")
 	fs.StringVar(&o.bgpPasswords, "bgp-peer-passwords", "", "file of MD5 passwords for BGP peers with auth_type md5, which Neutron's API never shows: a JSON object {\"peer-id\": \"password\"} (keep it mode 0600; never logged)")
@@ -165,10 +170,20 @@ func openNode(o options, log *slog.Logger) (*namespace.Handle, *agent.Node, erro
 		}
 		bgpOpts = append(bgpOpts, bgp.WithPeerPasswords(pw))
 	}
+	var md *metadata.Config
+	if o.mdSecretFile != "" {
+		secret, err := metadata.ReadSecretFile(o.mdSecretFile)
+		if err != nil {
+			host.Close()
+			return nil, nil, err
+		}
+		md = &metadata.Config{NovaURL: o.novaURL, SharedSecret: secret}
+	}
 	node, err := agent.New(host, agent.Config{
 		Host: o.host, Prefix: o.prefix, PhysicalInterfaceMappings: mappings, Logger: log,
 		DHCP:       dhcp.Settings{LeaseTime: o.leaseDuration, DNSDomain: o.dnsDomain, IsolatedMetadata: o.isolatedMeta, MetadataRoute: o.metadataRoute},
 		BGPOptions: bgpOpts,
+		Metadata:   md,
 	})
 	if err != nil {
 		host.Close()
