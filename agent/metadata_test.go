@@ -27,7 +27,7 @@ func TestMetadataForServesRoutersAndLocalDHCPNetworks(t *testing.T) {
 				{ID: "d1", NetworkID: "n1", DeviceOwner: port.OwnerDHCP, HostID: "h1"},
 				{ID: "d2", NetworkID: "n2", DeviceOwner: port.OwnerDHCP, HostID: "h1"},
 				{ID: "d2b", NetworkID: "n2", DeviceOwner: port.OwnerDHCP, HostID: "h2"}, // another node's
-				{ID: "d3", NetworkID: "n3", DeviceOwner: port.OwnerDHCP, HostID: "h1"}, // no DHCP subnet
+				{ID: "d3", NetworkID: "n3", DeviceOwner: port.OwnerDHCP, HostID: "h1"},  // no DHCP subnet
 				{ID: "vm", NetworkID: "n2", DeviceOwner: "compute:nova", DeviceID: "i", HostID: "h2"},
 			},
 		},
