@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -103,4 +104,33 @@ func Sign(secret []byte, instanceID string) string {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(instanceID))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// TLSConfig builds the client TLS of an https NovaURL from Neutron's
+// options: auth_ca_cert (caFile, "" for the system roots),
+// nova_client_cert and nova_client_priv_key (both or neither), and
+// nova_metadata_insecure.
+func TLSConfig(caFile, certFile, keyFile string, insecure bool) (*tls.Config, error) {
+	c := &tls.Config{InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12} //nolint:gosec // nova_metadata_insecure is the operator's choice
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth_ca_cert: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, errdefs.Invalid("auth_ca_cert", "%s holds no PEM certificate", caFile)
+		}
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, errdefs.Invalid("nova_client_cert", "a client certificate needs its key and the other way round")
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("nova_client_cert: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
 }

@@ -247,3 +247,40 @@ func TestLiveUpdateOfInstanceMap(t *testing.T) {
 		t.Fatalf("got %d %q after the update", w.Code, w.Body)
 	}
 }
+
+func TestProxyOverHTTPS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if Sign([]byte("s"), r.Header.Get(HeaderInstanceID)) != r.Header.Get(HeaderSignature) {
+			http.Error(w, "bad signature", http.StatusForbidden)
+			return
+		}
+		io.WriteString(w, "tls "+r.Header.Get(HeaderInstanceID))
+	}))
+	defer srv.Close()
+	cfg, u, err := Config{NovaURL: srv.URL, SharedSecret: []byte("s"), RatePerSource: -1,
+		TLS: srv.Client().Transport.(*http.Transport).TLSClientConfig}.validated()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(cfg, u, slog.New(slog.DiscardHandler))
+	p.ix.Store(buildIndex(testDesired()))
+	if w := do(p, Scope{Router: true, ID: "r1"}, "10.0.0.5:1", nil); w.Code != 200 || w.Body.String() != "tls i-1" {
+		t.Fatalf("got %d %q", w.Code, w.Body)
+	}
+	// Without the test CA, Nova's certificate is refused: 503.
+	cfg.TLS = nil
+	p = newProxy(cfg, u, slog.New(slog.DiscardHandler))
+	p.ix.Store(buildIndex(testDesired()))
+	if w := do(p, Scope{Router: true, ID: "r1"}, "10.0.0.5:1", nil); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("untrusted certificate: got %d, want 503", w.Code)
+	}
+}
+
+func TestTLSConfigNeedsKeyWithCert(t *testing.T) {
+	if _, err := TLSConfig("", "cert.pem", "", false); err == nil {
+		t.Fatal("a client certificate without key was accepted")
+	}
+	if c, err := TLSConfig("", "", "", true); err != nil || !c.InsecureSkipVerify {
+		t.Fatalf("insecure: %v %v", c, err)
+	}
+}

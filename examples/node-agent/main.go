@@ -50,6 +50,10 @@ type options struct {
 	bgpPasswords   string
 	novaURL        string
 	mdSecretFile   string
+	novaCA         string
+	novaCert       string
+	novaKey        string
+	novaInsecure   bool
 	filePoll       time.Duration
 	kernelDebounce time.Duration
 }
@@ -76,6 +80,10 @@ func main() {
 	fs.BoolVar(&o.isolatedMeta, "enable-isolated-metadata", false, "route 169.254.169.254 via the DHCP port on isolated subnets")
 	fs.BoolVar(&o.metadataRoute, "dhcp-metadata-route", false, "route 169.254.169.254 via the router on routed subnets: set only when a metadata proxy answers there (on by itself with --metadata-proxy-shared-secret-file)")
 	fs.StringVar(&o.novaURL, "nova-metadata-url", metadata.DefaultNovaURL, "Nova metadata API the metadata proxy forwards to, http or https (nova_metadata_protocol://nova_metadata_host:nova_metadata_port)")
+	fs.StringVar(&o.novaCA, "nova-metadata-ca", "", "CA bundle for an https Nova metadata URL (auth_ca_cert; default: system roots)")
+	fs.StringVar(&o.novaCert, "nova-client-cert", "", "client certificate for an https Nova metadata URL (nova_client_cert)")
+	fs.StringVar(&o.novaKey, "nova-client-priv-key", "", "its private key (nova_client_priv_key)")
+	fs.BoolVar(&o.novaInsecure, "nova-metadata-insecure", false, "do not verify Nova's certificate (nova_metadata_insecure)")
 	fs.StringVar(&o.mdSecretFile, "metadata-proxy-shared-secret-file", "", "file holding metadata_proxy_shared_secret; turns the in-process metadata service on (router and DHCP namespaces), never logged")
 	fs.BoolVar(&o.defaults, "apply-defaults", true, "fill Neutron's defaults (gateway, pools, MTU, ...) before validating")
 	fs.StringVar(&o.tenantType, "tenant-network-type", network.DefaultTenantNetworkType, "network type of networks without provider attributes, with --apply-defaults (Neutron's tenant_network_types); their VNI must still be given")
@@ -178,6 +186,12 @@ func openNode(o options, log *slog.Logger) (*namespace.Handle, *agent.Node, erro
 			return nil, nil, err
 		}
 		md = &metadata.Config{NovaURL: o.novaURL, SharedSecret: secret}
+		if strings.HasPrefix(o.novaURL, "https:") {
+			if md.TLS, err = metadata.TLSConfig(o.novaCA, o.novaCert, o.novaKey, o.novaInsecure); err != nil {
+				host.Close()
+				return nil, nil, err
+			}
+		}
 	}
 	node, err := agent.New(host, agent.Config{
 		Host: o.host, Prefix: o.prefix, PhysicalInterfaceMappings: mappings, Logger: log,

@@ -32,6 +32,11 @@ func newMetrics() *metrics {
 	m.define("neutrino_bgp_peer_up", "gauge", "1 if the BGP session with the peer is established.")
 	m.define("neutrino_bgp_advertised_routes", "gauge", "Routes advertised by the BGP speaker.")
 	m.define("neutrino_dhcp_leases_total", "counter", "DHCP leases served (acks), by network.")
+	m.define("neutrino_metadata_requests_total", "counter", "Metadata requests by result (not_found, rate_limited, upstream_error, or Nova's status code).")
+	m.define("neutrino_metadata_upstream_seconds_total", "counter", "Time spent waiting for Nova, summed over requests.")
+	m.define("neutrino_metadata_upstream_requests_total", "counter", "Metadata requests that reached Nova.")
+	m.define("neutrino_metadata_upstream_max_seconds", "gauge", "Longest wait for Nova since the agent started.")
+	m.define("neutrino_metadata_listeners", "gauge", "Metadata listeners open (router and DHCP namespaces).")
 	m.define("neutrino_resyncs_total", "counter", "Resyncs by trigger (file, interval, kernel).")
 	return m
 }

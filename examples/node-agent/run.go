@@ -185,4 +185,19 @@ func recordDHCP(m *metrics, node *agent.Node) {
 	for id, st := range node.DHCPStats() {
 		m.Set("neutrino_dhcp_leases_total", float64(st.Acks4+st.Replies6), "network", id)
 	}
+	recordMetadata(m, node)
+}
+
+// recordMetadata publishes the metadata proxy's counters (process
+// counters, set from the proxy's own totals).
+func recordMetadata(m *metrics, node *agent.Node) {
+	st := node.MetadataStats()
+	m.Reset("neutrino_metadata_requests_total")
+	for result, n := range st.Requests {
+		m.Set("neutrino_metadata_requests_total", float64(n), "result", result)
+	}
+	m.Set("neutrino_metadata_upstream_requests_total", float64(st.Upstream))
+	m.Set("neutrino_metadata_upstream_seconds_total", st.UpstreamTotal.Seconds())
+	m.Set("neutrino_metadata_upstream_max_seconds", st.UpstreamMax.Seconds())
+	m.Set("neutrino_metadata_listeners", float64(st.Listeners))
 }
