@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -52,6 +53,26 @@ type Config struct {
 	// MaxConcurrent caps requests in flight to Nova across all listeners
 	// (0: 256).
 	MaxConcurrent int
+}
+
+// String shows the configuration without the shared secret.
+func (c Config) String() string {
+	return fmt.Sprintf("metadata.Config{NovaURL: %q, SharedSecret: %s, Timeout: %v, RouterPort: %d}", c.NovaURL, redacted(c.SharedSecret), c.Timeout, c.RouterPort)
+}
+
+// GoString is String, so that %#v does not print the secret either.
+func (c Config) GoString() string { return c.String() }
+
+// LogValue logs the configuration without the shared secret.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("nova_url", c.NovaURL), slog.String("shared_secret", redacted(c.SharedSecret)))
+}
+
+func redacted(secret []byte) string {
+	if len(secret) == 0 {
+		return "(none)"
+	}
+	return "(redacted)"
 }
 
 // ReadSecretFile reads a shared secret from a file, trailing newline

@@ -115,11 +115,6 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	src := ap.Addr().Unmap().WithZone("")
-	if !p.limit.allow(scope, src) {
-		p.stats.result(resultRateLimited)
-		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
-		return
-	}
 	inst, ok := p.ix.Load().lookup(scope, ap.Addr())
 	if !ok {
 		p.stats.result(resultNotFound)
@@ -127,6 +122,13 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprintf(w, "<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1>The resource could not be found.<br /><br />No instance with address %s found on %s.</body></html>\n", src, scope)
+		return
+	}
+	// Limited after resolution: buckets exist only for known ports, so
+	// spoofed sources cannot grow the table.
+	if !p.limit.allow(scope, src) {
+		p.stats.result(resultRateLimited)
+		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
 		return
 	}
 	select {

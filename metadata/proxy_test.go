@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -282,5 +283,16 @@ func TestTLSConfigNeedsKeyWithCert(t *testing.T) {
 	}
 	if c, err := TLSConfig("", "", "", true); err != nil || !c.InsecureSkipVerify {
 		t.Fatalf("insecure: %v %v", c, err)
+	}
+}
+
+func TestSecretNeverPrinted(t *testing.T) {
+	c := Config{NovaURL: "http://192.0.2.1:8775", SharedSecret: []byte("hunter2-secret")}
+	var buf strings.Builder
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("cfg", "config", c)
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%v %+v %#v %s", c, c, c, c), buf.String()} {
+		if strings.Contains(s, "hunter2") {
+			t.Fatalf("secret printed: %s", s)
+		}
 	}
 }
