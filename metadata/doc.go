@@ -13,7 +13,9 @@
 // DHCP port, the addresses dhcp.Settings.IsolatedMetadata puts there).
 // Sockets are created inside the namespace (namespace.Handle.Do) and then
 // served from ordinary goroutines by one shared http.Server: no process
-// and no thread per router, one descriptor per listener.
+// and no thread per router, one descriptor per listener and at most 128
+// connections each. Connections to Nova are made from the node's
+// namespace (WithUpstreamNamespace) and pooled across all listeners.
 //
 // # The signing step
 //

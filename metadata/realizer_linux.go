@@ -343,20 +343,32 @@ type trackedListener struct {
 	conns map[net.Conn]struct{}
 }
 
+// maxConnsPerListener bounds the descriptors one router or network can
+// hold open: connections beyond it are closed at once.
+const maxConnsPerListener = 128
+
 func (t *trackedListener) Accept() (net.Conn, error) {
-	c, err := t.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := t.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		t.mu.Lock()
+		if t.done {
+			t.mu.Unlock()
+			c.Close()
+			return nil, net.ErrClosed
+		}
+		if len(t.conns) >= maxConnsPerListener {
+			t.mu.Unlock()
+			c.Close()
+			continue
+		}
+		sc := &scopedConn{Conn: c, scope: t.scope, l: t}
+		t.conns[sc] = struct{}{}
+		t.mu.Unlock()
+		return sc, nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.done {
-		c.Close()
-		return nil, net.ErrClosed
-	}
-	sc := &scopedConn{Conn: c, scope: t.scope, l: t}
-	t.conns[sc] = struct{}{}
-	return sc, nil
 }
 
 func (t *trackedListener) forget(c net.Conn) {

@@ -91,6 +91,12 @@ func main() {
 	fs.DurationVar(&o.filePoll, "file-poll-interval", 500*time.Millisecond, "how often run checks the topology file for changes")
 	fs.DurationVar(&o.kernelDebounce, "kernel-debounce", 200*time.Millisecond, "quiet time after a kernel change before run resyncs")
 	_ = fs.Parse(args)
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "nova-metadata-url" && o.mdSecretFile == "" {
+			fmt.Fprintln(os.Stderr, "node-agent: --nova-metadata-url without --metadata-proxy-shared-secret-file: no shared secret configured, metadata stays off")
+			os.Exit(2)
+		}
+	})
 	switch o.tenantType {
 	case network.TypeVXLAN, network.TypeVLAN, network.TypeFlat, network.TypeLocal:
 	default:
