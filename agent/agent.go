@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/neutrino-net/neutrino"
@@ -199,7 +200,6 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 			rep, err := n.dhcp.Apply(ctx, d.DHCP)
 			return fromReport("dhcp", rep, err)
 		},
-		func() Step { return n.metadataStep(ctx, d.Metadata, dry) },
 		func() Step {
 			if dry {
 				rep, err := n.sg.Plan(ctx, d.SecGroup)
@@ -209,6 +209,11 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 			return fromReport("secgroup", rep, err)
 		},
 		func() Step { return n.applyBGP(ctx, d.BGP, dry) },
+	}
+	if n.md != nil {
+		// Right after DHCP (steps[4]): its listeners open in the router and
+		// DHCP namespaces.
+		steps = slices.Insert(steps, 5, func() Step { return n.metadataStep(ctx, d.Metadata, dry) })
 	}
 	if reverse {
 		for i, j := 0, len(steps)-1; i < j; i, j = i+1, j-1 {
