@@ -19,7 +19,6 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/lab"
 	"github.com/neutrino-net/neutrino/internal/naming"
-	"github.com/neutrino-net/neutrino/metadata/novatest"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/port"
 )
@@ -79,7 +78,17 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	w.guest = l.Namespace("guest")
 	rtr := w.routerNS(0)
 	l.Link(rtr, "qr-bench", []string{"100.64.0.1/24"}, w.guest, "eth0", []string{"100.64.0.2/24"})
-	nova := novatest.New([]byte(benchSecret))
+	// One cheap upstream for both paths, so that the proxies are compared:
+	// on TCP in the node namespace for ours, on the metadata agent's Unix
+	// socket for haproxy (behind which Neutron's agent would sign and
+	// forward; here it answers at once).
+	upstream := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(HeaderForwardedFor) == "" {
+			http.Error(rw, "no X-Forwarded-For", http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(rw, "instance=%s tenant=%s\n", "instance-1", "p")
+	})
 	var ln net.Listener
 	must(b, w.node.Do(func() error {
 		var err error
@@ -87,19 +96,13 @@ func newBenchWorld(b *testing.B) *benchWorld {
 		return err
 	}))
 	b.Cleanup(func() { ln.Close() })
-	go nova.Serve(ln)
+	go func() { _ = http.Serve(ln, upstream) }()
 	w.nova = "http://" + ln.Addr().String()
 	w.socket = filepath.Join(b.TempDir(), "metadata_proxy")
 	uln, err := net.Listen("unix", w.socket)
 	must(b, err)
 	b.Cleanup(func() { uln.Close() })
-	// Behind haproxy Neutron's metadata agent signs; here the socket answers
-	// as Nova would, without the agent's work.
-	go func() {
-		_ = http.Serve(uln, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-			fmt.Fprintf(rw, "instance=%s tenant=%s\n", "instance-1", "p")
-		}))
-	}()
+	go func() { _ = http.Serve(uln, upstream) }()
 	w.ports = []port.Port{
 		{ID: "ri", NetworkID: "net", DeviceOwner: port.OwnerRouterInterface, DeviceID: "r0"},
 		{ID: "vm", NetworkID: "net", DeviceOwner: "compute:nova", DeviceID: "instance-1", ProjectID: "p",
@@ -218,14 +221,26 @@ func BenchmarkMetadataVsHaproxy(b *testing.B) {
 	w := newBenchWorld(b)
 	r := w.ours(b, 1)
 	w.haproxy(b, w.routerNS(0), "r0", 9698)
-	const workers = 8
-	n := max(b.N, 200)
+	const workers, rounds = 8, 3
+	n := max(b.N/rounds, 200)
 	b.ResetTimer()
-	oursRPS, oursP99 := load(b, w.guest, "100.64.0.1:9697", n, workers)
-	haRPS, haP99 := load(b, w.guest, "100.64.0.1:9698", n, workers)
+	// Alternating rounds, the best of each side: the machine is shared,
+	// and the best round is the one least disturbed.
+	var oursRPS, haRPS float64
+	var oursP99, haP99 time.Duration
+	for range rounds {
+		rps, p99 := load(b, w.guest, "100.64.0.1:9697", n, workers)
+		if rps > oursRPS {
+			oursRPS, oursP99 = rps, p99
+		}
+		rps, p99 = load(b, w.guest, "100.64.0.1:9698", n, workers)
+		if rps > haRPS {
+			haRPS, haP99 = rps, p99
+		}
+	}
 	b.StopTimer()
-	if got := r.Stats().Requests["200"]; got < uint64(n) {
-		b.Fatalf("our proxy counted %d answers of %d", got, n)
+	if got := r.Stats().Requests["200"]; got < uint64(rounds*n) {
+		b.Fatalf("our proxy counted %d answers of %d", got, rounds*n)
 	}
 	b.ReportMetric(oursRPS, "ours-req/s")
 	b.ReportMetric(haRPS, "haproxy-req/s")
