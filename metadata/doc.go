@@ -47,5 +47,18 @@
 //     a global concurrency cap bounds upstream requests, so one guest
 //     cannot starve the others; over either limit the answer is 429.
 //
+// # Measured (2-core shared machine, bench_linux_test.go)
+//
+//	go test -run X -bench MetadataMemory -benchtime 1x ./metadata/ -args -metadata.routers=1000
+//	go test -run X -bench MetadataVsHaproxy -benchtime 9000x ./metadata/
+//
+// At 1,000 routers this process's listeners cost 5.9 MiB of PSS and 1,002
+// descriptors; one haproxy per router namespace, as Neutron runs them,
+// 3,519 MiB and 12,186 (1/598 of the memory). Through one namespace with
+// keep-alive clients the throughput ranged from 0.76× to 1.8× haproxy's
+// across runs, with a higher p99; haproxy there is measured without the
+// Python metadata agent Neutron puts behind it, which this package also
+// replaces.
+//
 // The secret is never logged and never appears in errors or reports.
 package metadata
