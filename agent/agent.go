@@ -52,6 +52,9 @@ type Config struct {
 	// hands out the metadata route (dhcp.Settings.MetadataRoute and
 	// IsolatedMetadata are turned on).
 	Metadata *metadata.Config
+	// MetadataOptions configure the metadata service. By default it reaches
+	// Nova from the node's namespace (host).
+	MetadataOptions []metadata.Option
 
 	// FirewallOptions configure the firewall realizer (flow log sink, rate
 	// limits); by default flow records go to Logger.
@@ -103,7 +106,8 @@ func New(host *namespace.Handle, cfg Config) (*Node, error) {
 	err = errors.Join(err, e)
 	routerOpts := []router.Option{router.WithLogger(log.With("realizer", "router")), router.WithPrefix(cfg.Prefix)}
 	if cfg.Metadata != nil {
-		n.md, e = metadata.NewRealizer(*cfg.Metadata, metadata.WithLogger(log.With("realizer", "metadata")), metadata.WithPrefix(cfg.Prefix))
+		n.md, e = metadata.NewRealizer(*cfg.Metadata, append([]metadata.Option{metadata.WithLogger(log.With("realizer", "metadata")),
+			metadata.WithPrefix(cfg.Prefix), metadata.WithUpstreamNamespace(host)}, cfg.MetadataOptions...)...)
 		if e != nil {
 			return nil, fmt.Errorf("metadata: %w", e)
 		}
