@@ -129,6 +129,10 @@ func TestListenerFollowsNamespace(t *testing.T) {
 	must(t, err)
 	t.Cleanup(func() { r.Close() })
 	d := Desired{Routers: []string{"a", "missing"}}
+	plan, err := r.Plan(context.Background(), d)
+	if err != nil || plan.Created["listener"] != 2 || r.Stats().Listeners != 0 {
+		t.Fatalf("Plan = %v, %v, %d listeners open; want two planned, none open", plan.Changes, err, r.Stats().Listeners)
+	}
 	rep, err := r.Apply(context.Background(), d)
 	if err == nil || !strings.Contains(err.Error(), "router missing") || rep.Created["listener"] != 1 {
 		t.Fatalf("Apply = %v, %v; want router a served and an error naming router missing", rep.Changes, err)
