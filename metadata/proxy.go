@@ -61,7 +61,8 @@ func newProxy(cfg Config, nova *url.URL, log *slog.Logger) *proxy {
 	tr.ResponseHeaderTimeout = cfg.Timeout
 	tr.MaxIdleConnsPerHost = cfg.MaxConcurrent
 	p.rp = &httputil.ReverseProxy{
-		Transport: tr,
+		Transport:  tr,
+		BufferPool: &bufferPool{},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			r := pr.In.Context().Value(resolvedKey{}).(*resolved)
 			pr.SetURL(p.nova)
@@ -253,3 +254,16 @@ func (s *stats) snapshot() Stats {
 	}
 	return out
 }
+
+// bufferPool lends the copy buffers of response bodies: without it the
+// reverse proxy allocates 32 KiB per request.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }

@@ -15,7 +15,7 @@ want=(
   curl:curl
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  want+=(kea-admin:perfdhcp iperf3:iperf3 haproxy:haproxy)
+  want+=(kea-admin:perfdhcp iperf3:iperf3 haproxy:haproxy wrk:wrk)
 fi
 
 missing=()
