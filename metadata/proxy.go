@@ -79,7 +79,7 @@ func newProxy(cfg Config, nova *url.URL, log *slog.Logger) *proxy {
 			}
 			h.Set(HeaderInstanceID, r.inst.ID)
 			h.Set(HeaderTenantID, r.inst.Project)
-			h.Set(HeaderSignature, Sign(p.cfg.SharedSecret, r.inst.ID))
+			h.Set(HeaderSignature, r.inst.signature)
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			p.stats.status(resp.StatusCode)

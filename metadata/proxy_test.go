@@ -71,7 +71,7 @@ func testDesired() *Desired {
 }
 
 func TestLookup(t *testing.T) {
-	ix := buildIndex(testDesired())
+	ix := buildIndex(testDesired(), []byte("s"), nil)
 	r1, n3 := Scope{Router: true, ID: "r1"}, Scope{ID: "n3"}
 	for _, c := range []struct {
 		scope Scope
@@ -127,7 +127,7 @@ func newTestProxy(t *testing.T, nova, secret string, rate float64) *proxy {
 		t.Fatal(err)
 	}
 	p := newProxy(cfg, u, slog.New(slog.DiscardHandler))
-	p.ix.Store(buildIndex(testDesired()))
+	p.ix.Store(buildIndex(testDesired(), cfg.SharedSecret, nil))
 	return p
 }
 
@@ -243,7 +243,7 @@ func TestLiveUpdateOfInstanceMap(t *testing.T) {
 	}
 	d := testDesired()
 	d.Ports = append(d.Ports, port.Port{ID: "new", NetworkID: "n1", DeviceID: "i-new", FixedIPs: fixed("10.0.0.50")})
-	p.ix.Store(buildIndex(d))
+	p.ix.Store(buildIndex(d, []byte("s"), p.ix.Load()))
 	if w := do(p, Scope{Router: true, ID: "r1"}, "10.0.0.50:1", nil); w.Code != 200 || w.Body.String() != "instance i-new" {
 		t.Fatalf("got %d %q after the update", w.Code, w.Body)
 	}
@@ -264,14 +264,14 @@ func TestProxyOverHTTPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := newProxy(cfg, u, slog.New(slog.DiscardHandler))
-	p.ix.Store(buildIndex(testDesired()))
+	p.ix.Store(buildIndex(testDesired(), cfg.SharedSecret, nil))
 	if w := do(p, Scope{Router: true, ID: "r1"}, "10.0.0.5:1", nil); w.Code != 200 || w.Body.String() != "tls i-1" {
 		t.Fatalf("got %d %q", w.Code, w.Body)
 	}
 	// Without the test CA, Nova's certificate is refused: 503.
 	cfg.TLS = nil
 	p = newProxy(cfg, u, slog.New(slog.DiscardHandler))
-	p.ix.Store(buildIndex(testDesired()))
+	p.ix.Store(buildIndex(testDesired(), cfg.SharedSecret, nil))
 	if w := do(p, Scope{Router: true, ID: "r1"}, "10.0.0.5:1", nil); w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("untrusted certificate: got %d, want 503", w.Code)
 	}
@@ -294,5 +294,21 @@ func TestSecretNeverPrinted(t *testing.T) {
 		if strings.Contains(s, "hunter2") {
 			t.Fatalf("secret printed: %s", s)
 		}
+	}
+}
+
+func TestIndexReusesSignatures(t *testing.T) {
+	a := buildIndex(testDesired(), []byte("s"), nil)
+	if a.sigs["i-1"] != Sign([]byte("s"), "i-1") {
+		t.Fatalf("signature of i-1 = %q", a.sigs["i-1"])
+	}
+	// A signature the previous index holds is taken as it is.
+	a.sigs["i-1"] = "from-prev"
+	b := buildIndex(testDesired(), []byte("s"), a)
+	if got, _ := b.lookup(Scope{Router: true, ID: "r1"}, netip.MustParseAddr("10.0.0.5")); got.signature != "from-prev" {
+		t.Fatalf("signature %q, want the previous index's", got.signature)
+	}
+	if _, ok := b.sigs["i-9"]; ok {
+		t.Error("signed an instance of a network nobody serves")
 	}
 }

@@ -154,7 +154,7 @@ func (r *Realizer) run(ctx context.Context, d *Desired, dry bool) (*Report, erro
 	defer r.mu.Unlock()
 	if !dry {
 		// The map first: a new listener serves the new ports at once.
-		r.p.ix.Store(buildIndex(d))
+		r.p.ix.Store(buildIndex(d, r.cfg.SharedSecret, r.p.ix.Load()))
 	}
 	stale := map[Scope]bool{}
 	for s, l := range r.lns {

@@ -50,6 +50,8 @@ type Instance struct {
 	ID      string // the port's device_id
 	Project string // the port's project_id
 	PortID  string
+
+	signature string // Sign(secret, ID), computed once per Apply
 }
 
 // index resolves (scope, source) to the one port holding the address.
@@ -57,6 +59,7 @@ type Instance struct {
 type index struct {
 	byIP  map[scopedIP][]Instance
 	byMAC map[scopedMAC][]Instance
+	sigs  map[string]string // instance ID -> signature, reused by the next index
 }
 
 type scopedIP struct {
@@ -76,9 +79,26 @@ var routerInterface = map[string]bool{
 	port.OwnerRouterInterfaceDistributed: true,
 }
 
-// buildIndex maps every served scope's networks' ports.
-func buildIndex(d *Desired) *index {
-	ix := &index{byIP: map[scopedIP][]Instance{}, byMAC: map[scopedMAC][]Instance{}}
+// buildIndex maps every served scope's networks' ports, each instance
+// signed with secret once here rather than on every request (and not
+// again when prev, the index it replaces, signed it already).
+func buildIndex(d *Desired, secret []byte, prev *index) *index {
+	ix := &index{byIP: map[scopedIP][]Instance{}, byMAC: map[scopedMAC][]Instance{}, sigs: map[string]string{}}
+	sign := func(id string) string {
+		if s, ok := ix.sigs[id]; ok {
+			return s
+		}
+		var s string
+		ok := false
+		if prev != nil {
+			s, ok = prev.sigs[id]
+		}
+		if !ok {
+			s = Sign(secret, id)
+		}
+		ix.sigs[id] = s
+		return s
+	}
 	scopesOf := map[string][]Scope{} // network ID -> scopes it is served in
 	served := map[string]bool{}
 	for _, id := range d.Routers {
@@ -102,7 +122,7 @@ func buildIndex(d *Desired) *index {
 		if len(scopes) == 0 {
 			continue
 		}
-		inst := Instance{ID: p.DeviceID, Project: p.ProjectID, PortID: p.ID}
+		inst := Instance{ID: p.DeviceID, Project: p.ProjectID, PortID: p.ID, signature: sign(p.DeviceID)}
 		var mac [6]byte
 		hw := p.MACAddress.HardwareAddr()
 		hasMAC := len(hw) == 6
