@@ -61,8 +61,9 @@ type Realizer struct {
 	p   *proxy
 	srv *http.Server
 
-	mu  sync.Mutex
-	lns map[Scope]*nsListener
+	mu     sync.Mutex
+	lns    map[Scope]*nsListener
+	closed bool
 }
 
 // nsListener is a scope's sockets and the namespace they were made in.
@@ -152,6 +153,9 @@ func (r *Realizer) run(ctx context.Context, d *Desired, dry bool) (*Report, erro
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.closed {
+		return rep, fmt.Errorf("metadata realizer: %w", net.ErrClosed)
+	}
 	if !dry {
 		// The map first: a new listener serves the new ports at once.
 		r.p.ix.Store(buildIndex(d, r.cfg.SharedSecret, r.p.ix.Load()))
@@ -199,6 +203,7 @@ func (r *Realizer) run(ctx context.Context, d *Desired, dry bool) (*Report, erro
 func (r *Realizer) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	for s, l := range r.lns {
 		l.close()
 		delete(r.lns, s)

@@ -153,4 +153,13 @@ func TestListenerFollowsNamespace(t *testing.T) {
 	c, err := dialIn(h, "tcp4", fmt.Sprintf("127.0.0.1:%d", RouterPort))
 	must(t, err)
 	c.Close()
+
+	// Closed: the listeners go, and Apply opens none again.
+	must(t, r.Close())
+	if _, err := dialIn(h, "tcp4", fmt.Sprintf("127.0.0.1:%d", RouterPort)); err == nil {
+		t.Error("listener still open after Close")
+	}
+	if _, err := r.Apply(context.Background(), d); err == nil || r.Stats().Listeners != 0 {
+		t.Errorf("Apply after Close: %v, %d listeners", err, r.Stats().Listeners)
+	}
 }
