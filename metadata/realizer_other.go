@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/neutrino-net/neutrino/internal/report"
+	"github.com/neutrino-net/neutrino/namespace"
 )
 
 // Report counts listeners opened and closed.
@@ -26,6 +27,9 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithPrefix sets the node prefix of the namespaces.
 func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
+
+// WithUpstreamNamespace sets the namespace Nova is reached from.
+func WithUpstreamNamespace(*namespace.Handle) Option { return func(*options) {} }
 
 // Realizer needs Linux network namespaces.
 type Realizer struct{}
