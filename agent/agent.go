@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/neutrino-net/neutrino"
@@ -13,6 +14,7 @@ import (
 	"github.com/neutrino-net/neutrino/firewall"
 	"github.com/neutrino-net/neutrino/internal/nodestate"
 	"github.com/neutrino-net/neutrino/loadbalancer"
+	"github.com/neutrino-net/neutrino/metadata"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
@@ -45,6 +47,17 @@ type Config struct {
 	BGPOptions []bgp.ServerOption
 	Logger     *slog.Logger
 
+	// Metadata turns the metadata service on (nil: off): a listener in
+	// every router and DHCP namespace of the node, forwarding signed
+	// requests to Nova. With it, routers redirect 169.254.169.254 to their
+	// listener, the DHCP namespaces hold the metadata addresses, and DHCP
+	// hands out the metadata route (dhcp.Settings.MetadataRoute and
+	// IsolatedMetadata are turned on).
+	Metadata *metadata.Config
+	// MetadataOptions configure the metadata service. By default it reaches
+	// Nova from the node's namespace (host).
+	MetadataOptions []metadata.Option
+
 	// FirewallOptions configure the firewall realizer (flow log sink, rate
 	// limits); by default flow records go to Logger.
 	FirewallOptions []firewall.Option
@@ -65,6 +78,7 @@ type Node struct {
 	sg      *secgroup.Realizer
 	fw      *firewall.Realizer
 	lb      *loadbalancer.Realizer
+	md      *metadata.Realizer // nil: metadata off
 	bgpSrv  *bgp.Server
 	bgpReal *bgp.Realizer
 
@@ -99,7 +113,17 @@ func New(host *namespace.Handle, cfg Config) (*Node, error) {
 	err = errors.Join(err, e)
 	n.port, e = port.NewRealizer(host, port.WithLogger(log.With("realizer", "port")))
 	err = errors.Join(err, e)
-	n.router, e = router.NewRealizer(host, router.WithLogger(log.With("realizer", "router")), router.WithPrefix(cfg.Prefix))
+	routerOpts := []router.Option{router.WithLogger(log.With("realizer", "router")), router.WithPrefix(cfg.Prefix)}
+	if cfg.Metadata != nil {
+		n.md, e = metadata.NewRealizer(*cfg.Metadata, append([]metadata.Option{metadata.WithLogger(log.With("realizer", "metadata")),
+			metadata.WithPrefix(cfg.Prefix), metadata.WithUpstreamNamespace(host)}, cfg.MetadataOptions...)...)
+		if e != nil {
+			return nil, fmt.Errorf("metadata: %w", e)
+		}
+		routerOpts = append(routerOpts, router.WithMetadataPort(n.md.RouterPort()))
+		cfg.DHCP.MetadataRoute, cfg.DHCP.IsolatedMetadata = true, true
+	}
+	n.router, e = router.NewRealizer(host, routerOpts...)
 	err = errors.Join(err, e)
 	n.dhcp, e = dhcp.NewRealizer(host, dhcp.WithLogger(log.With("realizer", "dhcp")), dhcp.WithPrefix(cfg.Prefix),
 		dhcp.WithHost(cfg.Host), dhcp.WithSettings(cfg.DHCP))
@@ -214,6 +238,11 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 		func() Step { return n.applyLoadBalancers(ctx, d.LoadBalancer, dry) },
 		func() Step { return n.applyBGP(ctx, d.BGP, dry) },
 	}
+	if n.md != nil {
+		// Right after DHCP (steps[4]): its listeners open in the router and
+		// DHCP namespaces.
+		steps = slices.Insert(steps, 5, func() Step { return n.metadataStep(ctx, d.Metadata, dry) })
+	}
 	if reverse {
 		for i, j := 0, len(steps)-1; i < j; i, j = i+1, j-1 {
 			steps[i], steps[j] = steps[j], steps[i]
@@ -288,6 +317,9 @@ func (n *Node) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	errs := []error{n.dhcp.Close(), n.router.Close(), n.fw.Close(), n.lb.Close(), n.sg.Close(), n.port.Close(), n.net.Close()}
+	if n.md != nil {
+		errs = append(errs, n.md.Close())
+	}
 	if n.bgpReal != nil {
 		errs = append(errs, n.bgpReal.Close())
 	}

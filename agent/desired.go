@@ -9,6 +9,7 @@ import (
 	"github.com/neutrino-net/neutrino/dhcp"
 	"github.com/neutrino-net/neutrino/firewall"
 	"github.com/neutrino-net/neutrino/loadbalancer"
+	"github.com/neutrino-net/neutrino/metadata"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/router"
@@ -25,6 +26,9 @@ type Desired struct {
 	Firewall firewall.Desired
 	// LoadBalancer holds the load balancers whose VIP port is bound here.
 	LoadBalancer loadbalancer.Desired
+	// Metadata is what the metadata service serves (when Config.Metadata
+	// turns it on).
+	Metadata metadata.Desired
 	// BGP is nil when the host runs no speaker.
 	BGP *bgp.Desired
 }
@@ -67,6 +71,7 @@ func DesiredFor(topo *neutrino.Topology, host string) (*Desired, error) {
 
 	// DHCP picks the networks whose DHCP port is bound here itself (WithHost).
 	d.DHCP = dhcp.Desired{Networks: slice.Networks, Subnets: slice.Subnets, Ports: slice.Ports}
+	d.Metadata = metadataFor(d, host)
 
 	d.LoadBalancer = loadbalancer.Desired{Collections: slice.Collections, Networks: slice.Networks, Subnets: slice.Subnets, Ports: slice.Ports}
 

@@ -30,6 +30,7 @@ type metrics struct {
 	// The desired-state source (etcd; source.go).
 	sourceConnected, sourceRevision, sourceStale prometheus.Gauge
 	sourceRejected                               prometheus.Counter
+	metadata                                     *metadataMetrics
 	dhcp                                         *dhcpLeases
 }
 
@@ -71,12 +72,13 @@ func newMetrics() *metrics {
 			Help: "Seconds since the source became unreachable (0 while connected): the realized state may be this old."}),
 		sourceRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "neutrino_source_rejected_total",
 			Help: "Desired states rejected as invalid or events reporting the source unreachable."}),
+		metadata: newMetadataMetrics(),
 		dhcp: &dhcpLeases{desc: prometheus.NewDesc("neutrino_dhcp_leases_total",
 			"DHCP leases served (acks), by network.", []string{"network"}, nil)},
 	}
 	m.reg.MustRegister(m.applies, m.mutations, m.applyErrors, m.lastSuccess, m.applyDuration, m.loadErrors,
 		m.topologyValid, m.bgpPeerUp, m.bgpAdvertised, m.resyncs, m.lbStatus, m.lbMemberStatus,
-		m.sourceConnected, m.sourceRevision, m.sourceStale, m.sourceRejected, m.dhcp,
+		m.sourceConnected, m.sourceRevision, m.sourceStale, m.sourceRejected, m.metadata, m.dhcp,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -231,4 +231,5 @@ func recordDHCP(m *metrics, node *agent.Node) {
 		by[id] = float64(st.Acks4 + st.Replies6)
 	}
 	m.dhcp.set(by)
+	m.metadata.set(node.MetadataStats())
 }

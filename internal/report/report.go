@@ -26,6 +26,7 @@
 //	            advertisements started, changed or withdrawn
 //	server, reservation, subnet  DHCP servers and what they serve
 //	speaker, peer  BGP
+//	listener    a socket an in-process server opened in a namespace
 //	unfinished  a creation a crash interrupted, deleted
 //
 // The router realizer still says "nft-table", "nft-chain" and
