@@ -153,7 +153,7 @@ func (x *index) checkLog(l *Log, path string) error {
 		return errdefs.Prefix(path, err)
 	}
 	if l.ResourceType == ResourceSecurityGroup {
-		return fmt.Errorf("%s.resource_type: security group logging is not realized yet: %w", path, errors.ErrUnsupported)
+		return nil // the security group realizer's (secgroup.Desired.Validate)
 	}
 	var errs []error
 	if l.ResourceID != "" {
