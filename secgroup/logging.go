@@ -12,6 +12,15 @@ import (
 // resource_type security_group and passes the others over.
 type Log = flowlog.Log
 
+// The resource type of security group logs, and the events, as Neutron
+// spells them.
+const (
+	ResourceSecurityGroup = flowlog.ResourceSecurityGroup
+	EventAccept           = flowlog.EventAccept
+	EventDrop             = flowlog.EventDrop
+	EventAll              = flowlog.EventAll
+)
+
 // Names of the logging objects: the marks of the ports whose accepted
 // flows a log records, per group, and of the ports whose dropped packets
 // a log records.
