@@ -13,6 +13,7 @@ func (c *compiler) group(g *SecurityGroup) {
 				ch.rules = append(append(ch.rules, c.acceptLog(g, r, nr.matches)...), nr)
 			}
 		}
+		ch.logHashes = c.logHashes(g, ch)
 		c.rs.inet.addChain(ch)
 	}
 }

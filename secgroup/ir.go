@@ -110,6 +110,9 @@ type chain struct {
 	dir   string // ingress or egress, for group chains
 	rules []rule
 	hs    []uint64 // hashes, computed once
+	// logHashes, for group chains, gives the hashes of the chain's log
+	// rules when its accepts are logged (whether they are or not).
+	logHashes func() map[uint64]bool
 }
 
 // hashes returns the content hashes of the chain's rules, in order.

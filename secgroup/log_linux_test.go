@@ -173,7 +173,8 @@ func TestFlowLogLines(t *testing.T) {
 	for i := range d.Logs {
 		d.Logs[i].Enabled = &off
 	}
-	w.apply(d)
+	rep = w.apply(d)
+	assert.Zero(t, rep.Deleted["conntrack"], "log rules take no permission away: no flow is cut (%s)", rep)
 	assert.Equal(t, plain, w.nft("list", "table", "inet", "neutrino"))
 	assert.NotContains(t, w.nft("list", "ruleset"), "log ")
 	sink.reset()

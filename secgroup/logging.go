@@ -116,13 +116,46 @@ func (c *compiler) planLogs(local []*port.Port, nums map[string]uint32) {
 // budget per (group rule, direction) shared by the group's logged ports,
 // and per direction for drops.
 func (c *compiler) logRule(ms []match, set string, src logSource) rule {
-	px := flowlog.Prefix("secgroup", src.group, src.rule, src.dir, src.verdict)
+	r, px := newLogRule(c.cfg, ms, set, src)
 	c.rs.logs.sources[px] = src
-	out := append(append([]match(nil), ms...), markFieldIn(c.cfg.mask, set, false))
+	return r
+}
+
+func newLogRule(cfg *config, ms []match, set string, src logSource) (rule, string) {
+	px := flowlog.Prefix("secgroup", src.group, src.rule, src.dir, src.verdict)
+	out := append(append([]match(nil), ms...), markFieldIn(cfg.mask, set, false))
 	return rule{matches: out, stmts: []stmt{
-		{kind: stmtLimit, rate: c.cfg.rate, burst: c.cfg.burst},
-		{kind: stmtLog, prefix: px, group: c.cfg.group},
-	}, comment: fmt.Sprintf("log %s %s", src.verdict, src.rule)}
+		{kind: stmtLimit, rate: cfg.rate, burst: cfg.burst},
+		{kind: stmtLog, prefix: px, group: cfg.group},
+	}, comment: fmt.Sprintf("log %s %s", src.verdict, src.rule)}, px
+}
+
+// logHashes returns a function giving the hashes of the log rules group
+// chain ch of g would hold with its accepts logged: rules whose removal
+// (logging turned off) ends no flow, so diff clears no conntrack entry
+// for them. It is called only when the chain loses rules.
+func (c *compiler) logHashes(g *SecurityGroup, ch *chain) func() map[uint64]bool {
+	cfg := c.cfg
+	return func() map[uint64]bool {
+		out := map[uint64]bool{}
+		k := 0
+		for i := range g.Rules {
+			r := &g.Rules[i]
+			if r.Direction != ch.dir {
+				continue
+			}
+			// The accept of rule r is the chain's next accept rule.
+			for k < len(ch.rules) && ch.rules[k].comment != "sg "+g.ID+" rule "+r.ID {
+				k++
+			}
+			if k == len(ch.rules) {
+				break
+			}
+			lr, _ := newLogRule(cfg, ch.rules[k].matches, logAcceptSet(g.ID), logSource{group: g.ID, rule: r.ID, dir: r.Direction, verdict: flowlog.EventAccept})
+			out[lr.hash()] = true
+		}
+		return out
+	}
 }
 
 // logSets adds the sets of logged port marks.
