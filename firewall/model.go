@@ -229,7 +229,7 @@ func (r *Rule) proto() uint8 {
 }
 
 // hasPorts reports whether protocol number p has transport ports.
-func hasPorts(p uint8) bool { return p == 6 || p == 17 || p == 132 || p == 33 }
+func hasPorts(p uint8) bool { return flowlog.HasPorts(p) }
 
 // Validate checks the rule alone, with paths relative to it: a protocol
 // Neutron knows, ports only with a protocol that has them and as valid

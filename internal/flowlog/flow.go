@@ -71,9 +71,9 @@ func (t Tuple) Attrs() []slog.Attr {
 	}
 }
 
-// hasPorts reports whether protocol number p has transport ports: TCP,
+// HasPorts reports whether protocol number p has transport ports: TCP,
 // UDP, SCTP, DCCP.
-func hasPorts(p uint8) bool { return p == 6 || p == 17 || p == 132 || p == 33 }
+func HasPorts(p uint8) bool { return p == 6 || p == 17 || p == 132 || p == 33 }
 
 // Parse reads the 5-tuple of an IPv4 or IPv6 packet (extension headers are
 // not walked: an IPv6 packet with one reports it as the protocol, without
@@ -107,7 +107,7 @@ func Parse(b []byte) (Tuple, bool) {
 	default:
 		return t, false
 	}
-	if hasPorts(t.Protocol) && len(l4) >= 4 {
+	if HasPorts(t.Protocol) && len(l4) >= 4 {
 		t.SrcPort = binary.BigEndian.Uint16(l4[0:2])
 		t.DstPort = binary.BigEndian.Uint16(l4[2:4])
 	}
