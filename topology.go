@@ -39,7 +39,9 @@ type Topology struct {
 	FirewallGroups   []firewall.Group  `json:"firewall_groups,omitempty"`
 	FirewallPolicies []firewall.Policy `json:"firewall_policies,omitempty"`
 	FirewallRules    []firewall.Rule   `json:"firewall_rules,omitempty"`
-	Logs             []firewall.Log    `json:"logs,omitempty"`
+	// Logs are network logs of firewall groups (package firewall) and
+	// security groups (package secgroup).
+	Logs []firewall.Log `json:"logs,omitempty"`
 
 	// Octavia's collections: loadbalancers, listeners, pools, members,
 	// healthmonitors, l7policies.

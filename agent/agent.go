@@ -61,6 +61,10 @@ type Config struct {
 	// FirewallOptions configure the firewall realizer (flow log sink, rate
 	// limits); by default flow records go to Logger.
 	FirewallOptions []firewall.Option
+	// SecGroupOptions configure the security group realizer (flow log
+	// sink, rate limits, NFLOG group); by default flow records go to
+	// Logger.
+	SecGroupOptions []secgroup.Option
 }
 
 // Node runs every realizer of one host. Safe for concurrent use; Apply,
@@ -128,7 +132,8 @@ func New(host *namespace.Handle, cfg Config) (*Node, error) {
 	n.dhcp, e = dhcp.NewRealizer(host, dhcp.WithLogger(log.With("realizer", "dhcp")), dhcp.WithPrefix(cfg.Prefix),
 		dhcp.WithHost(cfg.Host), dhcp.WithSettings(cfg.DHCP))
 	err = errors.Join(err, e)
-	n.sg, e = secgroup.NewRealizer(host, secgroup.WithLogger(log.With("realizer", "secgroup")))
+	n.sg, e = secgroup.NewRealizer(host, append([]secgroup.Option{secgroup.WithLogger(log.With("realizer", "secgroup")),
+		secgroup.WithFlowLog(log.With("realizer", "secgroup"))}, cfg.SecGroupOptions...)...)
 	err = errors.Join(err, e)
 	n.fw, e = firewall.NewRealizer(host, append([]firewall.Option{firewall.WithLogger(log.With("realizer", "firewall")),
 		firewall.WithFlowLog(log.With("realizer", "firewall")), firewall.WithPrefix(cfg.Prefix)}, cfg.FirewallOptions...)...)
@@ -329,3 +334,9 @@ func (n *Node) Close() error {
 // DHCPStats returns the counters of the node's running DHCP servers, by
 // network ID.
 func (n *Node) DHCPStats() map[string]dhcp.Stats { return n.dhcp.Stats() }
+
+// FlowStats returns the flow records the node's realizers delivered so
+// far (Neutron network logging), per realizer ("firewall", "secgroup").
+func (n *Node) FlowStats() map[string]firewall.FlowStats {
+	return map[string]firewall.FlowStats{"firewall": n.fw.FlowStats(), "secgroup": n.sg.FlowStats()}
+}

@@ -75,7 +75,7 @@ func DesiredFor(topo *neutrino.Topology, host string) (*Desired, error) {
 
 	d.LoadBalancer = loadbalancer.Desired{Collections: slice.Collections, Networks: slice.Networks, Subnets: slice.Subnets, Ports: slice.Ports}
 
-	d.SecGroup = secgroup.Desired{Groups: slice.SecurityGroups, AddressGroups: slice.AddressGroups}
+	d.SecGroup = secgroup.Desired{Groups: slice.SecurityGroups, AddressGroups: slice.AddressGroups, Logs: slice.Logs}
 	for _, p := range slice.Ports {
 		if p.HostID == host {
 			d.SecGroup.Ports = append(d.SecGroup.Ports, p)

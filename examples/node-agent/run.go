@@ -26,6 +26,7 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 	defer node.Close()
 
 	r := &runner{o: o, log: log, node: node, m: newMetrics(), h: &health{maxAge: 3 * o.resync}}
+	r.m.flows.source(node.FlowStats)
 	stopMetrics, err := serveMetrics(o.metricsAddr, r.m, r.h, log)
 	if err != nil {
 		return err
