@@ -83,6 +83,7 @@ func (t *Topology) ForHost(name string) (*Topology, error) {
 	s.closure()
 	out := s.result()
 	firewallSlice(t, x, name, out)
+	vpnSlice(t, x, name, out)
 	return out, nil
 }
 

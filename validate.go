@@ -52,6 +52,7 @@ func (t *Topology) Validate() error {
 	v.hosts()
 	v.unrealized()
 	v.firewall()
+	v.vpn()
 	return errors.Join(v.errs...)
 }
 
