@@ -1,0 +1,94 @@
+package vpn
+
+import (
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/neutrino-net/neutrino/internal/errdefs"
+)
+
+// DefaultRunDir is where the realizer keeps one directory per router
+// daemon: its strongswan.conf, vici socket and pid file.
+const DefaultRunDir = "/run/neutrino/vpn"
+
+// DefaultCharon is the charon binary the realizer starts: charon-systemd
+// keeps no pid file in /run (the classic /usr/lib/ipsec/charon refuses to
+// start while /run/charon.pid names a live process), so one runs per
+// router namespace without a mount namespace of its own.
+const DefaultCharon = "/usr/sbin/charon-systemd"
+
+// Option configures a Realizer.
+type Option func(*config)
+
+type config struct {
+	log          *slog.Logger
+	prefix       string
+	runDir       string
+	charon       string
+	userspaceESP bool
+	startTimeout time.Duration
+	errs         []error
+}
+
+// WithLogger sets the logger (default: discard). Pre-shared keys never
+// reach it.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// WithPrefix sets the node prefix of the router namespaces
+// (<prefix>qrouter-<id>), the same as the router realizer's.
+func WithPrefix(nodePrefix string) Option { return func(c *config) { c.prefix = nodePrefix } }
+
+// WithRunDir sets the directory of the daemons' runtime files (default
+// DefaultRunDir). It must be absolute, and the realizer's alone: it removes
+// the directories of routers it no longer runs.
+func WithRunDir(dir string) Option {
+	return func(c *config) {
+		if !filepath.IsAbs(dir) {
+			c.errs = append(c.errs, errdefs.Invalid("run_dir", "%q is not an absolute path", dir))
+		}
+		c.runDir = dir
+	}
+}
+
+// WithCharon sets the path of the charon binary (default DefaultCharon).
+func WithCharon(path string) Option {
+	return func(c *config) {
+		if !filepath.IsAbs(path) {
+			c.errs = append(c.errs, errdefs.Invalid("charon", "%q is not an absolute path", path))
+		}
+		c.charon = path
+	}
+}
+
+// WithUserspaceESP makes the daemons do ESP in user space (strongSwan's
+// kernel-libipsec plugin: a TUN device, ESP in UDP) instead of installing
+// XFRM states, for kernels without ESP transforms. Both ends of a
+// connection must then use UDP encapsulation, which the realizer forces.
+func WithUserspaceESP(on bool) Option { return func(c *config) { c.userspaceESP = on } }
+
+// WithStartTimeout sets how long a started daemon may take to open its vici
+// socket (default 10 s).
+func WithStartTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.errs = append(c.errs, errdefs.Invalid("start_timeout", "%v is not a positive duration", d))
+		}
+		c.startTimeout = d
+	}
+}
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{log: slog.New(slog.DiscardHandler), runDir: DefaultRunDir, charon: DefaultCharon, startTimeout: 10 * time.Second}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, errors.Join(c.errs...)
+}
