@@ -16,6 +16,7 @@ import (
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/router"
 	"github.com/neutrino-net/neutrino/secgroup"
+	"github.com/neutrino-net/neutrino/vpn"
 )
 
 // Config is the node's configuration, named after Neutron's agent options
@@ -46,6 +47,11 @@ type Config struct {
 	// FirewallOptions configure the firewall realizer (flow log sink, rate
 	// limits); by default flow records go to Logger.
 	FirewallOptions []firewall.Option
+
+	// VPNOptions configure the VPN realizer (vpn.WithUserspaceESP on
+	// kernels without ESP, its run directory), which the node creates when
+	// a router of its first has a VPN service; the node prefix is added.
+	VPNOptions []vpn.Option
 }
 
 // Node runs every realizer of one host. Safe for concurrent use; Apply,
@@ -64,6 +70,9 @@ type Node struct {
 	fw      *firewall.Realizer
 	bgpSrv  *bgp.Server
 	bgpReal *bgp.Realizer
+	vpn     *vpn.Realizer
+	// vpnStatus is the connections' status after the last Apply or Plan.
+	vpnStatus map[string]vpn.ConnStatus
 }
 
 // New returns the node whose dataplane lives in host (the node's network
@@ -172,6 +181,7 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 			rep, err := n.fw.Apply(ctx, d.Firewall)
 			return fromReport("firewall", rep, err)
 		},
+		func() Step { return n.applyVPN(ctx, d.VPN, dry) },
 		func() Step {
 			if dry {
 				rep, err := n.dhcp.Plan(ctx, d.DHCP)
@@ -260,7 +270,11 @@ func (n *Node) BGP() *bgp.Server {
 func (n *Node) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return errors.Join(n.dhcp.Close(), n.router.Close(), n.fw.Close())
+	var verr error
+	if n.vpn != nil {
+		verr = n.vpn.Close()
+	}
+	return errors.Join(n.dhcp.Close(), n.router.Close(), n.fw.Close(), verr)
 }
 
 // DHCPStats returns the counters of the node's running DHCP servers, by

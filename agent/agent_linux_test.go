@@ -128,7 +128,7 @@ func stepNames(r *Report) []string {
 	return out
 }
 
-var order = []string{"network", "port", "router", "firewall", "dhcp", "secgroup", "bgp"}
+var order = []string{"network", "port", "router", "firewall", "vpn", "dhcp", "secgroup", "bgp"}
 
 func TestApplyConvergesInOrderAndIsIdempotent(t *testing.T) {
 	f := newFixture(t)
