@@ -29,7 +29,12 @@ type daemon struct {
 	// for a daemon adopted from an earlier run, which is watched by pid.
 	exited chan struct{}
 	sess   *vici.Session
-	events chan vici.Event
+	// evSess carries the events: govici takes an event that arrives
+	// while a command waits for its reply for a bad reply. log events
+	// (many) and SA up/down events (few, and none may be lost) come on
+	// channels of their own.
+	evSess, saSess  *vici.Session
+	events, updowns chan vici.Event
 	// loaded maps the connections this realizer loaded into this daemon
 	// to their fingerprints. A daemon adopted from an earlier run has its
 	// connections loaded again once, since what they hold is unknown.
@@ -37,6 +42,9 @@ type daemon struct {
 
 	mu      sync.Mutex
 	reasons map[string]string // connection -> last failure charon logged
+	// installed holds, per connection, the unique IDs of its installed
+	// CHILD_SAs, as child-updown and child-rekey events tell.
+	installed map[string]map[string]bool
 }
 
 // pluginsFor lists the plugins a daemon loads: only what IKE with PSKs,
@@ -76,7 +84,8 @@ func (d *daemon) socket() string { return filepath.Join(d.dir, "charon.vici") }
 // forked from a thread switched into it, so its sockets, TUN device and
 // routes are the router's.
 func startDaemon(ctx context.Context, cfg *config, h *namespace.Handle, routerID string) (*daemon, error) {
-	d := &daemon{routerID: routerID, dir: filepath.Join(cfg.runDir, routerID), loaded: map[string]string{}, reasons: map[string]string{}}
+	d := &daemon{routerID: routerID, dir: filepath.Join(cfg.runDir, routerID), loaded: map[string]string{}, reasons: map[string]string{},
+		installed: map[string]map[string]bool{}}
 	if err := os.MkdirAll(d.dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -130,7 +139,8 @@ func startDaemon(ctx context.Context, cfg *config, h *namespace.Handle, routerID
 // adoptDaemon takes over the charon an earlier run of the realizer left in
 // dir, if it is alive and answers on its socket.
 func adoptDaemon(cfg *config, routerID string) (*daemon, error) {
-	d := &daemon{routerID: routerID, dir: filepath.Join(cfg.runDir, routerID), loaded: map[string]string{}, reasons: map[string]string{}}
+	d := &daemon{routerID: routerID, dir: filepath.Join(cfg.runDir, routerID), loaded: map[string]string{}, reasons: map[string]string{},
+		installed: map[string]map[string]bool{}}
 	b, err := os.ReadFile(filepath.Join(d.dir, "charon.pid"))
 	if err != nil {
 		return d, err
@@ -163,13 +173,27 @@ func (d *daemon) connect(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Subscribe("log"); err != nil {
+	ev, err := vici.NewSession(vici.WithSocketPath(d.socket()))
+	if err != nil {
 		s.Close()
 		return err
 	}
-	d.sess, d.events = s, make(chan vici.Event, 64)
-	s.NotifyEvents(d.events)
+	sa, err := vici.NewSession(vici.WithSocketPath(d.socket()))
+	if err != nil {
+		s.Close()
+		ev.Close()
+		return err
+	}
+	d.sess, d.evSess, d.saSess = s, ev, sa
+	if err := errors.Join(ev.Subscribe("log"), sa.Subscribe("child-updown", "child-rekey")); err != nil {
+		d.closeSessions()
+		return err
+	}
+	d.events, d.updowns = make(chan vici.Event, 256), make(chan vici.Event, 1024)
+	ev.NotifyEvents(d.events)
+	sa.NotifyEvents(d.updowns)
 	go d.follow(log)
+	go d.followSAs()
 	return nil
 }
 
@@ -180,6 +204,7 @@ func (d *daemon) follow(log *slog.Logger) {
 		if ev.Message == nil {
 			continue
 		}
+
 		name, _ := ev.Message.Get("ikesa-name").(string)
 		msg, _ := ev.Message.Get("msg").(string)
 		if name == "" {
@@ -194,11 +219,17 @@ func (d *daemon) follow(log *slog.Logger) {
 	}
 }
 
-func (d *daemon) reason(conn string) string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.reasons[conn]
+// followSAs keeps the installed CHILD_SAs of each connection.
+func (d *daemon) followSAs() {
+	for ev := range d.updowns {
+		if ev.Message != nil {
+			d.mu.Lock()
+			childEvent(d.installed, ev.Name, ev.Message)
+			d.mu.Unlock()
+		}
+	}
 }
+
 
 func (d *daemon) clearReason(conn string) {
 	d.mu.Lock()
@@ -222,11 +253,7 @@ func (d *daemon) alive() bool {
 // stop ends the daemon (SIGTERM, so that charon removes its routes and TUN
 // device, then SIGKILL after 5 s) and removes its directory.
 func (d *daemon) stop(log *slog.Logger) {
-	if d.sess != nil {
-		// Closing the session closes the events channel, which ends follow.
-		d.sess.Close()
-		d.sess = nil
-	}
+	d.closeSessions()
 	if d.pid > 0 && d.alive() {
 		_ = syscall.Kill(d.pid, syscall.SIGTERM)
 		deadline := time.Now().Add(5 * time.Second)
@@ -264,11 +291,19 @@ func (d *daemon) call(ctx context.Context, cmd string, in *vici.Message) error {
 }
 
 // load loads c's key and connection, replacing an older version: its SAs
-// are closed first, so that the change (a new key, other CIDRs) takes
+// are closed and it is unloaded first, so that the change (a new key, other CIDRs) takes
 // effect now and no other connection of the router is touched.
 func (d *daemon) load(ctx context.Context, c *connSpec, encap, replace bool) error {
 	if replace {
+		// charon keeps a connection loaded again with an equal
+		// configuration (a change of key alone) and runs no start action
+		// for it: unloading it first makes it new, so that a
+		// bi-directional one initiates again.
 		d.terminate(ctx, c.ID)
+		m, _ := vici.MarshalMessage(map[string]any{"name": c.ID})
+		if err := d.call(ctx, "unload-conn", m); err != nil {
+			return fmt.Errorf("connection %s: %w", c.ID, err)
+		}
 	}
 	shared, err := viciShared(c)
 	if err != nil {
@@ -312,23 +347,29 @@ func (d *daemon) terminate(ctx context.Context, name string) {
 	_, _ = d.sess.Call(ctx, "terminate", m)
 }
 
-// status reads the SAs and maps the connections to ACTIVE or DOWN.
-func (d *daemon) status(ctx context.Context, conns []string) (map[string]ConnStatus, error) {
-	var events []*vici.Message
-	for m, err := range d.sess.CallStreaming(ctx, "list-sas", "list-sa", nil) {
-		if err != nil {
-			return nil, err
-		}
-		if m.Err() == nil && len(m.Keys()) > 0 {
-			events = append(events, m)
-		}
-	}
-	st := statusFromSAs(events, conns)
-	for c, s := range st {
-		if s.Status == StatusDown {
-			s.Reason = d.reason(c)
-			st[c] = s
+// status maps the connections to ACTIVE (an installed CHILD_SA, as the
+// daemon's events told) or DOWN, with the last failure charon logged.
+func (d *daemon) status(conns []string) map[string]ConnStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]ConnStatus, len(conns))
+	for _, c := range conns {
+		if len(d.installed[c]) > 0 {
+			out[c] = ConnStatus{Status: StatusActive}
+		} else {
+			out[c] = ConnStatus{Status: StatusDown, Reason: d.reasons[c]}
 		}
 	}
-	return st, nil
+	return out
+}
+
+// closeSessions closes the vici sessions; closing an event session closes
+// its channel, which ends the goroutine following it.
+func (d *daemon) closeSessions() {
+	for _, s := range []**vici.Session{&d.sess, &d.evSess, &d.saSess} {
+		if *s != nil {
+			(*s).Close()
+			*s = nil
+		}
+	}
 }

@@ -48,7 +48,12 @@
 //
 // # Status
 //
-// Report.Status maps each connection to ACTIVE (an installed CHILD_SA of
-// it is listed by vici list-sas) or DOWN, with the reason when charon
-// reported one. Pre-shared keys are of type Secret, which never prints.
+// Report.Status maps each connection to ACTIVE (it has an installed
+// CHILD_SA, as charon's child-updown and child-rekey events tell) or DOWN,
+// with the reason when charon logged one (a "log" event naming the
+// connection's IKE SA: AUTHENTICATION_FAILED, say). Status is followed
+// through events rather than list-sas because govici v0.8's streamed
+// commands can end before their last event and hand it to the next
+// command. A daemon adopted from an earlier run reports DOWN until its
+// SAs are next established or rekeyed. Pre-shared keys are of type Secret, which never prints.
 package vpn

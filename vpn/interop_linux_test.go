@@ -32,6 +32,7 @@ type site struct {
 	host, inst      *namespace.Handle
 	topo            *neutrino.Topology
 	prefix, router  string
+	runDir          string
 }
 
 const (
@@ -80,9 +81,10 @@ func newSite(t *testing.T, l *lab.Lab, internet *namespace.Handle, userspace boo
 	if err := dec.Decode(s.topo); err != nil {
 		t.Fatal(err)
 	}
+	s.runDir = t.TempDir()
 	node, err := agent.New(s.host, agent.Config{Host: name, Prefix: s.prefix,
 		PhysicalInterfaceMappings: map[string]string{"physnet1": "ext0"},
-		VPNOptions:                []vpn.Option{vpn.WithUserspaceESP(userspace), vpn.WithRunDir(t.TempDir())}})
+		VPNOptions:                []vpn.Option{vpn.WithUserspaceESP(userspace), vpn.WithRunDir(s.runDir)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,12 +128,19 @@ func (s *site) routerNS(t *testing.T) *namespace.Handle {
 // waitActive applies s until its connection id is ACTIVE, or fails.
 func (s *site) waitActive(t *testing.T, id string) {
 	t.Helper()
+	s.waitStatus(t, id, vpn.StatusActive)
+}
+
+// waitStatus applies s until its connection id has the status want (and,
+// when DOWN, a reason), or fails.
+func (s *site) waitStatus(t *testing.T, id, want string) vpn.ConnStatus {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		s.apply(t)
 		st := s.node.VPNStatus()[id]
-		if st.Status == vpn.StatusActive {
-			return
+		if st.Status == want && (want == vpn.StatusActive || st.Reason != "") {
+			return st
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: connection %s is %s (%s)", s.name, id, st.Status, st.Reason)
@@ -176,6 +185,9 @@ func twoSites(t *testing.T, userspace bool) (*lab.Lab, *namespace.Handle, *site,
 	b := newSite(t, l, internet, userspace, "sb", "203.0.113.0/24", "203.0.113.1", "203.0.113.10", "100.64.2.0/24", "100.64.2.1", "100.64.2.10", "0b")
 	a.connect("a-to-b", b, "correct horse battery staple")
 	b.connect("b-to-a", a, "correct horse battery staple")
+	// B waits for A: two initiators race to duplicate IKE SAs, which
+	// charon settles by deleting one, and the test wants stable SAs.
+	b.topo.IPsecSiteConnections[0].Initiator = vpn.ResponseOnly
 	return l, internet, a, b
 }
 

@@ -13,8 +13,8 @@ import (
 // reports zero mutations.
 type Report struct {
 	report.Report
-	// Status maps each site connection ID to its state, read from charon
-	// (vici list-sas) at the end of the pass.
+	// Status maps each site connection ID to its state at the end of the
+	// pass, as charon's events told.
 	Status map[string]ConnStatus
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 
@@ -61,10 +62,7 @@ func (r *Realizer) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id, d := range r.daemons {
-		if d.sess != nil {
-			d.sess.Close()
-			d.sess = nil
-		}
+		d.closeSessions()
 		delete(r.daemons, id)
 	}
 	r.swept = false
@@ -107,16 +105,11 @@ func (r *Realizer) run(ctx context.Context, d *Desired, apply bool) (*Report, er
 		for i, c := range rv.Conns {
 			names[i] = c.ID
 		}
-		st := statusFromSAs(nil, names)
-		if dm := r.daemons[rv.RouterID]; dm != nil && dm.sess != nil {
-			if s, err := dm.status(ctx, names); err == nil {
-				st = s
-			} else {
-				errs = append(errs, fmt.Errorf("router %s: list-sas: %w", rv.RouterID, err))
-			}
+		for _, n := range names {
+			rep.Status[n] = ConnStatus{Status: StatusDown}
 		}
-		for k, v := range st {
-			rep.Status[k] = v
+		if dm := r.daemons[rv.RouterID]; dm != nil {
+			maps.Copy(rep.Status, dm.status(names))
 		}
 	}
 	return rep, errors.Join(errs...)

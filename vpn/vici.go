@@ -99,37 +99,45 @@ type ConnStatus struct {
 	Reason string
 }
 
-// statusFromSAs maps the list-sas events of one charon to the status of
-// each connection named: ACTIVE when an ESTABLISHED IKE SA of it has an
-// INSTALLED child SA, DOWN otherwise.
-func statusFromSAs(events []*vici.Message, conns []string) map[string]ConnStatus {
-	active := map[string]bool{}
-	for _, ev := range events {
-		for _, name := range ev.Keys() {
-			ike, ok := ev.Get(name).(*vici.Message)
-			if !ok || ike.Get("state") != "ESTABLISHED" {
+// childEvent applies a child-updown or child-rekey event to installed
+// (connection -> unique IDs of its installed CHILD_SAs): an "up"
+// child-updown adds the CHILD_SAs it lists, a down one removes them; a
+// child-rekey lists the "old" SA, removed, and the "new" one, added.
+func childEvent(installed map[string]map[string]bool, event string, m *vici.Message) {
+	up := m.Get("up") == "yes"
+	for _, ikeName := range m.Keys() {
+		ike, ok := m.Get(ikeName).(*vici.Message)
+		if !ok {
+			continue
+		}
+		children, _ := ike.Get("child-sas").(*vici.Message)
+		if children == nil {
+			continue
+		}
+		for _, k := range children.Keys() {
+			ch, ok := children.Get(k).(*vici.Message)
+			if !ok {
 				continue
 			}
-			children, _ := ike.Get("child-sas").(*vici.Message)
-			if children == nil {
+			name, _ := ch.Get("name").(string)
+			id, _ := ch.Get("uniqueid").(string)
+			if name == "" {
 				continue
 			}
-			for _, k := range children.Keys() {
-				if ch, ok := children.Get(k).(*vici.Message); ok && ch.Get("state") == "INSTALLED" {
-					active[name] = true
+			add := up
+			if event == "child-rekey" {
+				add = k == "new"
+			}
+			if add {
+				if installed[name] == nil {
+					installed[name] = map[string]bool{}
 				}
+				installed[name][id] = true
+			} else {
+				delete(installed[name], id)
 			}
 		}
 	}
-	out := make(map[string]ConnStatus, len(conns))
-	for _, c := range conns {
-		if active[c] {
-			out[c] = ConnStatus{Status: StatusActive}
-		} else {
-			out[c] = ConnStatus{Status: StatusDown}
-		}
-	}
-	return out
 }
 
 // failure extracts a reason from one of charon's log lines about an IKE

@@ -42,7 +42,7 @@ func TestViciConnCarriesTheConnection(t *testing.T) {
 	}
 }
 
-func TestStatusFromSAs(t *testing.T) {
+func TestChildEventsTrackInstalledSAs(t *testing.T) {
 	ev := func(v any) *vici.Message {
 		m, err := vici.MarshalMessage(v)
 		if err != nil {
@@ -50,17 +50,21 @@ func TestStatusFromSAs(t *testing.T) {
 		}
 		return m
 	}
-	events := []*vici.Message{
-		ev(map[string]any{"up": map[string]any{"state": "ESTABLISHED", "child-sas": map[string]any{"up-3": map[string]any{"state": "INSTALLED"}}}}),
-		ev(map[string]any{"half": map[string]any{"state": "ESTABLISHED", "child-sas": map[string]any{"half-4": map[string]any{"state": "REKEYING"}}}}),
-		ev(map[string]any{"conn": map[string]any{"state": "CONNECTING"}}),
+	child := func(id string) map[string]any {
+		return map[string]any{"name": "c1", "uniqueid": id, "state": "INSTALLED"}
 	}
-	st := statusFromSAs(events, []string{"up", "half", "conn", "none"})
-	want := map[string]string{"up": StatusActive, "half": StatusDown, "conn": StatusDown, "none": StatusDown}
-	for k, v := range want {
-		if st[k].Status != v {
-			t.Errorf("%s: %s, want %s", k, st[k].Status, v)
-		}
+	installed := map[string]map[string]bool{}
+	childEvent(installed, "child-updown", ev(map[string]any{"up": "yes", "c1": map[string]any{"child-sas": map[string]any{"c1-1": child("1")}}}))
+	if len(installed["c1"]) != 1 {
+		t.Fatalf("up: %v", installed)
+	}
+	childEvent(installed, "child-rekey", ev(map[string]any{"c1": map[string]any{"child-sas": map[string]any{"old": child("1"), "new": child("2")}}}))
+	if !installed["c1"]["2"] || installed["c1"]["1"] {
+		t.Fatalf("rekey: %v", installed)
+	}
+	childEvent(installed, "child-updown", ev(map[string]any{"c1": map[string]any{"child-sas": map[string]any{"c1-2": child("2")}}}))
+	if len(installed["c1"]) != 0 {
+		t.Fatalf("down: %v", installed)
 	}
 }
 
