@@ -230,7 +230,6 @@ func (d *daemon) followSAs() {
 	}
 }
 
-
 func (d *daemon) clearReason(conn string) {
 	d.mu.Lock()
 	delete(d.reasons, conn)

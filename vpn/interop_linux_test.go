@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -272,6 +274,23 @@ func siteToSite(t *testing.T, userspace bool) {
 	// A second Apply changes nothing.
 	if rep := a.apply(t); rep.Mutations() != 0 {
 		t.Errorf("second apply: %s", rep)
+	}
+
+	// A charon that dies is started again, its connections loaded again.
+	pid, err := os.ReadFile(filepath.Join(a.runDir, a.router, "charon.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("kill", "-9", strings.TrimSpace(string(pid))).CombinedOutput(); err != nil {
+		t.Fatalf("kill charon: %v %s", err, out)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if rep := a.apply(t); !strings.Contains(fmt.Sprint(rep.Steps), "create charon sa-router") {
+		t.Errorf("a dead charon was not started again: %v", rep.Steps)
+	}
+	a.waitActive(t, "a-to-b")
+	if out, err := l.Run(a.inst, 20*time.Second, "ping", "-c2", "-i0.3", "-W3", b.vm); err != nil {
+		t.Fatalf("ping after charon's restart: %v\n%s", err, out)
 	}
 
 	// Tearing the connection down unloads it, and the daemon with it.
