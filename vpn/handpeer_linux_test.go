@@ -53,7 +53,7 @@ secrets {
 }
 `
 
-func newRemoteSite(t *testing.T, l *lab.Lab, internet *namespace.Handle, psk string) *remoteSite {
+func newRemoteSite(t testing.TB, l *lab.Lab, internet *namespace.Handle, psk string) *remoteSite {
 	t.Helper()
 	lab.RequireCmd(t, "swanctl")
 	r := &remoteSite{gw: l.Namespace("sc"), lan: l.Namespace("sc-vm"), dir: t.TempDir()}
@@ -83,7 +83,7 @@ func newRemoteSite(t *testing.T, l *lab.Lab, internet *namespace.Handle, psk str
 	return r
 }
 
-func mustWrite(t *testing.T, path, s string) {
+func mustWrite(t testing.TB, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func mustWrite(t *testing.T, path, s string) {
 
 // ikeSA returns the unique ID of the IKE SA of connection name in the
 // site's charon, or "".
-func (s *site) ikeSA(t *testing.T, name string) string {
+func (s *site) ikeSA(t testing.TB, name string) string {
 	t.Helper()
 	sess, err := vici.NewSession(vici.WithSocketPath(filepath.Join(s.runDir, s.router, "charon.vici")))
 	if err != nil {

@@ -63,7 +63,7 @@ const (
 }`
 )
 
-func newSite(t *testing.T, l *lab.Lab, internet *namespace.Handle, userspace bool, name, extCIDR, extGW, ext, tenant, gw, vm, mac string) *site {
+func newSite(t testing.TB, l *lab.Lab, internet *namespace.Handle, userspace bool, name, extCIDR, extGW, ext, tenant, gw, vm, mac string) *site {
 	t.Helper()
 	s := &site{name: name, tenant: tenant, vm: vm, ext: ext, extCIDR: extCIDR, extGW: extGW, prefix: l.NodePrefix(name), router: name + "-router"}
 	s.host = l.Namespace(name)
@@ -108,7 +108,7 @@ func (s *site) connect(id string, peer *site, psk string) {
 		PeerAddress: peer.ext, PeerID: peer.ext, PeerCIDRs: mustPrefixes(peer.tenant), PSK: vpn.Secret(psk)})
 }
 
-func (s *site) apply(t *testing.T) *agent.Report {
+func (s *site) apply(t testing.TB) *agent.Report {
 	t.Helper()
 	rep, err := s.node.Apply(context.Background(), s.topo)
 	if err != nil {
@@ -117,7 +117,7 @@ func (s *site) apply(t *testing.T) *agent.Report {
 	return rep
 }
 
-func (s *site) routerNS(t *testing.T) *namespace.Handle {
+func (s *site) routerNS(t testing.TB) *namespace.Handle {
 	t.Helper()
 	h, err := namespace.NewManager(s.prefix).Open(naming.RouterNamespace(s.router))
 	if err != nil {
@@ -128,14 +128,14 @@ func (s *site) routerNS(t *testing.T) *namespace.Handle {
 }
 
 // waitActive applies s until its connection id is ACTIVE, or fails.
-func (s *site) waitActive(t *testing.T, id string) {
+func (s *site) waitActive(t testing.TB, id string) {
 	t.Helper()
 	s.waitStatus(t, id, vpn.StatusActive)
 }
 
 // waitStatus applies s until its connection id has the status want (and,
 // when DOWN, a reason), or fails.
-func (s *site) waitStatus(t *testing.T, id, want string) vpn.ConnStatus {
+func (s *site) waitStatus(t testing.TB, id, want string) vpn.ConnStatus {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -161,7 +161,7 @@ func mustPrefixes(s ...string) []netip.Prefix {
 
 // requireIPsec skips unless root with charon, its kernel-libipsec plugin
 // and a TUN device.
-func requireIPsec(t *testing.T) {
+func requireIPsec(t testing.TB) {
 	t.Helper()
 	lab.RequireRoot(t)
 	lab.RequireCmd(t, "ping", "tcpdump")
@@ -177,7 +177,7 @@ func requireIPsec(t *testing.T) {
 
 // twoSites builds sites A and B joined by an internet namespace, each with
 // a connection to the other.
-func twoSites(t *testing.T, userspace bool) (*lab.Lab, *namespace.Handle, *site, *site) {
+func twoSites(t testing.TB, userspace bool) (*lab.Lab, *namespace.Handle, *site, *site) {
 	l := lab.New(t)
 	internet := l.Namespace("internet")
 	if err := internet.Sysctl("net/ipv4/ip_forward", "1"); err != nil {
@@ -204,7 +204,7 @@ func TestSiteToSite(t *testing.T) {
 	})
 }
 
-func siteToSite(t *testing.T, userspace bool) {
+func siteToSite(t testing.TB, userspace bool) {
 	requireIPsec(t)
 	l, internet, a, b := twoSites(t, userspace)
 	a.apply(t)
@@ -319,7 +319,7 @@ func head(s string, n int) string {
 }
 
 // requireKernelESP skips unless the kernel takes an ESP state.
-func requireKernelESP(t *testing.T) {
+func requireKernelESP(t testing.TB) {
 	lab.RequireRoot(t)
 	lab.RequireCmd(t, "ip")
 	l := lab.New(t)
