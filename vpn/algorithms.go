@@ -107,13 +107,7 @@ func (p *IKEPolicy) Validate() error {
 }
 
 func (p *IKEPolicy) proposal() (string, error) {
-	enc, e1 := algorithm("encryption_algorithm", p.EncryptionAlgorithm, "aes-128", encryptions, true)
-	auth, e2 := algorithm("auth_algorithm", p.AuthAlgorithm, "sha1", integrities, false)
-	dh, e3 := algorithm("pfs", p.PFS, "group5", groups, false)
-	if err := errors.Join(e1, e2, e3); err != nil {
-		return "", err
-	}
-	return proposal(enc, auth, dh, false), nil
+	return policyProposal(p.EncryptionAlgorithm, p.AuthAlgorithm, p.PFS, false)
 }
 
 // version is the vici IKE version (1 or 2).
@@ -157,13 +151,19 @@ func (p *IPsecPolicy) Validate() error {
 }
 
 func (p *IPsecPolicy) proposal() (string, error) {
-	enc, e1 := algorithm("encryption_algorithm", p.EncryptionAlgorithm, "aes-128", encryptions, true)
-	auth, e2 := algorithm("auth_algorithm", p.AuthAlgorithm, "sha1", integrities, false)
-	dh, e3 := algorithm("pfs", p.PFS, "group5", groups, false)
+	return policyProposal(p.EncryptionAlgorithm, p.AuthAlgorithm, p.PFS, true)
+}
+
+// policyProposal checks a policy's three algorithms, with Neutron's
+// defaults (aes-128, sha1, group5), and returns its proposal.
+func policyProposal(encName, authName, pfsName string, esp bool) (string, error) {
+	enc, e1 := algorithm("encryption_algorithm", encName, "aes-128", encryptions, true)
+	auth, e2 := algorithm("auth_algorithm", authName, "sha1", integrities, false)
+	dh, e3 := algorithm("pfs", pfsName, "group5", groups, false)
 	if err := errors.Join(e1, e2, e3); err != nil {
 		return "", err
 	}
-	return proposal(enc, auth, dh, true), nil
+	return proposal(enc, auth, dh, esp), nil
 }
 
 func joinErrs(errs []error) error {

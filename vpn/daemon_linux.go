@@ -3,6 +3,7 @@ package vpn
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -148,7 +149,61 @@ func adoptDaemon(cfg *config, routerID string) (*daemon, error) {
 	if d.pid, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil || !d.ours() {
 		return d, fmt.Errorf("no charon of ours runs for %s", d.dir)
 	}
-	return d, d.connect(cfg.log)
+	if err := d.connect(cfg.log); err != nil {
+		return d, err
+	}
+	// What the earlier run loaded: unchanged connections stay as they are
+	// (and their SAs up) instead of being loaded again.
+	if b, err := os.ReadFile(d.loadedFile()); err == nil {
+		_ = json.Unmarshal(b, &d.loaded)
+	}
+	d.seedInstalled()
+	return d, nil
+}
+
+func (d *daemon) loadedFile() string { return filepath.Join(d.dir, "loaded.json") }
+
+// saveLoaded records the fingerprints of the loaded connections for a
+// later run to adopt. They are SHA-256 hashes that cover the keys; the
+// file is root's alone, like charon's own memory of the keys.
+func (d *daemon) saveLoaded() error {
+	b, err := json.Marshal(d.loaded)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(d.loadedFile(), b, 0o600)
+}
+
+// seedInstalled reads the installed CHILD_SAs of an adopted daemon, whose
+// up events went to an earlier run. govici v0.8 can end a streamed
+// command before its last event (see doc.go), so it asks three times and
+// keeps what any answer listed.
+func (d *daemon) seedInstalled() {
+	s, err := vici.NewSession(vici.WithSocketPath(d.socket()))
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for range 3 {
+		for m, err := range s.CallStreaming(ctx, "list-sas", "list-sa", nil) {
+			if err != nil {
+				break
+			}
+			for _, ike := range m.Keys() {
+				sa, ok := m.Get(ike).(*vici.Message)
+				if !ok || sa.Get("state") != "ESTABLISHED" {
+					continue
+				}
+				up, _ := vici.MarshalMessage(map[string]any{"up": "yes"})
+				_ = up.Set(ike, sa)
+				childEvent(d.installed, "child-updown", up)
+			}
+		}
+	}
 }
 
 // ours reports whether pid is a charon started with this daemon's

@@ -30,7 +30,14 @@
 // kernel-libipsec TUN device) and its routes in the namespace it starts
 // in: one shared daemon cannot serve several routers. The realizer
 // supervises the processes it started: a daemon that died is started
-// again on the next Apply and its connections loaded again.
+// again on the next Apply and its connections loaded again. Daemons
+// outlive the realizer (Close leaves them running, so an agent restart
+// drops no tunnel): a new realizer with the same run directory adopts each
+// one whose pid file names a live process started with that directory's
+// strongswan.conf, takes the fingerprints of what the earlier run loaded
+// from loaded.json (SHA-256 over each connection and its key; root's
+// alone) and reads the installed SAs, so unchanged connections stay up.
+// Destroy stops them all.
 //
 // # Dataplane
 //

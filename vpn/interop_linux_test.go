@@ -35,6 +35,7 @@ type site struct {
 	topo            *neutrino.Topology
 	prefix, router  string
 	runDir          string
+	userspace       bool
 }
 
 const (
@@ -84,21 +85,28 @@ func newSite(t testing.TB, l *lab.Lab, internet *namespace.Handle, userspace boo
 		t.Fatal(err)
 	}
 	s.runDir = t.TempDir()
-	node, err := agent.New(s.host, agent.Config{Host: name, Prefix: s.prefix,
+	s.userspace = userspace
+	s.start(t)
+	t.Cleanup(func() {
+		// Destroy stops charon before the router namespace goes.
+		if _, err := s.node.Destroy(context.Background()); err != nil {
+			t.Errorf("destroy %s: %v", name, err)
+		}
+		_ = s.node.Close()
+	})
+	return s
+}
+
+// start makes the site's agent (again, as after a restart).
+func (s *site) start(t testing.TB) {
+	t.Helper()
+	node, err := agent.New(s.host, agent.Config{Host: s.name, Prefix: s.prefix,
 		PhysicalInterfaceMappings: map[string]string{"physnet1": "ext0"},
-		VPNOptions:                []vpn.Option{vpn.WithUserspaceESP(userspace), vpn.WithRunDir(s.runDir)}})
+		VPNOptions:                []vpn.Option{vpn.WithUserspaceESP(s.userspace), vpn.WithRunDir(s.runDir)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.node = node
-	t.Cleanup(func() {
-		// Destroy stops charon before the router namespace goes.
-		if _, err := node.Destroy(context.Background()); err != nil {
-			t.Errorf("destroy %s: %v", name, err)
-		}
-		_ = node.Close()
-	})
-	return s
 }
 
 // connect adds to s a connection to peer's router and subnet.
@@ -291,6 +299,19 @@ func siteToSite(t testing.TB, userspace bool) {
 	a.waitActive(t, "a-to-b")
 	if out, err := l.Run(a.inst, 20*time.Second, "ping", "-c2", "-i0.3", "-W3", b.vm); err != nil {
 		t.Fatalf("ping after charon's restart: %v\n%s", err, out)
+	}
+
+	// A restarted agent adopts the running charon: it loads nothing again
+	// and reads the connection's status from charon.
+	if err := a.node.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a.start(t)
+	if rep := a.apply(t); strings.Contains(fmt.Sprint(rep.Steps), "charon") || strings.Contains(fmt.Sprint(rep.Steps), "ipsec-connection") {
+		t.Errorf("the restarted agent changed the VPN: %v", rep.Steps)
+	}
+	if st := a.node.VPNStatus()["a-to-b"]; st.Status != vpn.StatusActive {
+		t.Errorf("after the agent's restart a-to-b is %s (%s)", st.Status, st.Reason)
 	}
 
 	// Tearing the connection down unloads it, and the daemon with it.

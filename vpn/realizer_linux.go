@@ -209,6 +209,11 @@ func (r *Realizer) router(ctx context.Context, rep *report.Report, rv *routerVPN
 		delete(dm.loaded, name)
 		r.cfg.log.Info("unloaded ipsec connection", "router", rv.RouterID, "connection", name)
 	}
+	if apply {
+		if err := dm.saveLoaded(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
