@@ -29,9 +29,11 @@ import (
 	"github.com/neutrino-net/neutrino/dhcp"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
+	"github.com/neutrino-net/neutrino/vpn"
 )
 
 type options struct {
+	userspaceESP   bool
 	topology       string
 	host           string
 	prefix         string
@@ -77,6 +79,7 @@ func main() {
 	fs.StringVar(&o.bgpPasswords, "bgp-peer-passwords", "", "file of MD5 passwords for BGP peers with auth_type md5, which Neutron's API never shows: a JSON object {\"peer-id\": \"password\"} (keep it mode 0600; never logged)")
 	fs.DurationVar(&o.filePoll, "file-poll-interval", 500*time.Millisecond, "how often run checks the topology file for changes")
 	fs.DurationVar(&o.kernelDebounce, "kernel-debounce", 200*time.Millisecond, "quiet time after a kernel change before run resyncs")
+	fs.BoolVar(&o.userspaceESP, "ipsec-userspace-esp", false, "VPN: ESP in user space (strongSwan's kernel-libipsec, ESP in UDP) for kernels without ESP transforms")
 	_ = fs.Parse(args)
 	switch o.tenantType {
 	case network.TypeVXLAN, network.TypeVLAN, network.TypeFlat, network.TypeLocal:
@@ -169,6 +172,7 @@ func openNode(o options, log *slog.Logger) (*namespace.Handle, *agent.Node, erro
 		Host: o.host, Prefix: o.prefix, PhysicalInterfaceMappings: mappings, Logger: log,
 		DHCP:       dhcp.Settings{LeaseTime: o.leaseDuration, DNSDomain: o.dnsDomain, IsolatedMetadata: o.isolatedMeta, MetadataRoute: o.metadataRoute},
 		BGPOptions: bgpOpts,
+		VPNOptions: []vpn.Option{vpn.WithUserspaceESP(o.userspaceESP)},
 	})
 	if err != nil {
 		host.Close()

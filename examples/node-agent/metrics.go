@@ -33,6 +33,7 @@ func newMetrics() *metrics {
 	m.define("neutrino_bgp_advertised_routes", "gauge", "Routes advertised by the BGP speaker.")
 	m.define("neutrino_dhcp_leases_total", "counter", "DHCP leases served (acks), by network.")
 	m.define("neutrino_resyncs_total", "counter", "Resyncs by trigger (file, interval, kernel).")
+	m.define("neutrino_ipsec_connection_up", "gauge", "1 if the IPsec site connection is ACTIVE (an installed CHILD_SA), 0 if DOWN.")
 	return m
 }
 

@@ -89,6 +89,7 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 		}
 		recordBGP(ctx, m, node)
 		recordDHCP(m, node)
+		recordVPN(m, node)
 		owned.refresh(wctx)
 		// Our own changes echo back as kernel events: drop those that
 		// arrived while applying; a resync that finds nothing ends the echo.
