@@ -51,7 +51,14 @@
 //
 // Desired.NoSNAT lists each router's peer CIDRs: the router realizer's
 // router.Desired.NoSNATDestinations takes them, so that traffic to the
-// peer sites leaves untranslated.
+// peer sites leaves untranslated (the agent wires the two). Neutron's rule
+// also matches the local CIDR and "--pol ipsec"; ours matches the
+// destination alone, so traffic to a peer CIDR from a subnet of the router
+// that no connection covers leaves untranslated too (and, with XFRM,
+// unencrypted). The router's SNAT of its own gateway address (fully
+// random ports) also rewrites the source port of charon's IKE packets;
+// charon sees a NAT and floats to UDP 4500, which works, and which the
+// user-space path does anyway.
 //
 // # Status
 //
