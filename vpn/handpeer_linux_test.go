@@ -120,7 +120,8 @@ func (s *site) ikeSA(t testing.TB, name string) string {
 // site B (Neutrino) and to a strongSwan gateway configured by hand with
 // swanctl. A wrong pre-shared key on one connection shows it DOWN with the
 // reason and leaves the other connection's SA as it was; fixing the key
-// brings it back; deleting the service stops charon and leaves nothing.
+// brings it back; other peer CIDRs reconfigure one connection alone;
+// deleting the service stops charon and leaves nothing.
 func TestHandConfiguredPeerAndReconfiguration(t *testing.T) {
 	requireIPsec(t)
 	l, internet, a, b := twoSites(t, true)
@@ -162,6 +163,26 @@ func TestHandConfiguredPeerAndReconfiguration(t *testing.T) {
 	// The right key again: ACTIVE.
 	a.topo.IPsecSiteConnections[1].PSK = "remote site key"
 	a.waitActive(t, "a-to-c")
+
+	// Other peer CIDRs on a-to-b (B narrows them to its subnet): a-to-b is
+	// loaded again and comes back, a-to-c's SA stays, the router's NAT
+	// exempts the new CIDR.
+	beforeC := a.ikeSA(t, "a-to-c")
+	a.topo.IPsecSiteConnections[0].PeerCIDRs = mustPrefixes(b.tenant, "100.64.20.0/24")
+	rep = a.apply(t)
+	if got := fmt.Sprint(rep.Steps); !strings.Contains(got, "update ipsec-connection sa-router/a-to-b") || strings.Contains(got, "a-to-c") {
+		t.Errorf("peer CIDR change report: %s", got)
+	}
+	a.waitActive(t, "a-to-b")
+	if afterC := a.ikeSA(t, "a-to-c"); beforeC == "" || afterC != beforeC {
+		t.Errorf("a-to-c's IKE SA changed from %q to %q while a-to-b was reconfigured", beforeC, afterC)
+	}
+	if nat := l.MustOutput(a.routerNS(t), "nft", "list", "chain", "inet", "neutrino-router", "postrouting"); !strings.Contains(nat, "100.64.20.0/24") {
+		t.Errorf("no no-SNAT rule for the new peer CIDR:\n%s", nat)
+	}
+	if out, err := l.Run(a.inst, 20*time.Second, "ping", "-c1", "-W3", b.vm); err != nil {
+		t.Errorf("site B unreachable after a-to-b's change: %v\n%s", err, out)
+	}
 
 	// Deleting the service stops charon and leaves nothing.
 	pid, _ := os.ReadFile(filepath.Join(a.runDir, a.router, "charon.pid"))
