@@ -106,6 +106,9 @@ func startDaemon(ctx context.Context, cfg *config, h *namespace.Handle, routerID
 	// Its own process group: a signal to the agent's group (Ctrl-C) does
 	// not take the tunnels down with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cfg.boundToUs {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
+	}
 	if err := h.Do(cmd.Start); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.charon, err)
 	}

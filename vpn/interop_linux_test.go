@@ -102,7 +102,9 @@ func (s *site) start(t testing.TB) {
 	t.Helper()
 	node, err := agent.New(s.host, agent.Config{Host: s.name, Prefix: s.prefix,
 		PhysicalInterfaceMappings: map[string]string{"physnet1": "ext0"},
-		VPNOptions:                []vpn.Option{vpn.WithUserspaceESP(s.userspace), vpn.WithRunDir(s.runDir)}})
+		VPNOptions: []vpn.Option{vpn.WithUserspaceESP(s.userspace), vpn.WithRunDir(s.runDir),
+			// A killed test binary must not leave daemons behind.
+			vpn.WithDaemonsBoundToProcess(true)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ type config struct {
 	runDir       string
 	charon       string
 	userspaceESP bool
+	boundToUs    bool
 	startTimeout time.Duration
 	errs         []error
 }
@@ -73,6 +74,16 @@ func WithCharon(path string) Option {
 // XFRM states, for kernels without ESP transforms. Both ends of a
 // connection must then use UDP encapsulation, which the realizer forces.
 func WithUserspaceESP(on bool) Option { return func(c *config) { c.userspaceESP = on } }
+
+// WithDaemonsBoundToProcess makes the daemons get SIGTERM when the
+// process that started them dies (Linux's parent-death signal), instead
+// of outliving it to be adopted by the next run: for tests, whose binary
+// may be killed before its cleanup runs, and for deployments that want
+// tunnels down with the agent. The kernel sends the signal when the OS
+// thread that forked dies; the realizer forks from a thread that
+// namespace.Do switched, which Go keeps alive unless switching back
+// failed.
+func WithDaemonsBoundToProcess(on bool) Option { return func(c *config) { c.boundToUs = on } }
 
 // WithStartTimeout sets how long a started daemon may take to open its vici
 // socket (default 10 s).
