@@ -97,6 +97,7 @@ func (t *Topology) ForHostIndexed(x *Index, name string) (*Topology, error) {
 	firewallSlice(t, x, name, out)
 	securityGroupLogSlice(t, name, out)
 	out.Collections = t.Collections.Select(t.loadBalancersOn(x, name))
+	vpnSlice(t, x, name, out)
 	return out, nil
 }
 

@@ -53,6 +53,7 @@ func (t *Topology) Validate() error {
 	v.unrealized()
 	v.firewall()
 	v.loadBalancers()
+	v.vpn()
 	return errors.Join(v.errs...)
 }
 

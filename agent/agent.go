@@ -20,6 +20,7 @@ import (
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/router"
 	"github.com/neutrino-net/neutrino/secgroup"
+	"github.com/neutrino-net/neutrino/vpn"
 )
 
 // Config is the node's configuration, named after Neutron's agent options
@@ -65,6 +66,11 @@ type Config struct {
 	// sink, rate limits, NFLOG group); by default flow records go to
 	// Logger.
 	SecGroupOptions []secgroup.Option
+
+	// VPNOptions configure the VPN realizer (vpn.WithUserspaceESP on
+	// kernels without ESP, its run directory), which the node creates when
+	// a router of its first has a VPN service; the node prefix is added.
+	VPNOptions []vpn.Option
 }
 
 // Node runs every realizer of one host. Safe for concurrent use; Apply,
@@ -91,6 +97,9 @@ type Node struct {
 	// shared dumps the last pass made.
 	dumpPerRealizer bool
 	linkDumps       int
+	vpn             *vpn.Realizer
+	// vpnStatus is the connections' status after the last Apply or Plan.
+	vpnStatus map[string]vpn.ConnStatus
 }
 
 // New returns the node whose dataplane lives in host (the node's network
@@ -224,6 +233,7 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 			rep, err := n.fw.Apply(ctx, d.Firewall)
 			return fromReport("firewall", rep, err)
 		},
+		func() Step { return n.applyVPN(ctx, d.VPN, dry) },
 		func() Step {
 			if dry {
 				rep, err := n.dhcp.Plan(ctx, d.DHCP)
@@ -324,6 +334,9 @@ func (n *Node) Close() error {
 	errs := []error{n.dhcp.Close(), n.router.Close(), n.fw.Close(), n.lb.Close(), n.sg.Close(), n.port.Close(), n.net.Close()}
 	if n.md != nil {
 		errs = append(errs, n.md.Close())
+	}
+	if n.vpn != nil {
+		errs = append(errs, n.vpn.Close())
 	}
 	if n.bgpReal != nil {
 		errs = append(errs, n.bgpReal.Close())

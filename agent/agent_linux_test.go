@@ -132,7 +132,7 @@ func stepNames(r *Report) []string {
 	return out
 }
 
-var order = []string{"network", "port", "router", "firewall", "dhcp", "secgroup", "loadbalancer", "bgp"}
+var order = []string{"network", "port", "router", "firewall", "vpn", "dhcp", "secgroup", "loadbalancer", "bgp"}
 
 func TestApplyConvergesInOrderAndIsIdempotent(t *testing.T) {
 	f := newFixture(t)

@@ -14,6 +14,7 @@ import (
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/router"
 	"github.com/neutrino-net/neutrino/secgroup"
+	"github.com/neutrino-net/neutrino/vpn"
 )
 
 // Desired is one node's desired state, per realizer.
@@ -29,6 +30,8 @@ type Desired struct {
 	// Metadata is what the metadata service serves (when Config.Metadata
 	// turns it on).
 	Metadata metadata.Desired
+	// VPN holds the site connections of the routers realized here.
+	VPN vpn.Desired
 	// BGP is nil when the host runs no speaker.
 	BGP *bgp.Desired
 }
@@ -68,6 +71,11 @@ func DesiredFor(topo *neutrino.Topology, host string) (*Desired, error) {
 			d.Router.FloatingIPs = append(d.Router.FloatingIPs, *f)
 		}
 	}
+
+	// A VPN service lives where its router does; the router's NAT leaves
+	// traffic to the peer CIDRs untranslated.
+	d.VPN = slice.VPN()
+	d.Router.NoSNATDestinations = d.VPN.NoSNAT()
 
 	// DHCP picks the networks whose DHCP port is bound here itself (WithHost).
 	d.DHCP = dhcp.Desired{Networks: slice.Networks, Subnets: slice.Subnets, Ports: slice.Ports}

@@ -68,6 +68,8 @@ type natSpec struct {
 	SNAT       bool
 	// FIPs maps floating IP -> fixed IP.
 	FIPs map[netip.Addr]netip.Addr
+	// NoSNAT are IPv4 destinations left untranslated (see nosnat.go).
+	NoSNAT []netip.Prefix
 }
 
 // compile validates d and turns it into router specs, sorted by router ID.
@@ -175,7 +177,8 @@ func (d *Desired) compileRouter(ix *index, ri int) (*routerSpec, error) {
 	if g := spec.Gateway; g != nil {
 		for _, a := range g.Addrs {
 			if a.Addr().Is4() {
-				spec.NAT = &natSpec{GatewayDev: g.Name, GatewayIP: a.Addr(), SNAT: r.ExternalGatewayInfo.SNAT(), FIPs: map[netip.Addr]netip.Addr{}}
+				spec.NAT = &natSpec{GatewayDev: g.Name, GatewayIP: a.Addr(), SNAT: r.ExternalGatewayInfo.SNAT(), FIPs: map[netip.Addr]netip.Addr{},
+					NoSNAT: noSNAT(d.NoSNATDestinations[r.ID])}
 				break
 			}
 		}

@@ -36,9 +36,11 @@ import (
 	"github.com/neutrino-net/neutrino/metadata"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
+	"github.com/neutrino-net/neutrino/vpn"
 )
 
 type options struct {
+	userspaceESP   bool
 	topology       string
 	host           string
 	prefix         string
@@ -98,6 +100,7 @@ func main() {
 	fs.DurationVar(&o.filePoll, "file-poll-interval", 500*time.Millisecond, "how often run checks the topology file for changes")
 	fs.DurationVar(&o.kernelDebounce, "kernel-debounce", 200*time.Millisecond, "quiet time after a kernel change before run resyncs")
 	o.etcd.register(fs)
+	fs.BoolVar(&o.userspaceESP, "ipsec-userspace-esp", false, "VPN: ESP in user space (strongSwan's kernel-libipsec, ESP in UDP) for kernels without ESP transforms")
 	_ = fs.Parse(args)
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "nova-metadata-url" && o.mdSecretFile == "" {
@@ -215,6 +218,7 @@ func openNode(o options, log *slog.Logger) (*namespace.Handle, *agent.Node, erro
 		DHCP:       dhcp.Settings{LeaseTime: o.leaseDuration, DNSDomain: o.dnsDomain, IsolatedMetadata: o.isolatedMeta, MetadataRoute: o.metadataRoute},
 		BGPOptions: bgpOpts,
 		Metadata:   md,
+		VPNOptions: []vpn.Option{vpn.WithUserspaceESP(o.userspaceESP)},
 	})
 	if err != nil {
 		host.Close()

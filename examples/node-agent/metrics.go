@@ -31,6 +31,7 @@ type metrics struct {
 	// The desired-state source (etcd; source.go).
 	sourceConnected, sourceRevision, sourceStale prometheus.Gauge
 	sourceRejected                               prometheus.Counter
+	ipsecUp                                      *prometheus.GaugeVec // connection
 	metadata                                     *metadataMetrics
 	dhcp                                         *dhcpLeases
 	flows                                        *flowRecords
@@ -74,6 +75,8 @@ func newMetrics() *metrics {
 			Help: "Seconds since the source became unreachable (0 while connected): the realized state may be this old."}),
 		sourceRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "neutrino_source_rejected_total",
 			Help: "Desired states rejected as invalid or events reporting the source unreachable."}),
+		ipsecUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "neutrino_ipsec_connection_up",
+			Help: "1 if the IPsec site connection is ACTIVE, 0 if DOWN, as of the last Apply."}, []string{"connection"}),
 		metadata: newMetadataMetrics(),
 		dhcp: &dhcpLeases{desc: prometheus.NewDesc("neutrino_dhcp_leases_total",
 			"DHCP leases served (acks), by network.", []string{"network"}, nil)},
@@ -83,7 +86,7 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.applies, m.mutations, m.applyErrors, m.lastSuccess, m.applyDuration, m.loadErrors,
 		m.topologyValid, m.bgpPeerUp, m.bgpAdvertised, m.resyncs, m.lbStatus, m.lbMemberStatus,
-		m.sourceConnected, m.sourceRevision, m.sourceStale, m.sourceRejected, m.metadata, m.dhcp, m.flows,
+		m.sourceConnected, m.sourceRevision, m.sourceStale, m.sourceRejected, m.ipsecUp, m.metadata, m.dhcp, m.flows,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -164,6 +164,7 @@ func (r *runner) apply(ctx, wctx context.Context, why trigger) {
 	recordBGP(ctx, r.m, r.node)
 	recordDHCP(r.m, r.node)
 	recordLoadBalancers(r.m, r.node)
+	recordVPN(r.m, r.node)
 	r.owned.refresh(wctx)
 	// Our own changes echo back as kernel events: drop those that arrived
 	// while applying; a resync that finds nothing ends the echo.
