@@ -29,7 +29,9 @@ import (
 //   - the security groups of its ports;
 //   - the firewall groups of its routers' ports and its instance ports,
 //     each trimmed to those ports, with their policies and rules, and the logs of those groups
-//     or ports (firewallSlice).
+//     or ports (firewallSlice);
+//   - the security group logs of its ports or their groups, and
+//     project-wide ones (securityGroupLogSlice).
 //
 // The slice also holds CONTEXT, objects realized elsewhere that the node's
 // realizers read; they keep their own binding:host_id, so a realizer must
@@ -93,7 +95,9 @@ func (t *Topology) ForHostIndexed(x *Index, name string) (*Topology, error) {
 	s.closure()
 	out := s.result()
 	firewallSlice(t, x, name, out)
+	securityGroupLogSlice(t, name, out)
 	out.Collections = t.Collections.Select(t.loadBalancersOn(x, name))
+	vpnSlice(t, x, name, out)
 	return out, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/neutrino-net/neutrino/router"
 	"github.com/neutrino-net/neutrino/secgroup"
 	"github.com/neutrino-net/neutrino/subnet"
+	"github.com/neutrino-net/neutrino/vpn"
 )
 
 // Topology is the desired-state document: Neutron API collections under
@@ -40,11 +41,20 @@ type Topology struct {
 	FirewallGroups   []firewall.Group  `json:"firewall_groups,omitempty"`
 	FirewallPolicies []firewall.Policy `json:"firewall_policies,omitempty"`
 	FirewallRules    []firewall.Rule   `json:"firewall_rules,omitempty"`
-	Logs             []firewall.Log    `json:"logs,omitempty"`
+	// Logs are network logs of firewall groups (package firewall) and
+	// security groups (package secgroup).
+	Logs []firewall.Log `json:"logs,omitempty"`
 
 	// Octavia's collections: loadbalancers, listeners, pools, members,
 	// healthmonitors, l7policies.
 	loadbalancer.Collections
+
+	// VPNaaS (package vpn).
+	IKEPolicies          []vpn.IKEPolicy      `json:"ikepolicies,omitempty"`
+	IPsecPolicies        []vpn.IPsecPolicy    `json:"ipsecpolicies,omitempty"`
+	VPNServices          []vpn.Service        `json:"vpnservices,omitempty"`
+	EndpointGroups       []vpn.EndpointGroup  `json:"endpoint_groups,omitempty"`
+	IPsecSiteConnections []vpn.SiteConnection `json:"ipsec_site_connections,omitempty"`
 
 	// Collections of Neutron resources Neutrino does not realize yet. They
 	// are read so that a non-empty one is refused by Validate

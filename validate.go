@@ -55,6 +55,7 @@ func (t *Topology) Validate() error {
 	v.loadBalancers()
 	v.qosPolicies()
 	v.trunks()
+	v.vpn()
 	return errors.Join(v.errs...)
 }
 

@@ -63,6 +63,7 @@ func (v *validator) securityGroups() {
 	}
 	_, err := secgroup.MergeRules(v.t.SecurityGroups, v.t.SecurityGroupRules)
 	v.reportDoc(err)
+	v.reportDoc(secgroup.ValidateLogs(v.t.Logs, v.t.SecurityGroups, v.t.Ports))
 }
 
 // ruleRemotes checks that a rule's remote group and address group exist.

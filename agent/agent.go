@@ -13,12 +13,14 @@ import (
 	"github.com/neutrino-net/neutrino/firewall"
 	"github.com/neutrino-net/neutrino/internal/nodestate"
 	"github.com/neutrino-net/neutrino/loadbalancer"
+	"github.com/neutrino-net/neutrino/metadata"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/qos"
 	"github.com/neutrino-net/neutrino/router"
 	"github.com/neutrino-net/neutrino/secgroup"
+	"github.com/neutrino-net/neutrino/vpn"
 )
 
 // Config is the node's configuration, named after Neutron's agent options
@@ -46,9 +48,29 @@ type Config struct {
 	BGPOptions []bgp.ServerOption
 	Logger     *slog.Logger
 
+	// Metadata turns the metadata service on (nil: off): a listener in
+	// every router and DHCP namespace of the node, forwarding signed
+	// requests to Nova. With it, routers redirect 169.254.169.254 to their
+	// listener, the DHCP namespaces hold the metadata addresses, and DHCP
+	// hands out the metadata route (dhcp.Settings.MetadataRoute and
+	// IsolatedMetadata are turned on).
+	Metadata *metadata.Config
+	// MetadataOptions configure the metadata service. By default it reaches
+	// Nova from the node's namespace (host).
+	MetadataOptions []metadata.Option
+
 	// FirewallOptions configure the firewall realizer (flow log sink, rate
 	// limits); by default flow records go to Logger.
 	FirewallOptions []firewall.Option
+	// SecGroupOptions configure the security group realizer (flow log
+	// sink, rate limits, NFLOG group); by default flow records go to
+	// Logger.
+	SecGroupOptions []secgroup.Option
+
+	// VPNOptions configure the VPN realizer (vpn.WithUserspaceESP on
+	// kernels without ESP, its run directory), which the node creates when
+	// a router of its first has a VPN service; the node prefix is added.
+	VPNOptions []vpn.Option
 }
 
 // Node runs every realizer of one host. Safe for concurrent use; Apply,
@@ -67,6 +89,7 @@ type Node struct {
 	sg      *secgroup.Realizer
 	fw      *firewall.Realizer
 	lb      *loadbalancer.Realizer
+	md      *metadata.Realizer // nil: metadata off
 	bgpSrv  *bgp.Server
 	bgpReal *bgp.Realizer
 
@@ -75,6 +98,9 @@ type Node struct {
 	// shared dumps the last pass made.
 	dumpPerRealizer bool
 	linkDumps       int
+	vpn             *vpn.Realizer
+	// vpnStatus is the connections' status after the last Apply or Plan.
+	vpnStatus map[string]vpn.ConnStatus
 }
 
 // New returns the node whose dataplane lives in host (the node's network
@@ -103,12 +129,23 @@ func New(host *namespace.Handle, cfg Config) (*Node, error) {
 	err = errors.Join(err, e)
 	n.qos, e = qos.NewRealizer(host, qos.WithLogger(log.With("realizer", "qos")))
 	err = errors.Join(err, e)
-	n.router, e = router.NewRealizer(host, router.WithLogger(log.With("realizer", "router")), router.WithPrefix(cfg.Prefix))
+	routerOpts := []router.Option{router.WithLogger(log.With("realizer", "router")), router.WithPrefix(cfg.Prefix)}
+	if cfg.Metadata != nil {
+		n.md, e = metadata.NewRealizer(*cfg.Metadata, append([]metadata.Option{metadata.WithLogger(log.With("realizer", "metadata")),
+			metadata.WithPrefix(cfg.Prefix), metadata.WithUpstreamNamespace(host)}, cfg.MetadataOptions...)...)
+		if e != nil {
+			return nil, fmt.Errorf("metadata: %w", e)
+		}
+		routerOpts = append(routerOpts, router.WithMetadataPort(n.md.RouterPort()))
+		cfg.DHCP.MetadataRoute, cfg.DHCP.IsolatedMetadata = true, true
+	}
+	n.router, e = router.NewRealizer(host, routerOpts...)
 	err = errors.Join(err, e)
 	n.dhcp, e = dhcp.NewRealizer(host, dhcp.WithLogger(log.With("realizer", "dhcp")), dhcp.WithPrefix(cfg.Prefix),
 		dhcp.WithHost(cfg.Host), dhcp.WithSettings(cfg.DHCP))
 	err = errors.Join(err, e)
-	n.sg, e = secgroup.NewRealizer(host, secgroup.WithLogger(log.With("realizer", "secgroup")))
+	n.sg, e = secgroup.NewRealizer(host, append([]secgroup.Option{secgroup.WithLogger(log.With("realizer", "secgroup")),
+		secgroup.WithFlowLog(log.With("realizer", "secgroup"))}, cfg.SecGroupOptions...)...)
 	err = errors.Join(err, e)
 	n.fw, e = firewall.NewRealizer(host, append([]firewall.Option{firewall.WithLogger(log.With("realizer", "firewall")),
 		firewall.WithFlowLog(log.With("realizer", "firewall")), firewall.WithPrefix(cfg.Prefix)}, cfg.FirewallOptions...)...)
@@ -207,6 +244,7 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 			rep, err := n.fw.Apply(ctx, d.Firewall)
 			return fromReport("firewall", rep, err)
 		},
+		func() Step { return n.applyVPN(ctx, d.VPN, dry) },
 		func() Step {
 			if dry {
 				rep, err := n.dhcp.Plan(ctx, d.DHCP)
@@ -215,6 +253,13 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 			rep, err := n.dhcp.Apply(ctx, d.DHCP)
 			return fromReport("dhcp", rep, err)
 		},
+	}
+	if n.md != nil {
+		// Right after DHCP: its listeners open in the router and DHCP
+		// namespaces.
+		steps = append(steps, func() Step { return n.metadataStep(ctx, d.Metadata, dry) })
+	}
+	steps = append(steps,
 		func() Step {
 			if dry {
 				rep, err := n.sg.Plan(ctx, d.SecGroup)
@@ -225,7 +270,7 @@ func (n *Node) run(ctx context.Context, d *Desired, dry, reverse bool) (*Report,
 		},
 		func() Step { return n.applyLoadBalancers(ctx, d.LoadBalancer, dry) },
 		func() Step { return n.applyBGP(ctx, d.BGP, dry) },
-	}
+	)
 	if reverse {
 		for i, j := 0, len(steps)-1; i < j; i, j = i+1, j-1 {
 			steps[i], steps[j] = steps[j], steps[i]
@@ -300,6 +345,12 @@ func (n *Node) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	errs := []error{n.dhcp.Close(), n.router.Close(), n.fw.Close(), n.lb.Close(), n.sg.Close(), n.qos.Close(), n.port.Close(), n.net.Close()}
+	if n.md != nil {
+		errs = append(errs, n.md.Close())
+	}
+	if n.vpn != nil {
+		errs = append(errs, n.vpn.Close())
+	}
 	if n.bgpReal != nil {
 		errs = append(errs, n.bgpReal.Close())
 	}
@@ -309,3 +360,9 @@ func (n *Node) Close() error {
 // DHCPStats returns the counters of the node's running DHCP servers, by
 // network ID.
 func (n *Node) DHCPStats() map[string]dhcp.Stats { return n.dhcp.Stats() }
+
+// FlowStats returns the flow records the node's realizers delivered so
+// far (Neutron network logging), per realizer ("firewall", "secgroup").
+func (n *Node) FlowStats() map[string]firewall.FlowStats {
+	return map[string]firewall.FlowStats{"firewall": n.fw.FlowStats(), "secgroup": n.sg.FlowStats()}
+}

@@ -32,7 +32,7 @@ type fixture struct {
 	topo     *neutrino.Topology
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, configure ...func(*Config)) *fixture {
 	t.Helper()
 	l := lab.New(t)
 	f := &fixture{l: l, host: l.Namespace("node1"), up: l.Namespace("upstream"), vms: map[string]*namespace.Handle{}}
@@ -51,8 +51,12 @@ func newFixture(t *testing.T) *fixture {
 			p.Profile.NetNS = l.Manager().Path(name)
 		}
 	}
-	node, err := New(f.host, Config{Host: "node1", Prefix: l.NodePrefix("node1"),
-		PhysicalInterfaceMappings: map[string]string{"physnet1": "ext0"}})
+	cfg := Config{Host: "node1", Prefix: l.NodePrefix("node1"),
+		PhysicalInterfaceMappings: map[string]string{"physnet1": "ext0"}}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	node, err := New(f.host, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +132,7 @@ func stepNames(r *Report) []string {
 	return out
 }
 
-var order = []string{"network", "port", "qos", "router", "firewall", "dhcp", "secgroup", "loadbalancer", "bgp"}
+var order = []string{"network", "port", "qos", "router", "firewall", "vpn", "dhcp", "secgroup", "loadbalancer", "bgp"}
 
 func TestApplyConvergesInOrderAndIsIdempotent(t *testing.T) {
 	f := newFixture(t)

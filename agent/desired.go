@@ -9,11 +9,13 @@ import (
 	"github.com/neutrino-net/neutrino/dhcp"
 	"github.com/neutrino-net/neutrino/firewall"
 	"github.com/neutrino-net/neutrino/loadbalancer"
+	"github.com/neutrino-net/neutrino/metadata"
 	"github.com/neutrino-net/neutrino/network"
 	"github.com/neutrino-net/neutrino/port"
 	"github.com/neutrino-net/neutrino/qos"
 	"github.com/neutrino-net/neutrino/router"
 	"github.com/neutrino-net/neutrino/secgroup"
+	"github.com/neutrino-net/neutrino/vpn"
 )
 
 // Desired is one node's desired state, per realizer.
@@ -28,6 +30,11 @@ type Desired struct {
 	LoadBalancer loadbalancer.Desired
 	// QoS is applied to the ports of Port, after them.
 	QoS qos.Desired
+	// Metadata is what the metadata service serves (when Config.Metadata
+	// turns it on).
+	Metadata metadata.Desired
+	// VPN holds the site connections of the routers realized here.
+	VPN vpn.Desired
 	// BGP is nil when the host runs no speaker.
 	BGP *bgp.Desired
 }
@@ -69,12 +76,18 @@ func DesiredFor(topo *neutrino.Topology, host string) (*Desired, error) {
 		}
 	}
 
+	// A VPN service lives where its router does; the router's NAT leaves
+	// traffic to the peer CIDRs untranslated.
+	d.VPN = slice.VPN()
+	d.Router.NoSNATDestinations = d.VPN.NoSNAT()
+
 	// DHCP picks the networks whose DHCP port is bound here itself (WithHost).
 	d.DHCP = dhcp.Desired{Networks: slice.Networks, Subnets: slice.Subnets, Ports: slice.Ports}
+	d.Metadata = metadataFor(d, host)
 
 	d.LoadBalancer = loadbalancer.Desired{Collections: slice.Collections, Networks: slice.Networks, Subnets: slice.Subnets, Ports: slice.Ports}
 
-	d.SecGroup = secgroup.Desired{Groups: slice.SecurityGroups, AddressGroups: slice.AddressGroups}
+	d.SecGroup = secgroup.Desired{Groups: slice.SecurityGroups, AddressGroups: slice.AddressGroups, Logs: slice.Logs}
 	for _, p := range slice.Ports {
 		if p.HostID == host {
 			d.SecGroup.Ports = append(d.SecGroup.Ports, p)

@@ -70,10 +70,12 @@ func greet(t *testing.T, from *namespace.Handle, addr string) string {
 }
 
 // TestLoadBalancerEndToEnd: the node agent realizes a load balancer from
-// the document next to the router, DHCP and security groups: a client on
-// another subnet (vm3, through the router) and one upstream (through a
-// floating IP on the VIP) are balanced over vm1 and vm2, with the VIP
-// port's security groups enforced; Destroy removes it with the rest.
+// the document next to the router, DHCP and security groups: upstream,
+// reaching the VIP both on its fixed IP through the router (10.0.1.0/24
+// shares the external network's address scope, so it is routed without
+// NAT, given the route BGP would give) and through a floating IP on the
+// VIP, is balanced over vm1 and vm2, with the VIP port's security groups
+// enforced; Destroy removes it with the rest.
 func TestLoadBalancerEndToEnd(t *testing.T) {
 	f := newFixture(t)
 	// The document plus lbObjects, collection by collection.
@@ -106,10 +108,11 @@ func TestLoadBalancerEndToEnd(t *testing.T) {
 	if rep := f.apply(t); rep.Mutations() != 0 {
 		t.Fatalf("second apply: %s", rep)
 	}
+	f.l.Route(f.up, "10.0.1.0/24", "203.0.113.10")
 	for _, c := range []struct {
 		from *namespace.Handle
 		addr string
-	}{{f.vms["vm3"], "10.0.1.100:80"}, {f.up, "203.0.113.51:80"}} {
+	}{{f.up, "10.0.1.100:80"}, {f.up, "203.0.113.51:80"}} {
 		got := map[string]int{}
 		for range 10 {
 			got[greet(t, c.from, c.addr)]++

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
@@ -184,6 +185,11 @@ func (b *builder) serverAddresses(p *port.Port, c *Config) map[string]netip.Addr
 	}
 	if b.s.IsolatedMetadata {
 		c.Addresses = append(c.Addresses, netip.PrefixFrom(netip.MustParseAddr(MetadataAddress), 32))
+		// Neutron's DeviceManager.setup adds the IPv6 metadata address when
+		// the network has an IPv6 subnet.
+		if slices.ContainsFunc(b.subnets, func(sn subnet.Subnet) bool { return sn.IPVersion == 6 }) {
+			c.Addresses = append(c.Addresses, netip.PrefixFrom(netip.MustParseAddr(MetadataAddressV6), 128))
+		}
 	}
 	return server
 }

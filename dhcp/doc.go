@@ -77,12 +77,13 @@
 //     would not answer.
 //   - Isolated metadata (Settings.IsolatedMetadata) is off by default, as
 //     enable_isolated_metadata is in Neutron; when on, the metadata route
-//     points at the DHCP port and 169.254.169.254/32 is added to it, for a
-//     metadata proxy the caller runs in the namespace.
+//     points at the DHCP port and 169.254.169.254/32 (and fe80::a9fe:a9fe
+//     on a network with IPv6) is added to it, for the metadata proxy
+//     (package metadata) in the namespace.
 //   - The metadata route via the router (Settings.MetadataRoute) is off by
-//     default, where Neutron always hands it out: Neutron's L3 agent runs
-//     a metadata proxy in every router, Neutrino runs none yet, and the
-//     route is handed out only when something serves metadata there.
+//     default, where Neutron always hands it out: the route is handed out
+//     only when something serves metadata there (the agent turns it on
+//     with its metadata service).
 //   - Option 249 repeats 121 only for clients that ask for it.
 //   - No lease file: reservations are static, so a restart or an update
 //     never loses a lease; RELEASE and DECLINE are logged and the

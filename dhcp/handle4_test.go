@@ -246,8 +246,9 @@ func TestIsolatedSubnetAndNoGateway(t *testing.T) {
 	if u32(m.Options.Get(dhcpv4.OptionIPAddressLeaseTime)) != 600 || m.DomainName() != "example.org" {
 		t.Errorf("settings not applied")
 	}
-	if c.Addresses[len(c.Addresses)-1] != pfx("169.254.169.254/32") {
-		t.Errorf("metadata address missing from %v", c.Addresses)
+	// Both metadata addresses, the IPv6 one since the network has IPv6.
+	if n := len(c.Addresses); n < 2 || c.Addresses[n-2] != pfx("169.254.169.254/32") || c.Addresses[n-1] != pfx("fe80::a9fe:a9fe/128") {
+		t.Errorf("metadata addresses missing from %v", c.Addresses)
 	}
 
 	in.Subnets[0].GatewayIP, in.Subnets[0].NoGateway, in.Subnets[0].HostRoutes = netip.Addr{}, true, nil

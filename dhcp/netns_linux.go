@@ -70,7 +70,7 @@ func (w *netWork) observe() (*observedNS, error) {
 		}
 		for _, a := range addrs {
 			p, ok := prefixOf(a.IPNet)
-			if ok && !(p.Addr().Is6() && p.Addr().IsLinkLocalUnicast()) {
+			if ok && !(p.Addr().Is6() && p.Addr().IsLinkLocalUnicast() && p.Addr() != metadataV6) {
 				o.addrs = append(o.addrs, p)
 			}
 		}
@@ -274,6 +274,10 @@ func (w *netWork) addresses(o *observedNS) []change {
 	}
 	return cs
 }
+
+// metadataV6 is the one link-local address of the DHCP device that is ours
+// (Settings.IsolatedMetadata); the kernel makes the others.
+var metadataV6 = netip.MustParseAddr(MetadataAddressV6)
 
 // routes converges the namespace's default routes (ours, marked with
 // nl.RouteProtocol) to the Config's gateways, so replies reach relays on

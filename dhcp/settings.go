@@ -14,6 +14,9 @@ const (
 // classless static routes.
 const MetadataAddress = "169.254.169.254"
 
+// MetadataAddressV6 is its IPv6 counterpart, link-local on the DHCP port.
+const MetadataAddressV6 = "fe80::a9fe:a9fe"
+
 // Settings are the node-wide choices Neutron's DHCP agent reads from its
 // configuration file. The zero value means Neutron's defaults.
 type Settings struct {
@@ -26,14 +29,15 @@ type Settings struct {
 	DNSDomain string
 	// IsolatedMetadata routes 169.254.169.254/32 via the DHCP port on
 	// subnets no router serves (enable_isolated_metadata, default false as
-	// in Neutron), and puts that address on the DHCP port for a metadata
-	// proxy the caller runs in the qdhcp namespace.
+	// in Neutron), and puts that address (and fe80::a9fe:a9fe on a network
+	// with IPv6) on the DHCP port for the metadata proxy (package
+	// metadata) in the qdhcp namespace.
 	IsolatedMetadata bool
 	// MetadataRoute routes 169.254.169.254/32 via the gateway on subnets a
 	// router serves, for a metadata proxy answering in the router (Neutron's
-	// L3 agent runs one by default). Off by default: Neutrino runs no
-	// metadata proxy yet, and a route to an address nobody answers on only
-	// delays cloud-init. Set it when something serves metadata there.
+	// L3 agent runs one by default). Off by default: a route to an address
+	// nobody answers on only delays cloud-init. Set it when something
+	// serves metadata there (the agent does with its metadata service).
 	MetadataRoute bool
 }
 

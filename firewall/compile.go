@@ -1,11 +1,10 @@
 package firewall
 
 import (
-	"fmt"
-	"hash/fnv"
 	"net/netip"
 	"sort"
 
+	"github.com/neutrino-net/neutrino/internal/flowlog"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/port"
 )
@@ -331,7 +330,7 @@ func (c *compiler) logged(dir string, ports []*port.Port, m []term, accept bool,
 		}
 		lim := limit{name: "log-" + deviceOf(p) + "-" + event, rate: c.cfg.rate, burst: c.cfg.burst}
 		c.addLimit(lim)
-		px := logPrefix(c.t.router, p.ID, dir, ruleID, verdict)
+		px := flowlog.Prefix(c.t.router, p.ID, dir, ruleID, verdict)
 		c.t.prefixes[px] = &logSource{LogIDs: ids, PortID: p.ID, GroupID: c.g.ID, RuleID: ruleID, Direction: dir, Verdict: verdict}
 		for _, pm := range portMatches(dir, p) {
 			terms := with(pm, m...)
@@ -358,7 +357,7 @@ func (c *compiler) logsOf(p *port.Port, accept bool) []string {
 	var ids []string
 	for i := range c.d.Logs {
 		l := &c.d.Logs[i]
-		if !l.IsEnabled() || l.ResourceType != ResourceFirewallGroup || !l.logs(accept) {
+		if !l.IsEnabled() || l.ResourceType != ResourceFirewallGroup || !l.Covers(accept) {
 			continue
 		}
 		if l.ResourceID != "" && l.ResourceID != c.g.ID || l.TargetID != "" && l.TargetID != p.ID {
@@ -370,16 +369,4 @@ func (c *compiler) logsOf(p *port.Port, accept bool) []string {
 		ids = append(ids, l.ID)
 	}
 	return ids
-}
-
-// logPrefix is the NFLOG prefix of one (port, direction, rule, verdict):
-// 16 hex digits, stable across restarts (Neutron draws a random 64-bit
-// number; a hash needs no memory to map records back after a restart).
-func logPrefix(parts ...string) string {
-	h := fnv.New64a()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	return fmt.Sprintf("%016x", h.Sum64())
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/neutrino-net/neutrino/internal/flowlog"
 	"github.com/neutrino-net/neutrino/port"
 )
 
@@ -106,11 +107,11 @@ func TestCompileLogs(t *testing.T) {
 		{"log-qr-qr1-accept", 150, 30}, {"log-qr-qr1-drop", 150, 30},
 	}, tb.limits)
 	in := renderRules(tb.chain("ingress-g1"))
-	px := logPrefix("router1", "qr1", DirIngress, "r1", EventAccept)
+	px := flowlog.Prefix("router1", "qr1", DirIngress, "r1", EventAccept)
 	assert.Contains(t, in, `oifname "qr-qr1" meta nfproto ipv4 meta l4proto tcp th dport 22 limit name "log-qr-qr1-accept" log prefix "`+px+`" group 5`)
 	assert.Equal(t, &logSource{LogIDs: []string{"l-accept", "l-all"}, PortID: "qr1", GroupID: "g1", RuleID: "r1",
 		Direction: DirIngress, Verdict: EventAccept}, tb.prefixes[px])
-	gwDrop := logPrefix("router1", "gw1", DirIngress, "default", EventDrop)
+	gwDrop := flowlog.Prefix("router1", "gw1", DirIngress, "default", EventDrop)
 	assert.Equal(t, []string{"l-all"}, tb.prefixes[gwDrop].LogIDs, "a project-wide log covers every group's ports")
 	// The log rules sit right before the verdict they record (ports in
 	// device name order: qg-gw1's, then qr-qr1's).

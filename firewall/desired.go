@@ -149,11 +149,11 @@ func flatten(errs []error) []error {
 }
 
 func (x *index) checkLog(l *Log, path string) error {
+	if l.ResourceType == ResourceSecurityGroup {
+		return nil // the security group realizer's (secgroup.ValidateLogs)
+	}
 	if err := l.Validate(); err != nil {
 		return errdefs.Prefix(path, err)
-	}
-	if l.ResourceType == ResourceSecurityGroup {
-		return fmt.Errorf("%s.resource_type: security group logging is not realized yet: %w", path, errors.ErrUnsupported)
 	}
 	var errs []error
 	if l.ResourceID != "" {

@@ -135,10 +135,11 @@
 //
 // # What is not realized yet, and limits
 //
-// Security group logging is refused by Desired.Validate with
-// errors.ErrUnsupported and the field's path, so nothing is silently
-// ignored (it needs log statements in secgroup's own chains; the NFLOG
-// reader, internal/nflog, is ready for it). Neutron's quota and sharing
+// Logs of resource_type security_group are passed over: the secgroup
+// realizer checks (secgroup.ValidateLogs) and realizes them, with the same
+// Log type, record shape and NFLOG reader (internal/flowlog,
+// internal/nflog) but its own NFLOG group in the host namespace, since a
+// group has one reader per namespace. Neutron's quota and sharing
 // rules (project ownership of rules put into policies) are the API
 // server's and are not checked. Each namespace with flow logs holds one
 // NFLOG socket for as long as it logs; on a node with hundreds of logging

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/flowlog"
 )
 
 // Rule is a Neutron FWaaS v2 firewall_rule.
@@ -75,24 +76,9 @@ type Group struct {
 	Status       string `json:"status,omitempty"`
 }
 
-// Log is a Neutron network log (the logging API's "log" resource).
-type Log struct {
-	ID          string `json:"id"`
-	Name        string `json:"name,omitempty"`
-	Description string `json:"description,omitempty"`
-	ProjectID   string `json:"project_id,omitempty"`
-	// ResourceType is firewall_group or security_group.
-	ResourceType string `json:"resource_type"`
-	// ResourceID is the logged firewall group (or security group); unset
-	// logs every group of the resource type on TargetID, or of the project.
-	ResourceID string `json:"resource_id,omitempty"`
-	// TargetID limits the log to one port.
-	TargetID string `json:"target_id,omitempty"`
-	// Event is ACCEPT, DROP or ALL; "" means ALL.
-	Event string `json:"event,omitempty"`
-	// Enabled defaults to true when nil.
-	Enabled *bool `json:"enabled,omitempty"`
-}
+// Log is a Neutron network log (the logging API's "log" resource), shared
+// with security group logging.
+type Log = flowlog.Log
 
 // Actions, protocols, resource types and events as Neutron spells them.
 const (
@@ -100,12 +86,12 @@ const (
 	ActionDeny   = "deny"
 	ActionReject = "reject"
 
-	ResourceFirewallGroup = "firewall_group"
-	ResourceSecurityGroup = "security_group"
+	ResourceFirewallGroup = flowlog.ResourceFirewallGroup
+	ResourceSecurityGroup = flowlog.ResourceSecurityGroup
 
-	EventAccept = "ACCEPT"
-	EventDrop   = "DROP"
-	EventAll    = "ALL"
+	EventAccept = flowlog.EventAccept
+	EventDrop   = flowlog.EventDrop
+	EventAll    = flowlog.EventAll
 )
 
 // Address is a firewall rule's source or destination: an address or a
@@ -243,7 +229,7 @@ func (r *Rule) proto() uint8 {
 }
 
 // hasPorts reports whether protocol number p has transport ports.
-func hasPorts(p uint8) bool { return p == 6 || p == 17 || p == 132 || p == 33 }
+func hasPorts(p uint8) bool { return flowlog.HasPorts(p) }
 
 // Validate checks the rule alone, with paths relative to it: a protocol
 // Neutron knows, ports only with a protocol that has them and as valid
@@ -337,46 +323,6 @@ func validateList(id, field, kind string, refs []string) error {
 			errs = append(errs, errdefs.Conflict(path, "%s %s repeats %s[%d]", kind, ref, field, j))
 		}
 		seen[ref] = i
-	}
-	return errors.Join(errs...)
-}
-
-// IsEnabled reports enabled with Neutron's default (true).
-func (l *Log) IsEnabled() bool { return l.Enabled == nil || *l.Enabled }
-
-// event is the upper-cased event with Neutron's default (ALL).
-func (l *Log) event() string {
-	if l.Event == "" {
-		return EventAll
-	}
-	return strings.ToUpper(l.Event)
-}
-
-// logs reports whether the log records accepted (accept) or dropped
-// flows.
-func (l *Log) logs(accept bool) bool {
-	e := l.event()
-	return e == EventAll || (accept && e == EventAccept) || (!accept && e == EventDrop)
-}
-
-// Validate checks the log alone: an ID, a resource type Neutron knows (snat
-// exists only with OVN and is refused as unsupported) and an event.
-func (l *Log) Validate() error {
-	var errs []error
-	if l.ID == "" {
-		errs = append(errs, errdefs.Invalid("id", "required"))
-	}
-	switch l.ResourceType {
-	case ResourceFirewallGroup, ResourceSecurityGroup:
-	case "snat":
-		errs = append(errs, fmt.Errorf("resource_type: snat logging exists only with OVN: %w", errors.ErrUnsupported))
-	default:
-		errs = append(errs, errdefs.Invalid("resource_type", "%q is not firewall_group or security_group", l.ResourceType))
-	}
-	switch l.event() {
-	case EventAccept, EventDrop, EventAll:
-	default:
-		errs = append(errs, errdefs.Invalid("event", "%q is not ACCEPT, DROP or ALL", l.Event))
 	}
 	return errors.Join(errs...)
 }

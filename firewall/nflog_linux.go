@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/neutrino-net/neutrino/internal/flowlog"
 	"github.com/neutrino-net/neutrino/internal/nflog"
 )
 
@@ -13,13 +14,13 @@ type listener struct {
 	router  string
 	reader  *nflog.Reader
 	cfg     *config
-	counts  *flowCounters
+	counts  *flowlog.Counters
 	sources atomic.Pointer[map[string]*logSource]
 }
 
 // listen binds the configured NFLOG group in the namespace nsFd refers to
 // (router id's, or the host's for hostTable).
-func listen(nsFd int, router string, cfg *config, counts *flowCounters) (*listener, error) {
+func listen(nsFd int, router string, cfg *config, counts *flowlog.Counters) (*listener, error) {
 	l := &listener{router: router, cfg: cfg, counts: counts}
 	r, err := nflog.Listen(nsFd, cfg.group, cfg.log, l.packet)
 	if err != nil {
@@ -38,7 +39,7 @@ func (l *listener) packet(p nflog.Packet) {
 		src = (*m)[p.Prefix]
 	}
 	if src == nil {
-		l.counts.unknown.Add(1)
+		l.counts.Unknown()
 		return
 	}
 	r := FlowRecord{Time: p.Time, Router: l.router, LogIDs: src.LogIDs, PortID: src.PortID, FirewallGroupID: src.GroupID,

@@ -1,18 +1,18 @@
 package firewall
 
 import (
-	"errors"
 	"log/slog"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/flowlog"
 	"github.com/neutrino-net/neutrino/internal/option"
 )
 
 // Defaults of network logging, Neutron's [network_log] rate_limit and
 // burst_limit, which are also their minimums.
 const (
-	DefaultRateLimit  = 100
-	DefaultBurstLimit = 25
+	DefaultRateLimit  = flowlog.DefaultRateLimit
+	DefaultBurstLimit = flowlog.DefaultBurstLimit
 	// DefaultLogGroup is the NFLOG group the log rules send to, in each
 	// namespace. Neutron's driver binds group 0 in router namespaces; the
 	// host namespace may run other NFLOG readers (ulogd binds the low
@@ -61,23 +61,16 @@ func WithPrefix(nodePrefix string) Option {
 // burst_limit, at least 100 and 25).
 func WithRateLimit(rate, burst int) Option {
 	return func(c *config) error {
-		var errs []error
-		if rate < DefaultRateLimit {
-			errs = append(errs, errdefs.Invalid("rate_limit", "%d is below Neutron's minimum of %d", rate, DefaultRateLimit))
-		}
-		if burst < DefaultBurstLimit {
-			errs = append(errs, errdefs.Invalid("burst_limit", "%d is below Neutron's minimum of %d", burst, DefaultBurstLimit))
-		}
 		c.rate, c.burst = uint32(rate), uint32(burst)
-		return errors.Join(errs...)
+		return flowlog.CheckLimits(rate, burst)
 	}
 }
 
 // WithLogGroup sets the NFLOG group (0-65535) of the log rules.
 func WithLogGroup(g int) Option {
 	return func(c *config) error {
-		if g < 0 || g > 0xffff {
-			return errdefs.Invalid("log_group", "%d is not an NFLOG group (0-65535)", g)
+		if err := flowlog.CheckGroup(g); err != nil {
+			return err
 		}
 		c.group = uint16(g)
 		return nil

@@ -3,6 +3,7 @@ package firewall
 import (
 	"sync"
 
+	"github.com/neutrino-net/neutrino/internal/flowlog"
 	"github.com/neutrino-net/neutrino/internal/report"
 	"github.com/neutrino-net/neutrino/namespace"
 )
@@ -37,7 +38,7 @@ type Realizer struct {
 	// states remembers, per router with a kept handle, the table as of
 	// our last read or commit (see current).
 	states map[string]*knownState
-	counts flowCounters
+	counts flowlog.Counters
 }
 
 // knownState is a router table's state at ruleset generation gen.
@@ -47,7 +48,7 @@ type knownState struct {
 }
 
 // FlowStats returns the counts of flow records delivered so far.
-func (r *Realizer) FlowStats() FlowStats { return r.counts.stats() }
+func (r *Realizer) FlowStats() FlowStats { return r.counts.Stats() }
 
 // rememberRules records the rules of rs as the known ones, keeping those
 // of the previous compilation (whose rules this Apply may remove).

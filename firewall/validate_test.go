@@ -79,7 +79,6 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"log port outside the group", func(d *Desired) {
 			d.Logs = []Log{{ID: "l1", ResourceType: ResourceFirewallGroup, ResourceID: "g1", TargetID: "qr2"}}
 		}, "logs[0].target_id", errdefs.ErrInvalid},
-		{"security group logging not realized yet", func(d *Desired) { d.Logs = []Log{{ID: "l1", ResourceType: ResourceSecurityGroup}} }, "logs[0].resource_type", errors.ErrUnsupported},
 		{"snat logging", func(d *Desired) { d.Logs = []Log{{ID: "l1", ResourceType: "snat"}} }, "logs[0]", errors.ErrUnsupported},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -91,6 +90,14 @@ func TestValidateNamesTheField(t *testing.T) {
 			assert.Contains(t, err.Error(), c.path+":")
 		})
 	}
+}
+
+// Security group logs are the secgroup realizer's to check and realize:
+// the firewall passes them over.
+func TestSecurityGroupLogsPassOver(t *testing.T) {
+	d := unitDesired()
+	d.Logs = []Log{{ID: "l1", ResourceType: ResourceSecurityGroup, ResourceID: "sg-elsewhere"}}
+	require.NoError(t, d.Validate())
 }
 
 func TestJSONUsesNeutronNames(t *testing.T) {

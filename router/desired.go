@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"net/netip"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/ipam"
@@ -37,6 +38,10 @@ type Desired struct {
 	// scopes is dropped (see the package documentation).
 	SubnetPools   []ipam.SubnetPool   `json:"subnetpools,omitempty"`
 	AddressScopes []ipam.AddressScope `json:"address_scopes,omitempty"`
+	// NoSNATDestinations maps a router ID to destinations its NAT leaves
+	// untranslated (see nosnat.go): the peer CIDRs of its VPN connections,
+	// vpn.Desired.NoSNAT.
+	NoSNATDestinations map[string][]netip.Prefix `json:"-"`
 }
 
 // index holds the objects of a Desired by ID, with their positions for

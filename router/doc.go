@@ -41,6 +41,10 @@
 //   - address scopes, in the same table and transaction (see Address scopes
 //     below): subnets in the external network's scope routed to and from it
 //     without NAT, traffic between subnets of different scopes dropped;
+//   - the metadata redirect, in the same table and transaction, with
+//     WithMetadataPort: 169.254.169.254:80 from qr- interfaces to the
+//     metadata proxy's listener in the namespace (package metadata), and
+//     that port closed to anything not redirected (metadata_linux.go);
 //   - gratuitous ARP (mdlayher/arp, a raw socket opened inside the namespace)
 //     for every IPv4 address that appears on a router interface and for a
 //     floating IP that moves: WithGARP rounds of a request and a reply, sent

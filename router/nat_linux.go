@@ -184,6 +184,7 @@ func (rr *routerRun) tableObjects(t *nftables.Table) ([]natChain, []*nftables.Se
 		marks, ok := scopeSets(t)
 		sets = append(sets, marks, ok)
 	}
+	chains = append(chains, rr.metadataChains()...)
 	return chains, sets
 }
 
@@ -219,7 +220,7 @@ func (rr *routerRun) diffNAT() []change {
 	gen := st.gen
 	n, sc := rr.spec.NAT, rr.spec.Scope
 	table := &nftables.Table{Name: natTable, Family: nftables.TableFamilyINet}
-	if n == nil && sc == nil {
+	if n == nil && sc == nil && len(rr.metadataChains()) == 0 {
 		if st.table == nil {
 			return nil
 		}

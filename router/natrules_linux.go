@@ -76,6 +76,7 @@ func natChains(n *natSpec, sc *scopeSpec, randomFully bool) []natChain {
 		{"fip snat" + fully, concat(ipv4(), payload(12), lookup(snatMap),
 			&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, FullyRandom: randomFully})},
 	}
+	post = append(post[:1], append(noSNATRules(n.NoSNAT), post[1:]...)...)
 	if sc != nil && sc.NoSNATMark != 0 {
 		post = append(post, natRule{fmt.Sprintf("no-snat %s mark %#x", n.GatewayDev, sc.NoSNATMark), concat(ipv4(),
 			ifname(expr.MetaKeyOIFNAME, n.GatewayDev, expr.CmpOpEq),

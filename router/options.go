@@ -29,6 +29,7 @@ type options struct {
 	workers      int
 	maxOpen      int
 	ra           raOptions
+	metadataPort uint16 // metadata.go
 }
 
 func defaultOptions() options {

@@ -71,6 +71,8 @@ type natSpec struct {
 	// PF maps each forwarded external port of a floating IP to its
 	// internal address and port (portforward.go); nil without any.
 	PF map[pfKey]pfVal
+	// NoSNAT are IPv4 destinations left untranslated (see nosnat.go).
+	NoSNAT []netip.Prefix
 }
 
 // compile validates d and turns it into router specs, sorted by router ID.
@@ -183,7 +185,8 @@ func (d *Desired) compileRouter(ix *index, ri int) (*routerSpec, error) {
 	if g := spec.Gateway; g != nil {
 		for _, a := range g.Addrs {
 			if a.Addr().Is4() {
-				spec.NAT = &natSpec{GatewayDev: g.Name, GatewayIP: a.Addr(), SNAT: r.ExternalGatewayInfo.SNAT(), FIPs: map[netip.Addr]netip.Addr{}}
+				spec.NAT = &natSpec{GatewayDev: g.Name, GatewayIP: a.Addr(), SNAT: r.ExternalGatewayInfo.SNAT(), FIPs: map[netip.Addr]netip.Addr{},
+					NoSNAT: noSNAT(d.NoSNATDestinations[r.ID])}
 				break
 			}
 		}

@@ -15,6 +15,12 @@ want=(
   tcpdump:tcpdump dnsmasq-base:dnsmasq procps:sysctl util-linux:nsenter ndisc6:rdisc6
   curl:curl
   etcd-server:etcd
+  # VPNaaS: charon without a pid file (one per router namespace), swanctl
+  # for the hand-configured peer, kernel-libipsec (user-space ESP for
+  # kernels without ESP transforms) and the openssl/gcm algorithms.
+  charon-systemd:charon-systemd strongswan-swanctl:swanctl
+  libcharon-extra-plugins:/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
+  libstrongswan-standard-plugins:/usr/lib/ipsec/plugins/libstrongswan-openssl.so
 )
 if [[ "${1:-}" == "--bench" ]]; then
   want+=(kea-admin:perfdhcp iperf3:iperf3)
@@ -26,7 +32,7 @@ fi
 missing=()
 for pair in "${want[@]}"; do
   pkg=${pair%%:*} cmd=${pair#*:}
-  command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd || -x /sbin/$cmd ]] || missing+=("$pkg")
+  command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd || -x /sbin/$cmd || ( $cmd == /* && -e $cmd ) ]] || missing+=("$pkg")
 done
 if ((${#missing[@]} == 0)); then
   exit 0

@@ -60,8 +60,9 @@ func (c *compiler) inetBase(bridges map[string]string, zones map[string]uint16) 
 		udp(true, 546, 547, accept, "DHCPv6 client"),
 		icmp6(icmpv6TypeIn(setNDEgress), accept, "neighbour discovery, MLD"),
 		{stmts: []stmt{markVMap(m, mapEgress)}, comment: "the port's security groups"},
-		{stmts: []stmt{drop}, comment: "egress no security group allows"},
 	}})
+	eg := t.chainx[chainEgress]
+	eg.rules = append(append(eg.rules, c.dropLog(Egress)...), rule{stmts: []stmt{drop}, comment: "egress no security group allows"})
 	unmark := func(name string, h hook) {
 		t.addChain(&chain{name: name, hook: &h, kind: kindBase, rules: []rule{
 			{matches: []match{ifnameIn(setBridges, false)}, stmts: []stmt{markSet(m, 0)}, comment: "port numbers stay inside Neutrino's chains"},
@@ -78,8 +79,9 @@ func (c *compiler) inetBase(bridges map[string]string, zones map[string]uint16) 
 		udp(false, 67, 68, accept, "DHCP replies"),
 		udp(true, 547, 546, accept, "DHCPv6 replies"),
 		{stmts: []stmt{markVMap(m, mapIngress)}, comment: "the port's security groups"},
-		{stmts: []stmt{drop}, comment: "ingress no security group allows"},
 	}})
+	ig := t.chainx[chainIngress]
+	ig.rules = append(append(ig.rules, c.dropLog(Ingress)...), rule{stmts: []stmt{drop}, comment: "ingress no security group allows"})
 	unmark(chainIngressUnmark, hook{"forward", prioIngress + 1})
 }
 

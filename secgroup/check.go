@@ -2,9 +2,11 @@ package secgroup
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/flowlog"
 	"github.com/neutrino-net/neutrino/internal/naming"
 	"github.com/neutrino-net/neutrino/port"
 )
@@ -66,6 +68,53 @@ func (d *Desired) Validate() error {
 			errs = append(errs, errdefs.Conflict(path+".id", "port %s and ports[%d] (%s) share the device name %s", p.ID, j, d.Ports[j].ID, tap))
 		}
 		taps[tap] = i
+	}
+	errs = append(errs, ValidateLogs(d.Logs, d.Groups, d.Ports, d.Members))
+	return errors.Join(errs...)
+}
+
+// ValidateLogs checks the security group logs among logs (paths
+// logs[i]...; the others are passed over) as Neutron's sg_validate does:
+// the log's own fields, resource_id naming a given group, target_id a
+// given port, and with both, the port in that group.
+func ValidateLogs(logs []Log, groups []SecurityGroup, portLists ...[]port.Port) error {
+	var errs []error
+	gs := make(map[string]bool, len(groups))
+	for i := range groups {
+		gs[groups[i].ID] = true
+	}
+	var ports map[string]*port.Port
+	for i := range logs {
+		l := &logs[i]
+		path := errdefs.Index("logs", i)
+		if l.ResourceType != flowlog.ResourceSecurityGroup {
+			continue
+		}
+		if err := l.Validate(); err != nil {
+			errs = append(errs, errdefs.Prefix(path, err))
+			continue
+		}
+		if l.ResourceID != "" && !gs[l.ResourceID] {
+			errs = append(errs, errdefs.NotFound(path+".resource_id", "no security group %s", l.ResourceID))
+		}
+		if l.TargetID == "" {
+			continue
+		}
+		if ports == nil {
+			ports = map[string]*port.Port{}
+			for _, ps := range portLists {
+				for j := range ps {
+					ports[ps[j].ID] = &ps[j]
+				}
+			}
+		}
+		p, ok := ports[l.TargetID]
+		switch {
+		case !ok:
+			errs = append(errs, errdefs.NotFound(path+".target_id", "no port %s", l.TargetID))
+		case l.ResourceID != "" && !slices.Contains(p.SecurityGroups, l.ResourceID):
+			errs = append(errs, errdefs.Invalid(path+".target_id", "port %s is not in security group %s", l.TargetID, l.ResourceID))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -132,7 +132,9 @@ func compile(d *Desired, cfg *config, prev numbers) (*ruleset, numbers, error) {
 	}
 	c.collectMembers()
 
+	c.planLogs(local, nums.ports)
 	c.inetBase(bridges, nums.zones)
+	c.logSets()
 	c.bridgeBase()
 	usedGroups := map[string]bool{}
 	for _, p := range local {

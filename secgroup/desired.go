@@ -22,6 +22,11 @@ type Desired struct {
 	// (fixed_ips and allowed_address_pairs) and security_groups are read:
 	// they are the members of remote groups.
 	Members []port.Port
+	// Logs are Neutron network logs. Those of resource_type
+	// security_group are realized (log rules before the accept of each
+	// rule of the logged groups, and before the default drop, for the
+	// logged ports on this node); the others are passed over.
+	Logs []Log
 }
 
 // Report counts the mutations an Apply issued (or a Plan would issue), per

@@ -102,7 +102,7 @@ func diffTable(ts *tableState, t *table, r *Report, cl *cleanups) *tablePlan {
 			report.Record(r, report.Update, "chain", 1, fmt.Sprintf("rewrite chain %s %s (%d rules, was %d)", where, c.name, n, len(old.hashes)))
 			report.Count(r, report.Create, "rule", n)
 			report.Count(r, report.Delete, "rule", len(old.hashes))
-			if c.kind == kindGroup && c.dir != "" && removesRules(old.hashes, c.hashes()) {
+			if c.kind == kindGroup && c.dir != "" && removesRules(old.hashes, c.hashes(), c.logHashes) {
 				cl.group(c.owner, c.dir)
 			}
 		}
@@ -142,14 +142,23 @@ func conflicting(ts *tableState, t *table) bool {
 	return false
 }
 
-// removesRules reports whether a chain loses a rule it had.
-func removesRules(old, new []uint64) bool {
+// removesRules reports whether a chain loses a rule it had, other than a
+// log rule (logs, when given, returns the hashes of those: losing one
+// takes no permission away).
+func removesRules(old, new []uint64, logs func() map[uint64]bool) bool {
 	have := make(map[uint64]bool, len(new))
 	for _, h := range new {
 		have[h] = true
 	}
+	var logRules map[uint64]bool
 	for _, h := range old {
-		if !have[h] {
+		if have[h] {
+			continue
+		}
+		if logRules == nil && logs != nil {
+			logRules = logs()
+		}
+		if !logRules[h] {
 			return true
 		}
 	}

@@ -134,6 +134,44 @@
 // A Desired without ports on this node needs no tables: Apply deletes both
 // (Desired{} is how an agent tears the node down).
 //
+// # Network logging
+//
+// Desired.Logs are Neutron's logging API `log` resources; those of
+// resource_type security_group are realized, as Neutron's OVS driver
+// logs: the first packet of each flow a rule accepts (every packet for
+// stateless groups, which have no flows) and every packet no rule allows,
+// per port. A log covers the ports named by target_id, the ports of the
+// group resource_id (only that group's accepts), both, or every port of its
+// project; event ACCEPT, DROP or ALL; enabled=false is no log. For the
+// covered ports:
+//
+//   - set log-accept-<group> holds the marks of the ports whose accepts
+//     in that group are logged, and each rule of the group's chains is
+//     preceded by the same match plus `meta mark & mask @log-accept-<group>
+//     limit rate R/second burst B packets log prefix P group G`;
+//   - set log-drop holds the marks of the ports whose drops are logged,
+//     matched likewise right before the default drop of port-egress and
+//     port-ingress.
+//
+// Sets keep logging O(change): one more logged port is one element. With
+// no log, no log rule or set exists; turning logging off removes them and,
+// as log rules grant nothing, clears no conntrack entry. The limit is each
+// log rule's own (Neutron's rate_limit and burst_limit, WithRateLimit):
+// one budget per group rule and direction, shared by the group's logged
+// ports, and one per direction for drops (Neutron's OVS driver has one
+// per node, its iptables driver one per port and event).
+//
+// The prefix P (16 hex digits) names the group, rule, direction and
+// verdict; the port is the number in the packet mark, which NFLOG reports.
+// The realizer reads NFLOG group G (WithLogGroup, DefaultLogGroup) in the
+// host namespace (internal/nflog) while some log covers a port, maps each
+// packet back through the plan of its last Apply, and emits a FlowRecord
+// — time, log IDs, port, group and rule ("default" for drops), direction,
+// verdict, 5-tuple — as one JSON-able slog line (WithFlowLog) and to a
+// callback (WithFlowSink); Realizer.FlowStats counts them per verdict.
+// The record and line have the firewall realizer's shape (package
+// internal/flowlog holds what both share).
+//
 // Tampering with the bridge table (deleting a port's chain by hand) leaves
 // the port unfiltered until the next Apply, as deleting Neutron's iptables
 // rules would.

@@ -1,16 +1,19 @@
 package secgroup
 
 // group adds a security group's two chains, shared by all its ports: one
-// rule per Neutron rule, accepting what it matches; what no rule matches
+// rule per Neutron rule, accepting what it matches (after a rule logging
+// it for the ports whose accepted flows are logged); what no rule matches
 // returns to the port-ingress or port-egress chain, which drops it.
 func (c *compiler) group(g *SecurityGroup) {
 	for _, dir := range []string{Ingress, Egress} {
 		ch := &chain{name: groupChain(g.ID, dir), kind: kindGroup, owner: g.ID, dir: dir}
 		for i := range g.Rules {
 			if r := &g.Rules[i]; r.Direction == dir {
-				ch.rules = append(ch.rules, c.rule(g, r))
+				nr := c.rule(g, r)
+				ch.rules = append(append(ch.rules, c.acceptLog(g, r, nr.matches)...), nr)
 			}
 		}
+		ch.logHashes = c.logHashes(g, ch)
 		c.rs.inet.addChain(ch)
 	}
 }

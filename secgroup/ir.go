@@ -42,6 +42,8 @@ type ruleset struct {
 	// remoteUsers lists, per member set name, the groups whose rules
 	// reference it.
 	setUsers map[string][]string
+	// logs is the node's flow logging; nil without logs.
+	logs *logPlan
 }
 
 // portInfo is what conntrack cleanup needs to know about a filtered port.
@@ -108,6 +110,9 @@ type chain struct {
 	dir   string // ingress or egress, for group chains
 	rules []rule
 	hs    []uint64 // hashes, computed once
+	// logHashes, for group chains, gives the hashes of the chain's log
+	// rules when its accepts are logged (whether they are or not).
+	logHashes func() map[uint64]bool
 }
 
 // hashes returns the content hashes of the chain's rules, in order.
@@ -247,6 +252,8 @@ const (
 	stmtNotrack
 	stmtMarkSet // meta mark set meta mark & and ^ xor
 	stmtMarkMap // meta mark set key map @set
+	stmtLimit   // limit rate <rate>/second burst <burst> packets
+	stmtLog     // log prefix "<prefix>" group <group>
 )
 
 type stmt struct {
@@ -259,6 +266,11 @@ type stmt struct {
 	xor   uint32
 	zone  uint16 // zone set
 	text  string // key rendering for maps
+	// limit
+	rate, burst uint32
+	// log
+	prefix string
+	group  uint16
 }
 
 func (s stmt) String() string {
@@ -279,6 +291,10 @@ func (s stmt) String() string {
 		return "notrack"
 	case stmtMarkMap:
 		return "meta mark set " + s.text + " map @" + s.set
+	case stmtLimit:
+		return fmt.Sprintf("limit rate %d/second burst %d packets", s.rate, s.burst)
+	case stmtLog:
+		return fmt.Sprintf("log prefix %q group %d", s.prefix, s.group)
 	case stmtMarkSet:
 		return fmt.Sprintf("meta mark set meta mark & 0x%08x | 0x%08x", s.and, s.xor)
 	}

@@ -255,6 +255,10 @@ func lowerStmt(s *stmt, sets map[string]*nftables.Set) []expr.Any {
 		return []expr.Any{&expr.Verdict{Kind: expr.VerdictGoto, Chain: s.chain}}
 	case stmtNotrack:
 		return []expr.Any{&expr.Notrack{}}
+	case stmtLimit:
+		return []expr.Any{&expr.Limit{Type: expr.LimitTypePkts, Rate: uint64(s.rate), Unit: expr.LimitTimeSecond, Burst: s.burst}}
+	case stmtLog:
+		return []expr.Any{&expr.Log{Key: 1<<unix.NFTA_LOG_GROUP | 1<<unix.NFTA_LOG_PREFIX, Group: s.group, Data: []byte(s.prefix)}}
 	case stmtVMap:
 		ex, reg := loadsInto(s.key)
 		if s.mask != nil {

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
+	"github.com/neutrino-net/neutrino/internal/flowlog"
 	"github.com/neutrino-net/neutrino/internal/option"
 )
 
@@ -27,6 +28,11 @@ type config struct {
 	log   *slog.Logger
 	mask  uint32
 	shift uint
+	// Flow logging.
+	rate, burst uint32
+	group       uint16
+	flows       *slog.Logger
+	sink        func(FlowRecord)
 }
 
 // WithLogger sets the logger; the default discards.
@@ -54,8 +60,56 @@ func WithMarkMask(mask uint32) Option {
 	}
 }
 
+// DefaultLogGroup is the NFLOG group the log rules send to in the host
+// namespace: one the firewall realizer (which also reads the host
+// namespace, for instance ports) and ulogd (the low groups) do not bind,
+// since a group has one reader per namespace ("NS").
+const DefaultLogGroup = 0x4e53
+
+// WithRateLimit sets how many packets per second, with what burst, each
+// log rule may record (Neutron's [network_log] rate_limit and
+// burst_limit, at least 100 and 25, the defaults). Each rule has its own
+// budget: one per security group rule and direction, shared by the
+// group's logged ports, and one per direction for dropped packets.
+func WithRateLimit(rate, burst int) Option {
+	return func(c *config) error {
+		c.rate, c.burst = uint32(rate), uint32(burst)
+		return flowlog.CheckLimits(rate, burst)
+	}
+}
+
+// WithLogGroup sets the NFLOG group (0-65535) of the log rules
+// (DefaultLogGroup).
+func WithLogGroup(g int) Option {
+	return func(c *config) error {
+		c.group = uint16(g)
+		return flowlog.CheckGroup(g)
+	}
+}
+
+// WithFlowLog sets where flow records go as structured lines (one Info
+// record per logged packet, message "security group flow"); the default
+// discards them. Give it a slog.NewJSONHandler logger for Neutron-style
+// log files.
+func WithFlowLog(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.flows = l
+		return nil
+	}
+}
+
+// WithFlowSink sets a function called with every flow record, from the
+// goroutine that reads the NFLOG socket: it must not block.
+func WithFlowSink(f func(FlowRecord)) Option {
+	return func(c *config) error {
+		c.sink = f
+		return nil
+	}
+}
+
 func newConfig(opts []Option) (*config, error) {
-	c := &config{log: option.Discard(), mask: DefaultMarkMask, shift: 16}
+	c := &config{log: option.Discard(), mask: DefaultMarkMask, shift: 16,
+		rate: flowlog.DefaultRateLimit, burst: flowlog.DefaultBurstLimit, group: DefaultLogGroup}
 	if err := option.Apply(c, opts); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package secgroup
 import (
 	"sync"
 
+	"github.com/neutrino-net/neutrino/internal/flowlog"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -19,4 +20,12 @@ type Realizer struct {
 	// while the ruleset generation is still cache.gen: any change by anyone
 	// (nft by hand included) bumps the generation and forces a read-back.
 	cache *state
+
+	// Flow logging: the NFLOG reader while a log covers a port here, and
+	// the plan and ports its packets are mapped back through.
+	flows  flowReader
+	counts flowlog.Counters
 }
+
+// FlowStats returns the counts of flow records delivered so far.
+func (r *Realizer) FlowStats() FlowStats { return r.counts.Stats() }

@@ -120,6 +120,9 @@ func (r *Realizer) run(ctx context.Context, d *Desired, mode converge.Mode) (*Re
 			Ops: []op{opCommit{c: c, p: p, gen: st.gen}}, Detail: p.report}}
 		if mode == converge.Plan || p.empty() {
 			converge.Record(rep, tx)
+			if mode == converge.Apply {
+				return rep, r.logTo(rs)
+			}
 			return rep, nil
 		}
 		err = converge.Execute(ctx, "secgroup", tx, rep, r.do)
@@ -134,7 +137,7 @@ func (r *Realizer) run(ctx context.Context, d *Desired, mode converge.Mode) (*Re
 		if r.cache != nil {
 			r.cache = stateOfCommit(r.cache.gen, rs)
 		}
-		return rep, r.clear(p)
+		return rep, errors.Join(r.clear(p), r.logTo(rs))
 	}
 	return rep, fmt.Errorf("%w: the nftables ruleset kept changing during apply (%d attempts)", errdefs.ErrConflict, attempts)
 }
@@ -216,6 +219,10 @@ func (r *Realizer) brNetfilter() ([]converge.Change[op], error) {
 	return changes, nil
 }
 
-// Close releases nothing today: the nftables connection is the host
-// handle's. It is here so that every realizer closes the same way.
-func (r *Realizer) Close() error { return nil }
+// Close stops the NFLOG reader, if any; the nftables connection is the
+// host handle's.
+func (r *Realizer) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.flows.close()
+}

@@ -24,3 +24,6 @@ func (r *Realizer) Plan(context.Context, Desired) (*Report, error) {
 
 // Close releases nothing.
 func (r *Realizer) Close() error { return nil }
+
+// flowReader reads NFLOG, which needs Linux.
+type flowReader struct{}

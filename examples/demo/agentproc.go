@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/neutrino-net/neutrino"
 	"github.com/neutrino-net/neutrino/agent"
+	"github.com/neutrino-net/neutrino/metadata"
+	"github.com/neutrino-net/neutrino/metadata/novatest"
 	"github.com/neutrino-net/neutrino/namespace"
 )
 
@@ -22,6 +25,9 @@ import (
 // must change nothing), reports both on stdout as JSON lines, then keeps
 // the DHCP servers and the BGP speaker running until SIGTERM.
 const agentMode = "__agent"
+
+// metadataSecret is the demo's metadata_proxy_shared_secret.
+const metadataSecret = "demo-metadata-secret"
 
 type applyResult struct {
 	Mutations int    `json:"mutations"`
@@ -43,9 +49,19 @@ func runAgent(topoFile, prefix string) error {
 		return err
 	}
 	defer host.Close()
+	// Nova's metadata API, stood in for on node1's loopback: the agent's
+	// metadata proxy forwards the instances' signed requests to it.
+	nova := novatest.New([]byte(metadataSecret))
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	go nova.Serve(ln)
 	node, err := agent.New(host, agent.Config{
 		Host: nodeName, Prefix: prefix, Logger: log,
 		PhysicalInterfaceMappings: map[string]string{physnet: extIface},
+		Metadata:                  &metadata.Config{NovaURL: "http://" + ln.Addr().String(), SharedSecret: []byte(metadataSecret)},
 	})
 	if err != nil {
 		return err

@@ -51,9 +51,19 @@ func checks(w *world, bgpd *gobgpd, leases map[string]lease, second applyResult)
 		l := leases[vm.name]
 		want := fmt.Sprintf("%s/24 router %s dns %s domain %s mtu 1450", vm.ip, vm.gateway, dnsServer, strings.TrimSuffix(dnsDomain, "."))
 		got := fmt.Sprintf("%s/%s router %s dns %s domain %s mtu %s", l["ip"], l["mask"], l["router"], l["dns"], strings.TrimSuffix(l["domain"], "."), l["mtu"])
-		// Without classless routes (no metadata route: nothing serves it yet) the router option is the default route.
-		ok := got == want && l["lease"] == "86400" && (l["staticroutes"] == "" || strings.Contains(l["staticroutes"], "0.0.0.0/0 "+vm.gateway.String()))
+		// Classless routes (the metadata route) end with the default route.
+		ok := got == want && l["lease"] == "86400" && strings.Contains(l["staticroutes"], "169.254.169.254/32 "+vm.gateway.String()) &&
+			strings.Contains(l["staticroutes"], "0.0.0.0/0 "+vm.gateway.String())
 		add("DHCP lease of "+vm.name, ok, "%s lease %ss routes [%s]", got, l["lease"], l["staticroutes"])
+	}
+
+	// Metadata: each instance asks 169.254.169.254 (router1 redirects it to
+	// the agent's proxy, which signs for Nova's stand-in) and gets its own
+	// instance, its port's device_id.
+	for _, vm := range instances {
+		out, err := w.run(vm.name, 15*time.Second, "curl", "-sS", "-m", "5", "http://169.254.169.254/openstack/latest/meta_data.json")
+		got := strings.TrimSpace(out)
+		add("metadata of "+vm.name, err == nil && strings.HasPrefix(got, "instance="+vm.name+" "), "%s%s", got, errText(err))
 	}
 
 	// L2 and L3 between instances.

@@ -46,7 +46,7 @@ func main() {
 	}
 }
 
-// cmdEnv gives internal/etcdtest what it needs of a test, for a command:
+// cmdEnv gives source/etcd/etcdtest what it needs of a test, for a command:
 // cleanups run at exit, a fatal error ends the run.
 type cmdEnv struct {
 	log      *slog.Logger

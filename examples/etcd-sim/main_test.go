@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/neutrino-net/neutrino/internal/etcdtest"
+	"github.com/neutrino-net/neutrino/source/etcd/etcdtest"
 )
 
 func TestGeneratedTopologyValidates(t *testing.T) {

@@ -18,9 +18,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/neutrino-net/neutrino"
-	"github.com/neutrino-net/neutrino/internal/etcdtest"
 	"github.com/neutrino-net/neutrino/source"
 	"github.com/neutrino-net/neutrino/source/etcd"
+	"github.com/neutrino-net/neutrino/source/etcd/etcdtest"
 )
 
 type options struct {

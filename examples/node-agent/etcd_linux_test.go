@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/neutrino-net/neutrino"
-	"github.com/neutrino-net/neutrino/internal/etcdtest"
 	"github.com/neutrino-net/neutrino/internal/lab"
 	"github.com/neutrino-net/neutrino/namespace"
 	etcdsource "github.com/neutrino-net/neutrino/source/etcd"
+	"github.com/neutrino-net/neutrino/source/etcd/etcdtest"
 )
 
 // dialFrom dials TCP from inside h: the test process lives in the

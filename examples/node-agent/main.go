@@ -33,11 +33,14 @@ import (
 	"github.com/neutrino-net/neutrino/agent"
 	"github.com/neutrino-net/neutrino/bgp"
 	"github.com/neutrino-net/neutrino/dhcp"
+	"github.com/neutrino-net/neutrino/metadata"
 	"github.com/neutrino-net/neutrino/namespace"
 	"github.com/neutrino-net/neutrino/network"
+	"github.com/neutrino-net/neutrino/vpn"
 )
 
 type options struct {
+	userspaceESP   bool
 	topology       string
 	host           string
 	prefix         string
@@ -53,6 +56,12 @@ type options struct {
 	defaults       bool
 	tenantType     string
 	bgpPasswords   string
+	novaURL        string
+	mdSecretFile   string
+	novaCA         string
+	novaCert       string
+	novaKey        string
+	novaInsecure   bool
 	filePoll       time.Duration
 	kernelDebounce time.Duration
 	etcd           etcdOptions // source.go
@@ -78,14 +87,27 @@ func main() {
 	fs.DurationVar(&o.leaseDuration, "dhcp-lease-duration", 0, "DHCP lease time (Neutron's dhcp_lease_duration; default 86400s)")
 	fs.StringVar(&o.dnsDomain, "dns-domain", "", "DNS domain handed out by DHCP (Neutron's dns_domain)")
 	fs.BoolVar(&o.isolatedMeta, "enable-isolated-metadata", false, "route 169.254.169.254 via the DHCP port on isolated subnets")
-	fs.BoolVar(&o.metadataRoute, "dhcp-metadata-route", false, "route 169.254.169.254 via the router on routed subnets: set only when a metadata proxy answers there (Neutrino runs none yet)")
+	fs.BoolVar(&o.metadataRoute, "dhcp-metadata-route", false, "route 169.254.169.254 via the router on routed subnets: set only when a metadata proxy answers there (on by itself with --metadata-proxy-shared-secret-file)")
+	fs.StringVar(&o.novaURL, "nova-metadata-url", metadata.DefaultNovaURL, "Nova metadata API the metadata proxy forwards to, http or https (nova_metadata_protocol://nova_metadata_host:nova_metadata_port)")
+	fs.StringVar(&o.novaCA, "nova-metadata-ca", "", "CA bundle for an https Nova metadata URL (auth_ca_cert; default: system roots)")
+	fs.StringVar(&o.novaCert, "nova-client-cert", "", "client certificate for an https Nova metadata URL (nova_client_cert)")
+	fs.StringVar(&o.novaKey, "nova-client-priv-key", "", "its private key (nova_client_priv_key)")
+	fs.BoolVar(&o.novaInsecure, "nova-metadata-insecure", false, "do not verify Nova's certificate (nova_metadata_insecure)")
+	fs.StringVar(&o.mdSecretFile, "metadata-proxy-shared-secret-file", "", "file holding metadata_proxy_shared_secret; turns the in-process metadata service on (router and DHCP namespaces), never logged")
 	fs.BoolVar(&o.defaults, "apply-defaults", true, "fill Neutron's defaults (gateway, pools, MTU, ...) before validating")
 	fs.StringVar(&o.tenantType, "tenant-network-type", network.DefaultTenantNetworkType, "network type of networks without provider attributes, with --apply-defaults (Neutron's tenant_network_types); their VNI must still be given")
 	fs.StringVar(&o.bgpPasswords, "bgp-peer-passwords", "", "file of MD5 passwords for BGP peers with auth_type md5, which Neutron's API never shows: a JSON object {\"peer-id\": \"password\"} (keep it mode 0600; never logged)")
 	fs.DurationVar(&o.filePoll, "file-poll-interval", 500*time.Millisecond, "how often run checks the topology file for changes")
 	fs.DurationVar(&o.kernelDebounce, "kernel-debounce", 200*time.Millisecond, "quiet time after a kernel change before run resyncs")
 	o.etcd.register(fs)
+	fs.BoolVar(&o.userspaceESP, "ipsec-userspace-esp", false, "VPN: ESP in user space (strongSwan's kernel-libipsec, ESP in UDP) for kernels without ESP transforms")
 	_ = fs.Parse(args)
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "nova-metadata-url" && o.mdSecretFile == "" {
+			fmt.Fprintln(os.Stderr, "node-agent: --nova-metadata-url without --metadata-proxy-shared-secret-file: no shared secret configured, metadata stays off")
+			os.Exit(2)
+		}
+	})
 	switch o.tenantType {
 	case network.TypeVXLAN, network.TypeVLAN, network.TypeFlat, network.TypeLocal:
 	default:
@@ -176,10 +198,27 @@ func openNode(o options, log *slog.Logger) (*namespace.Handle, *agent.Node, erro
 		}
 		bgpOpts = append(bgpOpts, bgp.WithPeerPasswords(pw))
 	}
+	var md *metadata.Config
+	if o.mdSecretFile != "" {
+		secret, err := metadata.ReadSecretFile(o.mdSecretFile)
+		if err != nil {
+			host.Close()
+			return nil, nil, err
+		}
+		md = &metadata.Config{NovaURL: o.novaURL, SharedSecret: secret}
+		if strings.HasPrefix(o.novaURL, "https:") {
+			if md.TLS, err = metadata.TLSConfig(o.novaCA, o.novaCert, o.novaKey, o.novaInsecure); err != nil {
+				host.Close()
+				return nil, nil, err
+			}
+		}
+	}
 	node, err := agent.New(host, agent.Config{
 		Host: o.host, Prefix: o.prefix, PhysicalInterfaceMappings: mappings, Logger: log,
 		DHCP:       dhcp.Settings{LeaseTime: o.leaseDuration, DNSDomain: o.dnsDomain, IsolatedMetadata: o.isolatedMeta, MetadataRoute: o.metadataRoute},
 		BGPOptions: bgpOpts,
+		Metadata:   md,
+		VPNOptions: []vpn.Option{vpn.WithUserspaceESP(o.userspaceESP)},
 	})
 	if err != nil {
 		host.Close()

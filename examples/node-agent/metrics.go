@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/neutrino-net/neutrino/firewall"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -30,7 +31,10 @@ type metrics struct {
 	// The desired-state source (etcd; source.go).
 	sourceConnected, sourceRevision, sourceStale prometheus.Gauge
 	sourceRejected                               prometheus.Counter
+	ipsecUp                                      *prometheus.GaugeVec // connection
+	metadata                                     *metadataMetrics
 	dhcp                                         *dhcpLeases
+	flows                                        *flowRecords
 }
 
 func newMetrics() *metrics {
@@ -71,12 +75,18 @@ func newMetrics() *metrics {
 			Help: "Seconds since the source became unreachable (0 while connected): the realized state may be this old."}),
 		sourceRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "neutrino_source_rejected_total",
 			Help: "Desired states rejected as invalid or events reporting the source unreachable."}),
+		ipsecUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "neutrino_ipsec_connection_up",
+			Help: "1 if the IPsec site connection is ACTIVE, 0 if DOWN, as of the last Apply."}, []string{"connection"}),
+		metadata: newMetadataMetrics(),
 		dhcp: &dhcpLeases{desc: prometheus.NewDesc("neutrino_dhcp_leases_total",
 			"DHCP leases served (acks), by network.", []string{"network"}, nil)},
+		flows: &flowRecords{desc: prometheus.NewDesc("neutrino_flow_records_total",
+			"Flow records of Neutron network logging delivered, by realizer (firewall, secgroup) and verdict (ACCEPT, DROP; unknown: packets of no known log).",
+			[]string{"realizer", "verdict"}, nil)},
 	}
 	m.reg.MustRegister(m.applies, m.mutations, m.applyErrors, m.lastSuccess, m.applyDuration, m.loadErrors,
 		m.topologyValid, m.bgpPeerUp, m.bgpAdvertised, m.resyncs, m.lbStatus, m.lbMemberStatus,
-		m.sourceConnected, m.sourceRevision, m.sourceStale, m.sourceRejected, m.dhcp,
+		m.sourceConnected, m.sourceRevision, m.sourceStale, m.sourceRejected, m.ipsecUp, m.metadata, m.dhcp, m.flows,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -107,6 +117,39 @@ func (d *dhcpLeases) Collect(ch chan<- prometheus.Metric) {
 	defer d.mu.Unlock()
 	for id, v := range d.by {
 		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, v, id)
+	}
+}
+
+// flowRecords exports the realizers' own flow-record counters, read at
+// scrape time (they are atomics, counted from the agent's start).
+type flowRecords struct {
+	desc *prometheus.Desc
+	mu   sync.Mutex
+	src  func() map[string]firewall.FlowStats
+}
+
+func (f *flowRecords) source(src func() map[string]firewall.FlowStats) {
+	f.mu.Lock()
+	f.src = src
+	f.mu.Unlock()
+}
+
+func (f *flowRecords) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
+
+func (f *flowRecords) Collect(ch chan<- prometheus.Metric) {
+	f.mu.Lock()
+	src := f.src
+	f.mu.Unlock()
+	if src == nil {
+		return
+	}
+	for realizer, st := range src() {
+		for _, v := range []struct {
+			verdict string
+			n       uint64
+		}{{firewall.EventAccept, st.Accepted}, {firewall.EventDrop, st.Dropped}, {"unknown", st.Unknown}} {
+			ch <- prometheus.MustNewConstMetric(f.desc, prometheus.CounterValue, float64(v.n), realizer, v.verdict)
+		}
 	}
 }
 

@@ -26,6 +26,7 @@ func cmdRun(ctx context.Context, o options, log *slog.Logger) error {
 	defer node.Close()
 
 	r := &runner{o: o, log: log, node: node, m: newMetrics(), h: &health{maxAge: 3 * o.resync}}
+	r.m.flows.source(node.FlowStats)
 	stopMetrics, err := serveMetrics(o.metricsAddr, r.m, r.h, log)
 	if err != nil {
 		return err
@@ -163,6 +164,7 @@ func (r *runner) apply(ctx, wctx context.Context, why trigger) {
 	recordBGP(ctx, r.m, r.node)
 	recordDHCP(r.m, r.node)
 	recordLoadBalancers(r.m, r.node)
+	recordVPN(r.m, r.node)
 	r.owned.refresh(wctx)
 	// Our own changes echo back as kernel events: drop those that arrived
 	// while applying; a resync that finds nothing ends the echo.
@@ -231,4 +233,5 @@ func recordDHCP(m *metrics, node *agent.Node) {
 		by[id] = float64(st.Acks4 + st.Replies6)
 	}
 	m.dhcp.set(by)
+	m.metadata.set(node.MetadataStats())
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neutrino-net/neutrino/internal/etcdtest"
+	"github.com/neutrino-net/neutrino/source/etcd/etcdtest"
 )
 
 // TestEtcdRefusesAnAgentWithoutAValidClientCertificate: the agent's

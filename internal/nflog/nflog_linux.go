@@ -25,6 +25,7 @@ const (
 	cfgCmdBind = 1
 	copyPacket = 2
 
+	attrMark      = 2
 	attrTimestamp = 3
 	attrPayload   = 9
 	attrPrefix    = 10
@@ -42,6 +43,9 @@ type Packet struct {
 	Payload []byte
 	// Time is the kernel's timestamp, or when the packet was read.
 	Time time.Time
+	// Mark is the packet mark when the log statement ran (0 if unset):
+	// the security group rules carry the port number in it.
+	Mark uint32
 }
 
 // Reader reads one NFLOG group in one namespace.
@@ -138,6 +142,8 @@ func decode(b []byte) (Packet, bool) {
 			p.Prefix = strings.TrimRight(string(ad.Bytes()), "\x00")
 		case attrPayload:
 			p.Payload = ad.Bytes()
+		case attrMark:
+			p.Mark = ad.Uint32()
 		case attrTimestamp:
 			if t := ad.Bytes(); len(t) == 16 {
 				p.Time = time.Unix(int64(binary.BigEndian.Uint64(t)), int64(binary.BigEndian.Uint64(t[8:]))*1000)

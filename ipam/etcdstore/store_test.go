@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
-	"github.com/neutrino-net/neutrino/internal/etcdtest"
 	"github.com/neutrino-net/neutrino/ipam"
 	"github.com/neutrino-net/neutrino/ipam/etcdstore"
+	"github.com/neutrino-net/neutrino/source/etcd/etcdtest"
 )
 
 func TestStoreContract(t *testing.T) {

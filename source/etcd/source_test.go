@@ -14,10 +14,10 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/neutrino-net/neutrino"
-	"github.com/neutrino-net/neutrino/internal/etcdtest"
 	"github.com/neutrino-net/neutrino/secgroup"
 	"github.com/neutrino-net/neutrino/source"
 	"github.com/neutrino-net/neutrino/source/etcd"
+	"github.com/neutrino-net/neutrino/source/etcd/etcdtest"
 )
 
 const prefix = "/neutrino-test"

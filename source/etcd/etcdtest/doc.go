@@ -5,5 +5,6 @@
 // test's network namespace (StartIn), a TLS member with a throwaway PKI
 // (StartTLS), and a TCP proxy that can cut a client off (Proxy). Tests skip,
 // naming the missing binary, where it is not installed
-// (scripts/install-deps.sh installs it).
+// (scripts/install-deps.sh installs it). It is public, like net/http/httptest,
+// so that embedders' tests and the etcd-sim command can start one too.
 package etcdtest
