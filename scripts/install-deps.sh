@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Neutrino's tests, demo and benchmarks use on a Debian machine:
 # the third-party peers of the interop tests (DHCP clients and a rogue DHCP
-# server, a BGP daemon, the nft tool, socat, ping), the baselines of the
+# server, a BGP daemon, a VRRP daemon (keepalived), the nft tool, socat, ping), the baselines of the
 # node-scale bench (ip, nft, dnsmasq) and, with --bench, Kea's perfdhcp for
 # the DHCP benchmark and iperf3 for the firewall throughput benchmark.
 # Idempotent: packages already present are skipped, `apt-get update` runs at
@@ -12,6 +12,7 @@ want=(
   nftables:nft iproute2:ip iputils-ping:ping isc-dhcp-client:dhclient
   udhcpc:udhcpc busybox:busybox gobgpd:gobgpd socat:socat conntrack:conntrack
   tcpdump:tcpdump dnsmasq-base:dnsmasq procps:sysctl util-linux:nsenter ndisc6:rdisc6
+  keepalived:keepalived
 )
 if [[ "${1:-}" == "--bench" ]]; then
   want+=(kea-admin:perfdhcp iperf3:iperf3)
