@@ -40,9 +40,10 @@ type Instance struct {
 	log      *slog.Logger
 	onChange OnChange
 
-	state   atomic.Uint32
-	dropped atomic.Uint64
-	sent    atomic.Uint64
+	state    atomic.Uint32
+	dropped  atomic.Uint64
+	received atomic.Uint64
+	sent     atomic.Uint64
 }
 
 // NewInstance checks cfg and returns an instance that Run starts.
@@ -65,6 +66,9 @@ func (i *Instance) State() State { return State(i.state.Load()) }
 // Dropped counts received packets that failed the checks.
 func (i *Instance) Dropped() uint64 { return i.dropped.Load() }
 
+// Received counts advertisements that passed the checks (any VRID).
+func (i *Instance) Received() uint64 { return i.received.Load() }
+
 // Sent counts advertisements sent.
 func (i *Instance) Sent() uint64 { return i.sent.Load() }
 
@@ -83,7 +87,7 @@ func (i *Instance) Run(ctx context.Context) error {
 		defer wg.Done()
 		for {
 			r, err := i.conn.Receive()
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
 				return
 			}
 			if err != nil {
@@ -91,6 +95,7 @@ func (i *Instance) Run(ctx context.Context) error {
 				i.log.Debug("vrrp packet dropped", "err", err)
 				continue
 			}
+			i.received.Add(1)
 			select {
 			case recv <- r:
 			case <-ctx.Done():

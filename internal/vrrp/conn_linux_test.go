@@ -1,0 +1,202 @@
+package vrrp
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/neutrino-net/neutrino/internal/lab"
+	"github.com/neutrino-net/neutrino/namespace"
+)
+
+func TestMain(m *testing.M) { lab.Main(m) }
+
+var (
+	haA = netip.MustParseAddr("169.254.192.1")
+	haB = netip.MustParseAddr("169.254.192.2")
+	vip = netip.MustParseAddr("169.254.0.7")
+)
+
+// haPair is two namespaces on one HA network (a veth pair).
+func haPair(t *testing.T) (*lab.Lab, *namespace.Handle, *namespace.Handle) {
+	l := lab.New(t)
+	a, b := l.Namespace("a"), l.Namespace("b")
+	l.Link(a, "ha-a", []string{haA.String() + "/18"}, b, "ha-b", []string{haB.String() + "/18"})
+	return l, a, b
+}
+
+type running struct {
+	inst   *Instance
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	<-r.done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+}
+
+func runOurs(t *testing.T, ns *namespace.Handle, dev string, local netip.Addr, interval time.Duration) *running {
+	t.Helper()
+	conn, err := Listen(ns, dev, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{VRID: 7, Priority: 50, Interval: interval, Local: local, Addrs: []netip.Addr{vip}}
+	inst, err := NewInstance(cfg, conn, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{inst: inst, cancel: cancel, done: make(chan struct{})}
+	go func() { r.err = inst.Run(ctx); close(r.done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+	})
+	return r
+}
+
+// holds checks, for a while, that cond stays true (used for "no takeover
+// happens": one sample is not enough).
+func holds(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if !cond() {
+			t.Fatalf("%s stopped holding", what)
+		}
+	}
+}
+
+func TestRawConnTwoInstancesElectOneMaster(t *testing.T) {
+	_, a, b := haPair(t)
+	ra := runOurs(t, a, "ha-a", haA, 50*time.Millisecond)
+	waitFor(t, "a master", func() bool { return ra.inst.State() == Master })
+	rb := runOurs(t, b, "ha-b", haB, 50*time.Millisecond)
+	// b hears a's adverts over the wire and, without preemption, stays
+	// backup although its address is higher.
+	waitFor(t, "b hears a", func() bool { return rb.inst.Received() >= 5 })
+	holds(t, "one master", time.Second, func() bool { return ra.inst.State() == Master && rb.inst.State() == Backup })
+	if ra.inst.Dropped()+rb.inst.Dropped() != 0 {
+		t.Fatalf("dropped %d/%d", ra.inst.Dropped(), rb.inst.Dropped())
+	}
+	ra.stop(t)
+	waitFor(t, "b takes over", func() bool { return rb.inst.State() == Master })
+}
+
+func hasAddr(t *testing.T, ns *namespace.Handle, dev string, a netip.Addr) bool {
+	t.Helper()
+	link, err := ns.Netlink().LinkByName(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, err := ns.Netlink().AddrList(link, netlink.FAMILY_V4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range addrs {
+		if x.IP.Equal(a.AsSlice()) {
+			return true
+		}
+	}
+	return false
+}
+
+// keepalivedConf is the vrrp_instance Neutron writes (state BACKUP,
+// priority 50, nopreempt, the primary VIP 169.254.0.<vrid>/24), at a
+// sub-second interval, which keepalived allows with VRRP version 3.
+func keepalivedConf(dev string, interval time.Duration) string {
+	return fmt.Sprintf(`global_defs {
+    router_id neutrino-interop
+    vrrp_version 3
+}
+vrrp_instance VR_7 {
+    state BACKUP
+    interface %s
+    virtual_router_id 7
+    priority 50
+    nopreempt
+    advert_int %g
+    virtual_ipaddress {
+        %s/24 dev %s
+    }
+}
+`, dev, interval.Seconds(), vip, dev)
+}
+
+func startKeepalived(t *testing.T, l *lab.Lab, ns *namespace.Handle, dev string, interval time.Duration) func() {
+	t.Helper()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(conf, []byte(keepalivedConf(dev, interval)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out := l.Start(ns, "keepalived", "--dont-fork", "--log-console", "--vrrp", "--use-file", conf,
+		"--pid", filepath.Join(dir, "k.pid"), "--vrrp_pid", filepath.Join(dir, "v.pid"))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("keepalived output:\n%s", out.String())
+		}
+	})
+	return func() { lab.Stop(cmd) }
+}
+
+// TestKeepalivedInterop peers our instance with keepalived on one HA
+// network, both directions: each stays backup under the other's adverts
+// (Neutron's nopreempt at equal priority) and takes over when the other
+// stops.
+func TestKeepalivedInterop(t *testing.T) {
+	lab.RequireRoot(t)
+	lab.RequireCmd(t, "keepalived")
+	l, a, b := haPair(t)
+	const interval = 100 * time.Millisecond
+
+	ours := runOurs(t, a, "ha-a", haA, interval)
+	waitFor(t, "ours master", func() bool { return ours.inst.State() == Master })
+	stopK := startKeepalived(t, l, b, "ha-b", interval)
+	// keepalived has the higher address: were it not hearing us, it would
+	// take over after 0.38 s and add the VIP.
+	holds(t, "keepalived backup under our adverts", 2*time.Second, func() bool {
+		return ours.inst.State() == Master && !hasAddr(t, b, "ha-b", vip)
+	})
+
+	ours.stop(t)
+	waitFor(t, "keepalived takes over", func() bool { return hasAddr(t, b, "ha-b", vip) })
+
+	ours = runOurs(t, a, "ha-a", haA, interval)
+	waitFor(t, "keepalived adverts heard", func() bool { return ours.inst.Received() >= 5 })
+	holds(t, "ours backup under keepalived's adverts", 2*time.Second, func() bool {
+		return ours.inst.State() == Backup && hasAddr(t, b, "ha-b", vip)
+	})
+	if n := ours.inst.Dropped(); n != 0 {
+		t.Fatalf("%d of keepalived's packets failed our checks (checksum, TTL)", n)
+	}
+
+	stopK()
+	waitFor(t, "ours takes over", func() bool { return ours.inst.State() == Master })
+	waitFor(t, "keepalived VIP gone", func() bool { return !hasAddr(t, b, "ha-b", vip) })
+}
+
+func FuzzParseIPv4(f *testing.F) {
+	adv, _ := Packet{VRID: 7, Priority: 50, Interval: 10, Addrs: []netip.Addr{vip}}.Marshal(haA, Group)
+	ip := []byte{0x45, 0xc0, 0, byte(20 + len(adv)), 0, 0, 0, 0, 255, Protocol, 0, 0, 169, 254, 192, 1, 224, 0, 0, 18}
+	f.Add(append(ip, adv...))
+	f.Add([]byte{0x4f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := parseIPv4(b)
+		if err == nil && r.Packet.VRID == 0 && len(r.Packet.Addrs) > 255 {
+			t.Fatal("impossible packet")
+		}
+	})
+}
