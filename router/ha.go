@@ -1,0 +1,99 @@
+package router
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Neutron's HA defaults (l3_hamode_db, keepalived.py): advert_int 2,
+// priority 50 for every member, nopreempt, VRIDs 1..254 per HA network, and
+// the HA network's CIDR.
+const (
+	DefaultHAInterval = 2 * time.Second
+	DefaultHAPriority = 50
+	MaxVRID           = 254
+)
+
+// HANetCIDR is Neutron's l3_ha_net_cidr: the HA ports' addresses.
+var HANetCIDR = netip.MustParsePrefix("169.254.192.0/18")
+
+// HAPrimaryVIP is the address a member advertises and holds on its ha-
+// device as master: Neutron's "primary VIP" 169.254.0.<vrid>/24, which
+// keepalived peers compare and neutron-keepalived-state-change watches.
+func HAPrimaryVIP(vrid uint8) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{169, 254, 0, vrid}), 24)
+}
+
+// HAVIP is one address only the master holds: keepalived's
+// virtual_ipaddress_excluded (qr- and qg- fixed IPs, floating IPs as /32).
+type HAVIP struct {
+	Dev    string
+	Prefix netip.Prefix
+}
+
+// HARoute is one route only the master holds: keepalived's virtual_routes
+// (the default route via the external gateway, extra routes).
+type HARoute struct {
+	Dst netip.Prefix
+	Via netip.Addr
+	Dev string
+}
+
+// HAConfig is one member of an HA router on one node: its VRRP settings
+// and what it holds as master.
+type HAConfig struct {
+	RouterID string
+	VRID     uint8
+	// Priority defaults to Neutron's 50 when 0; Interval to 2 s.
+	Priority uint8
+	Interval time.Duration
+	Preempt  bool
+	// HADev is the member's ha- device and HAAddr its HA port's address.
+	HADev  string
+	HAAddr netip.Addr
+	VIPs   []HAVIP
+	Routes []HARoute
+}
+
+func (c *HAConfig) defaults() {
+	if c.Priority == 0 {
+		c.Priority = DefaultHAPriority
+	}
+	if c.Interval == 0 {
+		c.Interval = DefaultHAInterval
+	}
+}
+
+func (c *HAConfig) validate() error {
+	if c.VRID == 0 || c.VRID > MaxVRID {
+		return fmt.Errorf("router %s: ha vrid %d: must be 1..%d", c.RouterID, c.VRID, MaxVRID)
+	}
+	if !HANetCIDR.Contains(c.HAAddr) {
+		return fmt.Errorf("router %s: ha address %s: must be in the HA network %s", c.RouterID, c.HAAddr, HANetCIDR)
+	}
+	if c.HADev == "" {
+		return fmt.Errorf("router %s: ha device: required", c.RouterID)
+	}
+	for i, v := range c.VIPs {
+		if v.Dev == "" || !v.Prefix.IsValid() {
+			return fmt.Errorf("router %s: ha vips[%d]: device and prefix required", c.RouterID, i)
+		}
+	}
+	for i, r := range c.Routes {
+		if !r.Dst.IsValid() || (!r.Via.IsValid() && r.Dev == "") {
+			return fmt.Errorf("router %s: ha routes[%d]: destination and a next hop or device required", c.RouterID, i)
+		}
+	}
+	return nil
+}
+
+// HAState is a member's ha_state as Neutron reports it.
+type HAState string
+
+const (
+	HAActive  HAState = "active"
+	HAStandby HAState = "standby"
+	// HAUnknown: not running (Neutron's "unknown").
+	HAUnknown HAState = "unknown"
+)
