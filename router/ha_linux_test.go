@@ -29,6 +29,8 @@ type haWorld struct {
 	nodes    [2]*namespace.Handle
 	members  [2]*HAMember
 	interval time.Duration
+	// extraVIPs are held by the active member besides qr-/qg- addresses.
+	extraVIPs []HAVIP
 }
 
 var (
@@ -132,6 +134,7 @@ func (w *haWorld) start(node int) {
 		},
 		Routes: []HARoute{{Dst: netip.MustParsePrefix("0.0.0.0/0"), Via: haUp, Dev: "qg-x"}},
 	}
+	cfg.VIPs = append(cfg.VIPs, w.extraVIPs...)
 	m, err := StartHA(w.nodes[node], cfg, nil)
 	if err != nil {
 		w.t.Fatal(err)
@@ -265,8 +268,10 @@ func (w *haWorld) failover(p *prober) time.Duration {
 	}
 	other := 1 - active
 	waitUntil(t, "traffic through the active member", func() bool { return !p.firstAnswerAfter(time.Now().Add(-50 * time.Millisecond)).IsZero() })
-	cut := time.Now()
+	// The cut counts from the moment all links are gone: before that,
+	// probes still pass through the old member's remaining links.
 	w.detach(active)
+	cut := time.Now()
 	var first time.Time
 	waitUntil(t, "traffic through the new active member", func() bool {
 		first = p.firstAnswerAfter(cut)
