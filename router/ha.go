@@ -36,7 +36,9 @@ type HAVIP struct {
 // (the default route via the external gateway, extra routes).
 type HARoute struct {
 	Dst netip.Prefix
-	Via netip.Addr
+	// Via is one next hop, or several for an ECMP route; none for a
+	// connected (scope link) route.
+	Via []netip.Addr
 	Dev string
 }
 
@@ -81,7 +83,7 @@ func (c *HAConfig) validate() error {
 		}
 	}
 	for i, r := range c.Routes {
-		if !r.Dst.IsValid() || (!r.Via.IsValid() && r.Dev == "") {
+		if !r.Dst.IsValid() || (len(r.Via) == 0 && r.Dev == "") {
 			return fmt.Errorf("router %s: ha routes[%d]: destination and a next hop or device required", c.RouterID, i)
 		}
 	}

@@ -197,9 +197,19 @@ func (m *HAMember) release() error {
 }
 
 func (m *HAMember) nlRoute(r HARoute) (*netlink.Route, error) {
-	rt := &netlink.Route{Dst: ipNet(r.Dst), Protocol: nl.RouteProtocol, Table: unix.RT_TABLE_MAIN}
-	if r.Via.IsValid() {
-		rt.Gw = r.Via.AsSlice()
+	// keepalived's protocol, not the realizer's: the realizer removes
+	// routes of its own protocol that it did not plan, and must leave the
+	// master's alone.
+	rt := &netlink.Route{Dst: ipNet(r.Dst), Protocol: unix.RTPROT_KEEPALIVED, Table: unix.RT_TABLE_MAIN}
+	switch len(r.Via) {
+	case 0:
+		rt.Scope = netlink.SCOPE_LINK
+	case 1:
+		rt.Gw = r.Via[0].AsSlice()
+	default:
+		for _, v := range r.Via {
+			rt.MultiPath = append(rt.MultiPath, &netlink.NexthopInfo{Gw: v.AsSlice()})
+		}
 	}
 	if r.Dev != "" {
 		link, err := m.ns.Netlink().LinkByName(r.Dev)
@@ -207,9 +217,6 @@ func (m *HAMember) nlRoute(r HARoute) (*netlink.Route, error) {
 			return nil, err
 		}
 		rt.LinkIndex = link.Attrs().Index
-	}
-	if !r.Via.IsValid() {
-		rt.Scope = netlink.SCOPE_LINK
 	}
 	return rt, nil
 }

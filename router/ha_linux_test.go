@@ -132,7 +132,7 @@ func (w *haWorld) start(node int) {
 			{Dev: "qr-x", Prefix: netip.MustParsePrefix("100.64.1.1/24")},
 			{Dev: "qg-x", Prefix: netip.MustParsePrefix("198.18.0.10/24")},
 		},
-		Routes: []HARoute{{Dst: netip.MustParsePrefix("0.0.0.0/0"), Via: haUp, Dev: "qg-x"}},
+		Routes: []HARoute{{Dst: netip.MustParsePrefix("0.0.0.0/0"), Via: []netip.Addr{haUp}, Dev: "qg-x"}},
 	}
 	cfg.VIPs = append(cfg.VIPs, w.extraVIPs...)
 	m, err := StartHA(w.nodes[node], cfg, nil)
