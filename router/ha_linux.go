@@ -52,7 +52,7 @@ func StartHA(ns *namespace.Handle, cfg HAConfig, log *slog.Logger) (*HAMember, e
 		VRID: cfg.VRID, Priority: cfg.Priority, Interval: cfg.Interval, Preempt: cfg.Preempt,
 		Local: cfg.HAAddr, Addrs: []netip.Addr{HAPrimaryVIP(cfg.VRID).Addr()},
 	}
-	conn, err := vrrp.Listen(ns, cfg.HADev, cfg.HAAddr)
+	conn, err := vrrp.Listen(ns, cfg.HADev, cfg.HAAddr, cfg.VRID)
 	if err != nil {
 		return nil, fmt.Errorf("router %s: %w", cfg.RouterID, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/neutrino-net/neutrino/namespace"
@@ -31,8 +32,11 @@ var _ Conn = (*RawConn)(nil)
 
 // Listen opens the socket on dev inside ns, joined to 224.0.0.18 there,
 // sending from src (dev's address on the HA network, the advertisements'
-// source and tie-breaker).
-func Listen(ns *namespace.Handle, dev string, src netip.Addr) (*RawConn, error) {
+// source and tie-breaker). The socket receives only advertisements for
+// vrid: every raw socket of the protocol gets every packet, so without a
+// filter n routers on one HA network would each parse all n routers'
+// advertisements.
+func Listen(ns *namespace.Handle, dev string, src netip.Addr, vrid uint8) (*RawConn, error) {
 	if !src.Is4() {
 		return nil, fmt.Errorf("vrrp listen on %s: source %s must be IPv4", dev, src)
 	}
@@ -46,7 +50,7 @@ func Listen(ns *namespace.Handle, dev string, src netip.Addr) (*RawConn, error) 
 		if err != nil {
 			return fmt.Errorf("raw socket: %w", err)
 		}
-		if err := setup(fd, ifi); err != nil {
+		if err := setup(fd, ifi, vrid); err != nil {
 			unix.Close(fd)
 			return err
 		}
@@ -65,12 +69,19 @@ func Listen(ns *namespace.Handle, dev string, src netip.Addr) (*RawConn, error) 
 	return c, nil
 }
 
-func setup(fd int, ifi *net.Interface) error {
+func setup(fd int, ifi *net.Interface, vrid uint8) error {
 	mreq := &unix.IPMreqn{Multiaddr: Group.As4(), Ifindex: int32(ifi.Index)}
+	filter, err := vridFilter(vrid)
+	if err != nil {
+		return err
+	}
 	for _, o := range []struct {
 		name string
 		set  func() error
 	}{
+		{"SO_ATTACH_FILTER", func() error {
+			return unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]})
+		}},
 		{"SO_BINDTODEVICE", func() error { return unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name) }},
 		// RFC 5798 §5.1.1.3: sent with TTL 255, received only with 255.
 		{"IP_MULTICAST_TTL", func() error { return unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, 255) }},
@@ -171,4 +182,24 @@ func parseIPv4(b []byte) (Received, error) {
 func (c *RawConn) Close() error {
 	c.closed.Store(true)
 	return c.f.Close()
+}
+
+// vridFilter is a classic BPF program for a raw IPv4 socket (data starts at
+// the IP header) keeping packets whose VRRP VRID byte is vrid.
+func vridFilter(vrid uint8) ([]unix.SockFilter, error) {
+	raw, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadMemShift{Off: 0},          // X = IP header length
+		bpf.LoadIndirect{Off: 1, Size: 1}, // A = byte X+1: the VRID
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(vrid), SkipFalse: 1},
+		bpf.RetConstant{Val: 0xffff},
+		bpf.RetConstant{Val: 0},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vrid filter: %w", err)
+	}
+	out := make([]unix.SockFilter, len(raw))
+	for i, r := range raw {
+		out[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+	return out, nil
 }

@@ -2,7 +2,9 @@ package vrrp
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -49,7 +51,7 @@ func (r *running) stop(t *testing.T) {
 
 func runOurs(t *testing.T, ns *namespace.Handle, dev string, local netip.Addr, interval time.Duration) *running {
 	t.Helper()
-	conn, err := Listen(ns, dev, local)
+	conn, err := Listen(ns, dev, local, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,4 +201,31 @@ func FuzzParseIPv4(f *testing.F) {
 			t.Fatal("impossible packet")
 		}
 	})
+}
+
+// TestRawConnFiltersOtherVRIDs: a socket for VRID 8 gets none of VRID 7's
+// advertisements, the socket for VRID 7 on the same device does.
+func TestRawConnFiltersOtherVRIDs(t *testing.T) {
+	_, a, b := haPair(t)
+	ra := runOurs(t, a, "ha-a", haA, 20*time.Millisecond)
+	waitFor(t, "a master", func() bool { return ra.inst.State() == Master })
+	other, err := Listen(b, "ha-b", haB, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := Listen(b, "ha-b", haB, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer same.Close()
+	if r, err := same.Receive(); err != nil || r.Packet.VRID != 7 || r.Src != haA {
+		t.Fatalf("vrid 7 socket: %+v, %v", r, err)
+	}
+	got := make(chan error, 1)
+	go func() { _, err := other.Receive(); got <- err }()
+	time.Sleep(500 * time.Millisecond) // 25 advertisements of VRID 7
+	other.Close()
+	if err := <-got; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("vrid 8 socket received: %v", err)
+	}
 }
