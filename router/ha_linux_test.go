@@ -147,6 +147,7 @@ func (w *haWorld) restart(node int) {
 		_ = m.Stop()
 	}
 	w.start(node)
+	waitUntil(w.t, "restarted member running", func() bool { return w.members[node].State() != HAUnknown })
 }
 
 func (w *haWorld) states() [2]HAState {
