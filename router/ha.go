@@ -81,9 +81,14 @@ type HARoute struct {
 // instance's next segment re-creates the translation on its old port and
 // SNAT flows survive too; with fully-random (Neutron's default) they do not.
 //
-// Not done yet: the realizer does not start HAMembers, so Validate still
-// refuses "ha": true and HA ports; the members do not yet run in a helper
-// process that outlives the agent; conntrack state is not replicated.
+// A member can run in a helper process of the same binary
+// (SpawnHAHelper, RunHAHelperFromEnv) in a session of its own, found again
+// by an agent that restarts (AdoptHAHelper) and reporting its ha_state in
+// a state file: SIGKILL of the agent causes no failover (tested).
+//
+// Not done yet: the realizer and the agent do not start members or
+// helpers, so Validate still refuses "ha": true and HA ports; conntrack
+// state is not replicated.
 type HAConfig struct {
 	RouterID string
 	VRID     uint8
@@ -96,6 +101,9 @@ type HAConfig struct {
 	HAAddr netip.Addr
 	VIPs   []HAVIP
 	Routes []HARoute
+	// OnChange, if set, is called with the new ha_state after every
+	// transition's addresses and routes have moved.
+	OnChange func(HAState) `json:"-"`
 }
 
 func (c *HAConfig) defaults() {

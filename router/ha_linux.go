@@ -79,8 +79,10 @@ func StartHA(ns *namespace.Handle, cfg HAConfig, log *slog.Logger) (*HAMember, e
 }
 
 // State is the member's ha_state.
-func (m *HAMember) State() HAState {
-	switch m.inst.State() {
+func (m *HAMember) State() HAState { return haStateOf(m.inst.State()) }
+
+func haStateOf(s vrrp.State) HAState {
+	switch s {
 	case vrrp.Master:
 		return HAActive
 	case vrrp.Backup:
@@ -118,6 +120,9 @@ func (m *HAMember) transition(from, to vrrp.State) {
 	m.mu.Lock()
 	m.moveErr = err
 	m.mu.Unlock()
+	if m.cfg.OnChange != nil {
+		m.cfg.OnChange(haStateOf(to))
+	}
 }
 
 func (m *HAMember) vips() []HAVIP {

@@ -125,6 +125,14 @@ func (w *haWorld) detach(node int) {
 }
 
 func (w *haWorld) start(node int) {
+	m, err := StartHA(w.nodes[node], w.config(node), nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.members[node] = m
+}
+
+func (w *haWorld) config(node int) HAConfig {
 	cfg := HAConfig{
 		RouterID: "r1", VRID: 1, Interval: w.interval, HADev: "ha-r",
 		HAAddr: netip.AddrFrom4([4]byte{169, 254, 192, byte(1 + node)}),
@@ -135,11 +143,7 @@ func (w *haWorld) start(node int) {
 		Routes: []HARoute{{Dst: netip.MustParsePrefix("0.0.0.0/0"), Via: []netip.Addr{haUp}, Dev: "qg-x"}},
 	}
 	cfg.VIPs = append(cfg.VIPs, w.extraVIPs...)
-	m, err := StartHA(w.nodes[node], cfg, nil)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	w.members[node] = m
+	return cfg
 }
 
 func (w *haWorld) restart(node int) {
