@@ -51,11 +51,15 @@ func (r *running) stop(t *testing.T) {
 
 func runOurs(t *testing.T, ns *namespace.Handle, dev string, local netip.Addr, interval time.Duration) *running {
 	t.Helper()
-	conn, err := Listen(ns, dev, local, 7)
+	return runOursWith(t, ns, dev, Config{VRID: 7, Priority: 50, Interval: interval, Local: local, Addrs: []netip.Addr{vip}})
+}
+
+func runOursWith(t *testing.T, ns *namespace.Handle, dev string, cfg Config) *running {
+	t.Helper()
+	conn, err := Listen(ns, dev, cfg.Local, cfg.VRID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{VRID: 7, Priority: 50, Interval: interval, Local: local, Addrs: []netip.Addr{vip}}
 	inst, err := NewInstance(cfg, conn, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +122,11 @@ func hasAddr(t *testing.T, ns *namespace.Handle, dev string, a netip.Addr) bool 
 // keepalivedConf is the vrrp_instance Neutron writes (state BACKUP,
 // priority 50, nopreempt, the primary VIP 169.254.0.<vrid>/24), at a
 // sub-second interval, which keepalived allows with VRRP version 3.
-func keepalivedConf(dev string, interval time.Duration) string {
+func keepalivedConf(dev string, interval time.Duration, priority int, preempt bool) string {
+	nopreempt := "nopreempt"
+	if preempt {
+		nopreempt = ""
+	}
 	return fmt.Sprintf(`global_defs {
     router_id neutrino-interop
     vrrp_version 3
@@ -127,21 +135,25 @@ vrrp_instance VR_7 {
     state BACKUP
     interface %s
     virtual_router_id 7
-    priority 50
-    nopreempt
+    priority %d
+    %s
     advert_int %g
     virtual_ipaddress {
         %s/24 dev %s
     }
 }
-`, dev, interval.Seconds(), vip, dev)
+`, dev, priority, nopreempt, interval.Seconds(), vip, dev)
 }
 
 func startKeepalived(t *testing.T, l *lab.Lab, ns *namespace.Handle, dev string, interval time.Duration) func() {
+	return startKeepalivedWith(t, l, ns, dev, keepalivedConf(dev, interval, 50, false))
+}
+
+func startKeepalivedWith(t *testing.T, l *lab.Lab, ns *namespace.Handle, dev, config string) func() {
 	t.Helper()
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "keepalived.conf")
-	if err := os.WriteFile(conf, []byte(keepalivedConf(dev, interval)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd, out := l.Start(ns, "keepalived", "--dont-fork", "--log-console", "--vrrp", "--use-file", conf,
@@ -190,6 +202,29 @@ func TestKeepalivedInterop(t *testing.T) {
 	waitFor(t, "keepalived VIP gone", func() bool { return !hasAddr(t, b, "ha-b", vip) })
 }
 
+// TestKeepalivedPriorities checks priority comparison on the wire both
+// ways: a preempting keepalived of higher priority takes over from us, and
+// we, preempting with a higher priority still, take over from it.
+func TestKeepalivedPriorities(t *testing.T) {
+	lab.RequireRoot(t)
+	lab.RequireCmd(t, "keepalived")
+	l, a, b := haPair(t)
+	const interval = 100 * time.Millisecond
+	ours := runOurs(t, a, "ha-a", haA, interval)
+	waitFor(t, "ours master", func() bool { return ours.inst.State() == Master })
+	stopK := startKeepalivedWith(t, l, b, "ha-b", keepalivedConf("ha-b", interval, 100, true))
+	defer stopK()
+	waitFor(t, "keepalived (100, preempt) takes over", func() bool { return hasAddr(t, b, "ha-b", vip) })
+	waitFor(t, "ours (50) backup", func() bool { return ours.inst.State() == Backup })
+	holds(t, "one master", time.Second, func() bool { return ours.inst.State() == Backup && hasAddr(t, b, "ha-b", vip) })
+	ours.stop(t)
+
+	high := runOursWith(t, a, "ha-a", Config{VRID: 7, Priority: 150, Preempt: true, Interval: interval, Local: haA, Addrs: []netip.Addr{vip}})
+	waitFor(t, "ours (150, preempt) takes over", func() bool { return high.inst.State() == Master })
+	waitFor(t, "keepalived gives the VIP back", func() bool { return !hasAddr(t, b, "ha-b", vip) })
+	holds(t, "one master", time.Second, func() bool { return high.inst.State() == Master && !hasAddr(t, b, "ha-b", vip) })
+}
+
 func FuzzParseIPv4(f *testing.F) {
 	adv, _ := Packet{VRID: 7, Priority: 50, Interval: 10, Addrs: []netip.Addr{vip}}.Marshal(haA, Group)
 	ip := []byte{0x45, 0xc0, 0, byte(20 + len(adv)), 0, 0, 0, 0, 255, Protocol, 0, 0, 169, 254, 192, 1, 224, 0, 0, 18}
@@ -197,8 +232,13 @@ func FuzzParseIPv4(f *testing.F) {
 	f.Add([]byte{0x4f})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := parseIPv4(b)
-		if err == nil && r.Packet.VRID == 0 && len(r.Packet.Addrs) > 255 {
-			t.Fatal("impossible packet")
+		if err != nil {
+			return
+		}
+		// Accepted only with TTL 255, to 224.0.0.18, from the header's
+		// source, with a checksum that verifies.
+		if b[8] != 255 || netip.AddrFrom4([4]byte(b[16:20])) != Group || r.Src != netip.AddrFrom4([4]byte(b[12:16])) {
+			t.Fatalf("accepted %x as %+v", b, r)
 		}
 	})
 }
