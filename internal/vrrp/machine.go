@@ -59,15 +59,15 @@ func (c Config) Validate() error {
 	if _, err := Centiseconds(c.Interval); err != nil {
 		return fmt.Errorf("vrrp vrid %d: %w", c.VRID, err)
 	}
-	if !c.Local.Is4() {
-		return fmt.Errorf("vrrp vrid %d: local address %s must be IPv4", c.VRID, c.Local)
+	if !c.Local.IsValid() || c.Local.Is4In6() {
+		return fmt.Errorf("vrrp vrid %d: local address %s must be IPv4 or IPv6", c.VRID, c.Local)
 	}
 	if len(c.Addrs) > maxAddrsPerV4 {
 		return fmt.Errorf("vrrp vrid %d: %d addresses, at most %d", c.VRID, len(c.Addrs), maxAddrsPerV4)
 	}
 	for _, a := range c.Addrs {
-		if !a.Is4() {
-			return fmt.Errorf("vrrp vrid %d: address %s is not IPv4", c.VRID, a)
+		if a.BitLen() != c.Local.BitLen() || a.Is4In6() {
+			return fmt.Errorf("vrrp vrid %d: address %s is not of the local address's family (%s)", c.VRID, a, c.Local)
 		}
 	}
 	return nil

@@ -175,7 +175,7 @@ func TestConfigValidate(t *testing.T) {
 		"vrid 0":     func(c *Config) { c.VRID = 0 },
 		"priority 0": func(c *Config) { c.Priority = 0 },
 		"interval":   func(c *Config) { c.Interval = 15 * time.Millisecond },
-		"local v6":   func(c *Config) { c.Local = netip.MustParseAddr("2001:db8::1") },
+		"local v6":   func(c *Config) { c.Local = netip.MustParseAddr("fe80::1") },
 		"addr v6":    func(c *Config) { c.Addrs = []netip.Addr{netip.MustParseAddr("2001:db8::1")} },
 	} {
 		c := good

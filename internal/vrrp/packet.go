@@ -11,8 +11,12 @@ import (
 // Protocol is VRRP's IP protocol number.
 const Protocol = 112
 
-// Group is the IPv4 multicast group advertisements go to (RFC 5798 §5.1.1.2).
-var Group = netip.AddrFrom4([4]byte{224, 0, 0, 18})
+// Group is the IPv4 multicast group advertisements go to (RFC 5798
+// §5.1.1.2), Group6 the IPv6 one (§5.1.2.2).
+var (
+	Group  = netip.AddrFrom4([4]byte{224, 0, 0, 18})
+	Group6 = netip.MustParseAddr("ff02::12")
+)
 
 const (
 	version3      = 3
@@ -23,14 +27,27 @@ const (
 	maxAddrsPerV4 = 255
 )
 
-// Packet is one VRRPv3 advertisement for IPv4.
+// Packet is one VRRPv3 advertisement, for IPv4 or IPv6: the family is
+// that of the IP packet carrying it.
 type Packet struct {
 	VRID     uint8
 	Priority uint8
 	// Interval is the Max Advertise Interval in centiseconds (12 bits).
 	Interval uint16
-	// Addrs are the advertised IPv4 virtual addresses.
+	// Addrs are the advertised virtual addresses, of the carrier's family.
 	Addrs []netip.Addr
+}
+
+// pseudo checks that src and dst are one family and returns its address
+// size.
+func pseudo(src, dst netip.Addr) (int, error) {
+	switch {
+	case src.Is4() && dst.Is4():
+		return 4, nil
+	case src.Is6() && dst.Is6() && !src.Is4In6() && !dst.Is4In6():
+		return 16, nil
+	}
+	return 0, fmt.Errorf("vrrp: pseudo-header addresses %s, %s must be one family", src, dst)
 }
 
 // Centiseconds converts d to the wire unit, rejecting what the 12-bit field
@@ -54,21 +71,21 @@ func (p Packet) Marshal(src, dst netip.Addr) ([]byte, error) {
 	if p.Interval == 0 || p.Interval > maxInterval {
 		return nil, fmt.Errorf("vrrp: interval %d cs out of 1..%d", p.Interval, maxInterval)
 	}
-	if !src.Is4() || !dst.Is4() {
-		return nil, fmt.Errorf("vrrp: pseudo-header addresses %s, %s must be IPv4", src, dst)
+	size, err := pseudo(src, dst)
+	if err != nil {
+		return nil, err
 	}
-	b := make([]byte, headerLen+4*len(p.Addrs))
+	b := make([]byte, headerLen+size*len(p.Addrs))
 	b[0] = version3<<4 | typeAdvert
 	b[1] = p.VRID
 	b[2] = p.Priority
 	b[3] = uint8(len(p.Addrs))
 	binary.BigEndian.PutUint16(b[4:], p.Interval)
 	for i, a := range p.Addrs {
-		if !a.Is4() {
-			return nil, fmt.Errorf("vrrp: address %s is not IPv4", a)
+		if a.BitLen()/8 != size || a.Is4In6() {
+			return nil, fmt.Errorf("vrrp: address %s is not of the carrier's family", a)
 		}
-		a4 := a.As4()
-		copy(b[headerLen+4*i:], a4[:])
+		copy(b[headerLen+size*i:], a.AsSlice())
 	}
 	binary.BigEndian.PutUint16(b[6:], checksum(src, dst, b))
 	return b, nil
@@ -91,14 +108,15 @@ func Parse(b []byte, src, dst netip.Addr) (Packet, error) {
 	if b[0]>>4 != version3 || b[0]&0x0f != typeAdvert {
 		return Packet{}, fmt.Errorf("%w: version %d type %d", ErrVersion, b[0]>>4, b[0]&0x0f)
 	}
+	size, err := pseudo(src, dst)
+	if err != nil {
+		return Packet{}, err
+	}
 	n := int(b[3])
-	if len(b) < headerLen+4*n {
-		return Packet{}, fmt.Errorf("%w: %d addresses need %d bytes, have %d", ErrShort, n, headerLen+4*n, len(b))
+	if len(b) < headerLen+size*n {
+		return Packet{}, fmt.Errorf("%w: %d addresses need %d bytes, have %d", ErrShort, n, headerLen+size*n, len(b))
 	}
-	if !src.Is4() || !dst.Is4() {
-		return Packet{}, fmt.Errorf("vrrp: pseudo-header addresses %s, %s must be IPv4", src, dst)
-	}
-	b = b[:headerLen+4*n]
+	b = b[:headerLen+size*n]
 	if checksum(src, dst, b) != 0 {
 		return Packet{}, ErrChecksum
 	}
@@ -109,16 +127,16 @@ func Parse(b []byte, src, dst netip.Addr) (Packet, error) {
 		Addrs:    make([]netip.Addr, n),
 	}
 	for i := range n {
-		p.Addrs[i] = netip.AddrFrom4([4]byte(b[headerLen+4*i:]))
+		p.Addrs[i], _ = netip.AddrFromSlice(b[headerLen+size*i : headerLen+size*(i+1)])
 	}
 	return p, nil
 }
 
-// checksum is the Internet checksum of the IPv4 pseudo-header (src, dst,
-// zero, protocol, length) followed by msg. Over a message whose checksum
-// field is filled in it yields zero.
+// checksum is the Internet checksum of the pseudo-header (IPv4: src, dst,
+// zero, protocol, 16-bit length; IPv6: src, dst, 32-bit length, zeros,
+// next header — the sums are the same) followed by msg. Over a message
+// whose checksum field is filled in it yields zero.
 func checksum(src, dst netip.Addr, msg []byte) uint16 {
-	s4, d4 := src.As4(), dst.As4()
 	var sum uint32
 	add := func(b []byte) {
 		for len(b) >= 2 {
@@ -129,8 +147,8 @@ func checksum(src, dst netip.Addr, msg []byte) uint16 {
 			sum += uint32(b[0]) << 8
 		}
 	}
-	add(s4[:])
-	add(d4[:])
+	add(src.AsSlice())
+	add(dst.AsSlice())
 	sum += Protocol
 	sum += uint32(len(msg))
 	add(msg)

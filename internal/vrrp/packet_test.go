@@ -109,3 +109,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestIPv6RoundTrip(t *testing.T) {
+	src := netip.MustParseAddr("fe80::1")
+	p := Packet{VRID: 9, Priority: 100, Interval: 10, Addrs: []netip.Addr{netip.MustParseAddr("fe80::9"), netip.MustParseAddr("2001:db8::9")}}
+	b, err := p.Marshal(src, Group6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 8+32 {
+		t.Fatalf("%d bytes", len(b))
+	}
+	got, err := Parse(b, src, Group6)
+	if err != nil || !reflect.DeepEqual(got, p) {
+		t.Fatalf("%+v, %v", got, err)
+	}
+	if _, err := Parse(b, netip.MustParseAddr("fe80::2"), Group6); !errors.Is(err, ErrChecksum) {
+		t.Fatalf("other source: %v", err)
+	}
+	if _, err := p.Marshal(srcA, Group); err == nil {
+		t.Fatal("IPv6 addresses in an IPv4 advertisement")
+	}
+	if _, err := p.Marshal(src, Group); err == nil {
+		t.Fatal("mixed pseudo-header")
+	}
+}
