@@ -87,9 +87,11 @@ func holds(t *testing.T, what string, d time.Duration, cond func() bool) {
 
 func TestRawConnTwoInstancesElectOneMaster(t *testing.T) {
 	_, a, b := haPair(t)
-	ra := runOurs(t, a, "ha-a", haA, 50*time.Millisecond)
+	// 0.2 s: long enough that a loaded machine (race detector, parallel
+	// tests) does not starve a master past the backup's master-down timer.
+	ra := runOurs(t, a, "ha-a", haA, 200*time.Millisecond)
 	waitFor(t, "a master", func() bool { return ra.inst.State() == Master })
-	rb := runOurs(t, b, "ha-b", haB, 50*time.Millisecond)
+	rb := runOurs(t, b, "ha-b", haB, 200*time.Millisecond)
 	// b hears a's adverts over the wire and, without preemption, stays
 	// backup although its address is higher.
 	waitFor(t, "b hears a", func() bool { return rb.inst.Received() >= 5 })
