@@ -73,9 +73,11 @@ type HARoute struct {
 // 3 of the master-down timer; a priority of 129 or more keeps it ≤ 3.5 ×).
 // Established TCP flows without conntrack replication: floating IP flows
 // survive (1:1 rules, identical on every member; nf_conntrack_tcp_loose
-// picks them up mid-stream on the new master); SNAT flows are reset (the
-// upstream's next segment reaches the new master addressed to the gateway
-// IP with no conntrack entry and the router's own stack answers RST). With
+// picks them up mid-stream on the new master); SNAT flows are reset
+// whenever the upstream's next segment reaches the new master first
+// (addressed to the gateway IP with no conntrack entry, the router's own
+// stack answers RST) — seen in most runs, not all: when the instance's
+// segment comes first, a port-keeping SNAT picks the flow up. With
 // such stray segments dropped in an input chain ("iifname qg-… ct state
 // new tcp flags & (syn|rst) == 0 drop") and SNAT without fully-random, the
 // instance's next segment re-creates the translation on its old port and
