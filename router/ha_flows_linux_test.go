@@ -131,9 +131,9 @@ func (f *flow) err() error {
 // NAT rules. A floating IP flow is translated 1:1, the same on both
 // members, so it must survive (measured: it does, with and without
 // fully-random SNAT). SNAT flows are logged, not asserted; measured, they
-// are reset either way: the upstream's next segment reaches the new master
-// first, addressed to the gateway IP itself with no conntrack entry, and
-// the router's own TCP stack answers it with a RST. Dropping such stray
+// are reset whenever the upstream's next segment reaches the new master
+// first (most runs, not all), addressed to the gateway IP itself with no
+// conntrack entry: the router's own TCP stack answers it with a RST. Dropping such stray
 // segments instead (drop-stray) lets the instance's next segment re-create
 // the translation: with ports kept (no fully-random) the SNAT flow then
 // survives too, asserted; with fully-random it gets a new port and the
