@@ -22,7 +22,10 @@ import (
 	"github.com/neutrino-net/neutrino/port"
 )
 
-func TestMain(m *testing.M) { lab.Main(m) }
+func TestMain(m *testing.M) {
+	haTestChild() // the HA helper tests re-execute this binary as agent and helper
+	lab.Main(m)
+}
 
 // fixture is a node ("host" namespace) with the L2 a router realizer
 // expects, made by the network realizer (a bridge per network) and the port

@@ -22,7 +22,11 @@ type Router struct {
 	// them is refused (ErrUnsupported) rather than silently realized as a
 	// legacy single-node router; false and empty are what Neutron reports
 	// for a legacy router, and load fine. See unsupported.go.
-	HA               bool              `json:"ha,omitempty"`
+	HA bool `json:"ha,omitempty"`
+	// HAVRID is the VRRP virtual router ID of an HA router, 1..254 and
+	// unique on its HA network (a Neutrino extension: Neutron allocates it
+	// server-side in ha_router_vrid_allocations and does not show it).
+	HAVRID           int               `json:"ha_vrid,omitempty"`
 	Distributed      bool              `json:"distributed,omitempty"`
 	ConntrackHelpers []json.RawMessage `json:"conntrack_helpers,omitempty"`
 }

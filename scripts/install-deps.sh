@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Neutrino's tests, demo and benchmarks use on a Debian machine:
 # the third-party peers of the interop tests (DHCP clients and a rogue DHCP
-# server, a BGP daemon, the nft tool, socat, ping, the etcd server that the
+# server, a BGP daemon, a VRRP daemon (keepalived), the nft tool, socat, ping, the etcd server that the
 # etcd source and IPAM store tests start on loopback), the baselines of the
 # node-scale bench (ip, nft, dnsmasq) and, with --bench, Kea's perfdhcp for
-# the DHCP benchmark and iperf3 for the firewall throughput benchmark.
+# the DHCP benchmark, haproxy, wrk and nginx for the load-balancer and metadata
+# benchmarks.
 # Idempotent: packages already present are skipped, `apt-get update` runs at
 # most once. Needs root.
 set -euo pipefail
@@ -21,9 +22,12 @@ want=(
   charon-systemd:charon-systemd strongswan-swanctl:swanctl
   libcharon-extra-plugins:/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
   libstrongswan-standard-plugins:/usr/lib/ipsec/plugins/libstrongswan-openssl.so
+  keepalived:keepalived
+  # the QoS rate test measures with iperf3
+  iperf3:iperf3
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  want+=(kea-admin:perfdhcp iperf3:iperf3)
+  want+=(kea-admin:perfdhcp)
   # load-balancer benchmark: haproxy (the baseline), wrk (the client),
   # nginx-light (the members)
   want+=(haproxy:haproxy wrk:wrk nginx-light:nginx)
