@@ -194,7 +194,7 @@ func build(w *world) ([]result, error) {
 	}
 	p.done("")
 
-	p.begin("running the Neutrino node agent in node1 (network, port, router, dhcp, secgroup, bgp)")
+	p.begin("running the Neutrino node agent in node1 (network, port, qos, router, firewall, vpn, dhcp, metadata, secgroup, loadbalancer, bgp)")
 	topoFile := filepath.Join(w.dir, "topology.json")
 	b, _ := json.MarshalIndent(withIPv6(buildTopology(w.prefix)), "", "  ")
 	if err := os.WriteFile(topoFile, b, 0o644); err != nil {
