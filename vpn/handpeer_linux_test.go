@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,7 +114,10 @@ func (s *site) ikeSA(t testing.TB, name string) string {
 			}
 		}
 	}
-	return strings.Join(ids, ",")
+	// The same SA may come twice (the stream quirk above hands events
+	// over late): the set of unique IDs is what identifies the SAs.
+	slices.Sort(ids)
+	return strings.Join(slices.Compact(ids), ",")
 }
 
 // TestHandConfiguredPeerAndReconfiguration connects site A (Neutrino) to
