@@ -7,6 +7,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/neutrino-net/neutrino/internal/nl"
 )
 
 // cleanConntrack deletes the flows of addresses the router stopped
@@ -83,33 +85,16 @@ func deleteFlows(h *netlink.Handle, addrs []netip.Addr) (uint, error) {
 // is in one of the subnets: those its instances opened, and those opened to
 // them.
 func deleteSubnetFlows(h *netlink.Handle, nets []netip.Prefix) (uint, error) {
-	var total uint
-	for _, fam := range []int{famV4, famV6} {
-		var filters []netlink.CustomConntrackFilter
-		for _, p := range nets {
-			if familyOf(p.Addr()) != fam {
-				continue
+	var byFam [2][]netlink.CustomConntrackFilter
+	for _, p := range nets {
+		for _, t := range []netlink.ConntrackFilterType{netlink.ConntrackOrigSrcIP, netlink.ConntrackOrigDstIP} {
+			f := &netlink.ConntrackFilter{}
+			if err := f.AddIPNet(t, ipNet(p.Masked())); err != nil {
+				return 0, err
 			}
-			for _, t := range []netlink.ConntrackFilterType{netlink.ConntrackOrigSrcIP, netlink.ConntrackOrigDstIP} {
-				f := &netlink.ConntrackFilter{}
-				if err := f.AddIPNet(t, ipNet(p.Masked())); err != nil {
-					return total, err
-				}
-				filters = append(filters, f)
-			}
-		}
-		if len(filters) == 0 {
-			continue
-		}
-		af := netlink.InetFamily(unix.AF_INET)
-		if fam == famV6 {
-			af = unix.AF_INET6
-		}
-		n, err := h.ConntrackDeleteFilters(netlink.ConntrackTable, af, filters...)
-		total += n
-		if err != nil {
-			return total, err
+			fam := familyOf(p.Addr())
+			byFam[fam] = append(byFam[fam], f)
 		}
 	}
-	return total, nil
+	return nl.DeleteConntrack(h, byFam[famV4], byFam[famV6])
 }

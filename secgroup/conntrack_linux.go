@@ -4,7 +4,8 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
+
+	"github.com/neutrino-net/neutrino/internal/nl"
 )
 
 // ctFilter matches the conntrack entries of one cleanup: in the port's
@@ -65,19 +66,5 @@ func clearConntrack(h *netlink.Handle, cs []cleanup) (uint, error) {
 			v6 = append(v6, ctFilter{c})
 		}
 	}
-	var total uint
-	for _, x := range []struct {
-		fam     netlink.InetFamily
-		filters []netlink.CustomConntrackFilter
-	}{{unix.AF_INET, v4}, {unix.AF_INET6, v6}} {
-		if len(x.filters) == 0 {
-			continue
-		}
-		n, err := h.ConntrackDeleteFilters(netlink.ConntrackTable, x.fam, x.filters...)
-		total += n
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+	return nl.DeleteConntrack(h, v4, v6)
 }
