@@ -39,7 +39,10 @@ func WithLogger(l *slog.Logger) Option {
 // WithPrefix sets the node prefix of the qdhcp namespaces the realizer
 // creates and garbage-collects.
 func WithPrefix(prefix string) Option {
-	return func(c *config) error { c.prefix = prefix; return nil }
+	return func(c *config) error {
+		c.prefix = prefix
+		return namespace.CheckPrefix(prefix)
+	}
 }
 
 // WithHost serves only the DHCP ports whose binding:host_id is name. Without

@@ -6,6 +6,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/flowlog"
 	"github.com/neutrino-net/neutrino/internal/option"
+	"github.com/neutrino-net/neutrino/namespace"
 )
 
 // Defaults of network logging, Neutron's [network_log] rate_limit and
@@ -52,7 +53,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithPrefix(nodePrefix string) Option {
 	return func(c *config) error {
 		c.prefix = nodePrefix
-		return nil
+		return namespace.CheckPrefix(nodePrefix)
 	}
 }
 

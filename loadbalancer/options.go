@@ -2,11 +2,10 @@ package loadbalancer
 
 import (
 	"log/slog"
-	"strings"
 
-	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/option"
 	"github.com/neutrino-net/neutrino/loadbalancer/proxy"
+	"github.com/neutrino-net/neutrino/namespace"
 )
 
 // Option configures a Realizer. A bad value makes NewRealizer fail.
@@ -38,8 +37,8 @@ func WithLogger(l *slog.Logger) Option {
 // carrying it.
 func WithPrefix(nodePrefix string) Option {
 	return func(o *options) error {
-		if strings.ContainsAny(nodePrefix, "/\x00") {
-			return errdefs.Invalid("prefix", "%q is not a valid namespace prefix", nodePrefix)
+		if err := namespace.CheckPrefix(nodePrefix); err != nil {
+			return err
 		}
 		o.prefix = nodePrefix
 		return nil

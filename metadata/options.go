@@ -2,9 +2,7 @@ package metadata
 
 import (
 	"log/slog"
-	"strings"
 
-	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/option"
 	"github.com/neutrino-net/neutrino/namespace"
 )
@@ -37,8 +35,8 @@ func WithLogger(l *slog.Logger) Option {
 // WithPrefix sets the node prefix of the qrouter-/qdhcp- namespaces.
 func WithPrefix(p string) Option {
 	return func(o *options) error {
-		if strings.ContainsAny(p, "/\x00") {
-			return errdefs.Invalid("prefix", "%q is not a valid namespace prefix", p)
+		if err := namespace.CheckPrefix(p); err != nil {
+			return err
 		}
 		o.prefix = p
 		return nil

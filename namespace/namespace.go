@@ -38,6 +38,16 @@ func (m *Manager) runDir() string {
 	return m.dir
 }
 
+// CheckPrefix reports whether prefix can start a namespace name: every
+// realizer's WithPrefix checks its node prefix with it, so a bad one fails
+// at construction rather than at the first namespace.
+func CheckPrefix(prefix string) error {
+	if strings.ContainsAny(prefix, "/\x00") {
+		return errdefs.Invalid("prefix", "%q is not a valid namespace prefix", prefix)
+	}
+	return nil
+}
+
 func checkName(name string) error {
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 		return errdefs.Invalid("namespace", "%q is not a valid namespace name", name)

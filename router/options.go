@@ -6,6 +6,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/option"
+	"github.com/neutrino-net/neutrino/namespace"
 )
 
 // Defaults of the gratuitous ARP burst: three rounds of an ARP request and
@@ -57,7 +58,10 @@ func WithLogger(l *slog.Logger) Option {
 // (<prefix>qrouter-<id>). The realizer only lists, and removes, namespaces
 // carrying it.
 func WithPrefix(nodePrefix string) Option {
-	return func(o *options) error { o.prefix = nodePrefix; return nil }
+	return func(o *options) error {
+		o.prefix = nodePrefix
+		return namespace.CheckPrefix(nodePrefix)
+	}
 }
 
 // WithGARP sets the gratuitous ARP burst sent when an address appears on a

@@ -7,6 +7,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/option"
+	"github.com/neutrino-net/neutrino/namespace"
 )
 
 // DefaultRunDir is where the realizer keeps one directory per router
@@ -49,7 +50,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithPrefix(nodePrefix string) Option {
 	return func(c *config) error {
 		c.prefix = nodePrefix
-		return nil
+		return namespace.CheckPrefix(nodePrefix)
 	}
 }
 
