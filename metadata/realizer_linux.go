@@ -319,6 +319,16 @@ type trackedListener struct {
 	mu    sync.Mutex
 	done  bool
 	conns map[net.Conn]struct{}
+	once  sync.Once
+	cerr  error
+}
+
+// Close is idempotent: the realizer closes a removed router's listener
+// at once, and http.Server.Close closes it again if its Serve goroutine
+// has not yet noticed; the second close must not report an error.
+func (t *trackedListener) Close() error {
+	t.once.Do(func() { t.cerr = t.Listener.Close() })
+	return t.cerr
 }
 
 // maxConnsPerListener bounds the descriptors one router or network can
@@ -361,7 +371,7 @@ func (t *trackedListener) closeAll() {
 	conns := t.conns
 	t.conns = nil
 	t.mu.Unlock()
-	_ = t.Listener.Close()
+	_ = t.Close()
 	for c := range conns {
 		_ = c.(*scopedConn).Conn.Close()
 	}
