@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -289,8 +290,24 @@ func icmpProbe(t *testing.T, from, to *namespace.Handle, dst netip.Addr, typ, co
 		sum := icmpChecksum(msg)
 		msg[2], msg[3] = byte(sum>>8), byte(sum)
 	}
+	// Go resolves a zone name to an index in the calling thread's
+	// namespace (and caches it for a minute), not in the socket's: name
+	// the sender's own index instead.
+	zone := dst.Zone()
+	if zone != "" {
+		if err := from.Do(func() error {
+			ifi, err := net.InterfaceByName(zone)
+			if err == nil {
+				zone = strconv.Itoa(ifi.Index)
+			}
+			return err
+		}); err != nil {
+			t.Fatalf("icmp zone %s: %v", zone, err)
+		}
+	}
 	for range 3 {
-		if _, err := tx.WriteTo(msg, &net.IPAddr{IP: dst.AsSlice(), Zone: dst.Zone()}); err != nil {
+		if _, err := tx.WriteTo(msg, &net.IPAddr{IP: dst.AsSlice(), Zone: zone}); err != nil {
+			t.Logf("icmp send to %s: %v", dst, err)
 			return false
 		}
 	}
