@@ -6,9 +6,10 @@
 // # What it realizes
 //
 // A Realizer keeps one TCP listener per router namespace
-// (<prefix>qrouter-<id>, 0.0.0.0:9697, where the router realizer's
-// nftables redirect sends 169.254.169.254:80 from qr- interfaces; see
-// router.WithMetadataPort) and per DHCP namespace of an isolated network
+// (<prefix>qrouter-<id>, [::]:9697 dual-stack, where the router
+// realizer's nftables redirect sends 169.254.169.254:80 and, from
+// interfaces on IPv6 subnets, [fe80::a9fe:a9fe]:80 from qr- interfaces;
+// see router.WithMetadataPort) and per DHCP namespace of an isolated network
 // (<prefix>qdhcp-<id>, 169.254.169.254:80 and [fe80::a9fe:a9fe]:80 on the
 // DHCP port, the addresses dhcp.Settings.IsolatedMetadata puts there).
 // Sockets are created inside the namespace (namespace.Handle.Do) and then

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -210,8 +211,11 @@ func (r *Realizer) wanted(d *Desired) (map[Scope]*nsListener, error) {
 			errs = append(errs, errdefs.Invalid(errdefs.Index("routers", i), "empty router ID"))
 			continue
 		}
+		// One dual-stack socket: the router's redirect sends both
+		// 169.254.169.254 and fe80::a9fe:a9fe here (Neutron binds haproxy
+		// to :: when IPv6 is on), and one descriptor per router stays one.
 		want[Scope{Router: true, ID: id}] = &nsListener{ns: r.mgr.FullName(naming.RouterNamespace(id)),
-			addrs: []string{netip.AddrPortFrom(netip.IPv4Unspecified(), r.cfg.RouterPort).String()}}
+			addrs: []string{netip.AddrPortFrom(netip.IPv6Unspecified(), r.cfg.RouterPort).String()}}
 	}
 	for i, n := range d.Networks {
 		if n.ID == "" {
@@ -247,11 +251,11 @@ func (r *Realizer) open(s Scope, l *nsListener) error {
 	lc := net.ListenConfig{Control: freebind}
 	err = h.Do(func() error {
 		for _, a := range l.addrs {
-			network := "tcp4"
-			if a[0] == '[' {
-				network = "tcp6"
+			ln, err := lc.Listen(context.Background(), listenNetwork(a), a)
+			if err != nil && errors.Is(err, unix.EAFNOSUPPORT) && strings.HasPrefix(a, "[::]:") {
+				// A kernel without IPv6: the router listener serves IPv4.
+				ln, err = lc.Listen(context.Background(), "tcp4", "0.0.0.0"+strings.TrimPrefix(a, "[::]"))
 			}
-			ln, err := lc.Listen(context.Background(), network, a)
 			if err != nil {
 				return fmt.Errorf("listen on %s in %s: %w", a, l.ns, err)
 			}
@@ -267,6 +271,19 @@ func (r *Realizer) open(s Scope, l *nsListener) error {
 		go func() { _ = r.srv.Serve(t) }()
 	}
 	return nil
+}
+
+// listenNetwork is the network of a listener address: "tcp" (dual-stack)
+// for the unspecified IPv6 address, "tcp6" (IPv6 only) for another IPv6
+// address, "tcp4" for IPv4.
+func listenNetwork(a string) string {
+	switch {
+	case strings.HasPrefix(a, "[::]:"):
+		return "tcp"
+	case strings.HasPrefix(a, "["):
+		return "tcp6"
+	}
+	return "tcp4"
 }
 
 // sameNamespace reports whether l's namespace is still the one its
