@@ -63,12 +63,11 @@ func NewRealizer(cfg Config, opts ...Option) (*Realizer, error) {
 	r := &Realizer{cfg: cfg, mgr: namespace.NewManager(o.prefix), log: o.log, lns: map[Scope]*nsListener{}}
 	r.p = newProxy(cfg, nova, o.log)
 	if h := o.upstream; h != nil {
-		tr := r.p.rp.Transport.(*http.Transport)
-		var d net.Dialer
+		d := net.Dialer{Timeout: cfg.Timeout}
 		// A socket belongs to the namespace of the thread that creates it;
 		// Do runs the dial on a thread in h, and the connection is then
 		// used from any goroutine.
-		tr.DialContext = func(ctx context.Context, network, addr string) (c net.Conn, err error) {
+		r.p.up.dial = func(ctx context.Context, network, addr string) (c net.Conn, err error) {
 			err = h.Do(func() error {
 				var err error
 				c, err = d.DialContext(ctx, network, addr)
@@ -182,6 +181,7 @@ func (r *Realizer) Close() error {
 		l.close()
 		delete(r.lns, s)
 	}
+	r.p.up.close()
 	return r.srv.Close()
 }
 
