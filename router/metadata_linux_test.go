@@ -52,8 +52,10 @@ func newMDWorld(t *testing.T) *mdWorld {
 }
 
 // metadataService starts a Nova stand-in on the node namespace's
-// loopback and a metadata Realizer forwarding to it, signed with mdSecret.
-func (f *fixture) metadataService() (*metadata.Realizer, *novatest.Nova) {
+// loopback and a metadata Realizer forwarding to it; the stand-in checks
+// signatures with mdSecret, the Realizer signs with secret (mdSecret when
+// none is given).
+func (f *fixture) metadataService(secret ...string) (*metadata.Realizer, *novatest.Nova) {
 	t := f.t
 	nova := novatest.New([]byte(mdSecret))
 	var ln net.Listener
@@ -64,7 +66,11 @@ func (f *fixture) metadataService() (*metadata.Realizer, *novatest.Nova) {
 	}))
 	t.Cleanup(func() { _ = ln.Close() })
 	go nova.Serve(ln)
-	md, err := metadata.NewRealizer(metadata.Config{NovaURL: "http://" + ln.Addr().String(), SharedSecret: []byte(mdSecret)},
+	signWith := mdSecret
+	if len(secret) > 0 {
+		signWith = secret[0]
+	}
+	md, err := metadata.NewRealizer(metadata.Config{NovaURL: "http://" + ln.Addr().String(), SharedSecret: []byte(signWith)},
 		metadata.WithPrefix(f.l.NodePrefix("n1")), metadata.WithUpstreamNamespace(f.host))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = md.Close() })
@@ -120,6 +126,22 @@ func TestMetadataThroughRouter(t *testing.T) {
 	// A second Apply of the same state changes nothing.
 	assert.Empty(t, w.applyMD(w.router).Changes)
 	assert.Zero(t, w.apply(w.r).Mutations())
+}
+
+// A proxy whose shared secret is not Nova's: the stand-in refuses the
+// signature with 403, the guest gets that 403, and the proxy counts it.
+func TestMetadataWrongSecretRejectedByNova(t *testing.T) {
+	w := newMDWorld(t)
+	require.NoError(t, w.md.Close())
+	w.md, w.nova = w.metadataService("not-novas-secret")
+	w.applyMD(w.router)
+	out, err := curl(t, w.l, w.vm1, "http://169.254.169.254/openstack")
+	require.NoError(t, err, out)
+	assert.True(t, strings.HasSuffix(out, "\n403"), out)
+	req, ok := w.nova.Last()
+	require.True(t, ok)
+	assert.False(t, req.SignatureOK)
+	assert.Equal(t, uint64(1), w.md.Stats().Requests["403"])
 }
 
 func TestMetadataSpoofedSourceIs404(t *testing.T) {
