@@ -67,17 +67,21 @@
 // http-server-close does), rate limiting off, GOMAXPROCS left at the
 // 2 cores. haproxy is measured without the Python metadata agent Neutron
 // puts behind it, which this package also replaces, so the comparison
-// flatters haproxy. Three runs on the shared machine (load average 5-9):
-// median throughput 1.14x, 1.18x and 1.24x haproxy's (12.1k-14.9k
-// against 9.8k-12.6k requests/s); single round pairs ranged from 0.72x
-// to 1.78x, which is the machine's noise at 3-second rounds; the median
-// p99 was higher than haproxy's in two runs of three (21-47 ms against
-// 7-41 ms). What closed the gap (0.79x-1.18x before): answering each
-// request on its handler's goroutine over a pool of kept-alive
-// connections (upstream.go) instead of http.Transport, whose reader and
-// writer goroutine per connection cost two wake-ups per request; the
-// instance signature is computed once per instance and Apply, not per
-// request.
+// flatters haproxy. Six runs of five pairs on the shared machine (load
+// average 5-12): median throughput 1.14x to 1.25x haproxy's (11.6k-14.9k
+// against 9.8k-12.6k requests/s); one shorter run of three pairs came
+// out at 0.98x, and single round pairs ranged from 0.72x to 1.78x, which
+// is the machine's noise at 3-second rounds, so "at least haproxy's" holds
+// for the medians, not for every 3-second round. The median p99 was
+// higher than haproxy's in most runs (17-72 ms against 4-58 ms).
+// What closed the gap (0.79x-1.18x before, then as best of three
+// rounds): answering each request on its handler's goroutine over a pool
+// of kept-alive connections (upstream.go) instead of http.Transport,
+// whose reader and writer goroutine per connection cost two wake-ups per
+// request; the instance signature is computed once per instance and
+// Apply, not per request. What is left in the profile is mostly the
+// kernel's TCP path, then net/http's server: its per-request background
+// read and context are the next wake-ups to remove.
 //
 // The secret is never logged and never appears in errors or reports.
 package metadata
