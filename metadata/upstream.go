@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -162,7 +163,8 @@ func (u *upstream) roundTrip(ctx context.Context, out *http.Request) (*http.Resp
 		}
 		c.c.Close()
 		replayable := out.Body == nil || out.Body == http.NoBody
-		if !c.reused || attempt > 0 || !replayable || ctx.Err() != nil {
+		// A timeout is Nova being slow, not a stale connection: no retry.
+		if !c.reused || attempt > 0 || !replayable || ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 			return nil, nil, err
 		}
 	}
