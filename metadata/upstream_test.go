@@ -3,6 +3,7 @@ package metadata
 import (
 	"bufio"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // A kept-alive connection Nova closed while it sat in the pool: the
@@ -113,5 +115,36 @@ func TestProxyHopByHopAndBody(t *testing.T) {
 	}
 	if w.Header().Get("X-Upstream-Hop") != "" || w.Header().Get("X-Kept") != "1" {
 		t.Errorf("guest saw headers %v", w.Header())
+	}
+}
+
+// Nova slower than the timeout: 503, and the request is not sent twice.
+func TestUpstreamTimeoutIs503WithoutRetry(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) > 1 {
+			<-release
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	cfg, u, err := Config{NovaURL: srv.URL, SharedSecret: []byte("s"), RatePerSource: -1, Timeout: 200 * time.Millisecond}.validated()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(cfg, u, slog.New(slog.DiscardHandler))
+	p.ix.Store(buildIndex(testDesired(), cfg.SharedSecret, nil))
+	// The first request leaves a kept-alive connection in the pool, so
+	// the second runs on a reused one: the case a retry would apply to.
+	if w := do(p, Scope{Router: true, ID: "r1"}, "10.0.0.5:1", nil); w.Code != 200 {
+		t.Fatalf("first request: %d", w.Code)
+	}
+	if w := do(p, Scope{Router: true, ID: "r1"}, "10.0.0.5:1", nil); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("slow Nova: got %d, want 503", w.Code)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("Nova got %d requests, want 2 (no retry after a timeout)", n)
 	}
 }
