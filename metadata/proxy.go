@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httputil"
 	"net/netip"
 	"net/url"
 	"sync"
@@ -33,7 +32,8 @@ type proxy struct {
 	nova  *url.URL
 	log   *slog.Logger
 	ix    atomic.Pointer[index]
-	rp    *httputil.ReverseProxy
+	up    *upstream
+	bufs  bufferPool
 	limit *limiter
 	sem   chan struct{}
 	stats stats
@@ -47,60 +47,20 @@ func scopeOf(ctx context.Context) (Scope, bool) {
 	return s, ok
 }
 
-type resolved struct {
-	scope Scope
-	src   netip.Addr
-	inst  Instance
-}
+// canonical forms of the headers the proxy deletes: deleting by the
+// canonical key skips canonicalizing it on every request.
+var stripKeys = func() []string {
+	out := make([]string, len(strip))
+	for i, k := range strip {
+		out[i] = http.CanonicalHeaderKey(k)
+	}
+	return out
+}()
 
 func newProxy(cfg Config, nova *url.URL, log *slog.Logger) *proxy {
-	p := &proxy{cfg: cfg, nova: nova, log: log, limit: newLimiter(cfg.RatePerSource), sem: make(chan struct{}, cfg.MaxConcurrent)}
-	p.ix.Store(&index{})
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = cfg.TLS
-	tr.ResponseHeaderTimeout = cfg.Timeout
-	tr.MaxIdleConnsPerHost = cfg.MaxConcurrent
-	p.rp = &httputil.ReverseProxy{
-		Transport:  tr,
-		BufferPool: &bufferPool{},
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			r := pr.In.Context().Value(resolvedKey{}).(*resolved)
-			pr.SetURL(p.nova)
-			pr.Out.Host = p.nova.Host
-			h := pr.Out.Header
-			for _, k := range strip {
-				h.Del(k)
-			}
-			h.Set(HeaderForwardedFor, r.src.String())
-			if r.scope.Router {
-				h.Set(HeaderRouterID, r.scope.ID)
-			} else {
-				h.Set(HeaderNetworkID, r.scope.ID)
-			}
-			h.Set(HeaderInstanceID, r.inst.ID)
-			h.Set(HeaderTenantID, r.inst.Project)
-			h.Set(HeaderSignature, r.inst.signature)
-		},
-		ModifyResponse: func(resp *http.Response) error {
-			p.stats.status(resp.StatusCode)
-			if resp.StatusCode == http.StatusForbidden {
-				// Nova's answer to a signature it cannot verify: most often
-				// a shared secret that differs from Nova's.
-				r := resp.Request.Context().Value(resolvedKey{}).(*resolved)
-				p.log.Warn("metadata: Nova refused the request (403): is the shared secret Nova's?", "scope", r.scope.String(), "instance", r.inst.ID)
-			}
-			return nil
-		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			p.stats.result(resultUpstreamError)
-			p.log.Warn("metadata: Nova unreachable", "url", p.nova.Redacted(), "err", err)
-			http.Error(w, "Remote metadata server experienced an internal server error.", http.StatusServiceUnavailable)
-		},
-	}
-	return p
+	return &proxy{cfg: cfg, nova: nova, log: log, limit: newLimiter(cfg.RatePerSource), sem: make(chan struct{}, cfg.MaxConcurrent),
+		up: newUpstream(nova, cfg.TLS, cfg.Timeout, cfg.MaxConcurrent)}
 }
-
-type resolvedKey struct{}
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	scope, ok := scopeOf(r.Context())
@@ -141,11 +101,82 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(r.Context(), p.cfg.Timeout)
-	defer cancel()
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(ctx, resolvedKey{}, &resolved{scope, src, inst})))
+	p.forward(w, r, scope, src, inst)
 	p.stats.upstream(time.Since(start))
 }
+
+// forward sends r to Nova with the headers of the metadata agent, the
+// guest's own versions of them removed, and copies the answer back.
+func (p *proxy) forward(w http.ResponseWriter, r *http.Request, scope Scope, src netip.Addr, inst Instance) {
+	// The server's request is the handler's to change: its header map
+	// becomes the upstream request's.
+	h := r.Header
+	removeHopByHop(h)
+	for _, k := range stripKeys {
+		delete(h, k)
+	}
+	h[HeaderForwardedFor] = []string{src.String()}
+	if scope.Router {
+		h[headerRouterID] = []string{scope.ID}
+	} else {
+		h[headerNetworkID] = []string{scope.ID}
+	}
+	h[headerInstanceID] = []string{inst.ID}
+	h[headerTenantID] = []string{inst.Project}
+	h[headerSignature] = []string{inst.signature}
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = []string{""} // not Go's default
+	}
+	u := *p.nova
+	u.Path, u.RawPath = joinPath(p.nova, r.URL)
+	switch {
+	case p.nova.RawQuery == "":
+		u.RawQuery = r.URL.RawQuery
+	case r.URL.RawQuery != "":
+		u.RawQuery = p.nova.RawQuery + "&" + r.URL.RawQuery
+	}
+	body := r.Body
+	if r.ContentLength == 0 {
+		body = http.NoBody
+	}
+	out := &http.Request{Method: r.Method, URL: &u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: body, ContentLength: r.ContentLength, Host: p.nova.Host}
+	// The connection's deadline bounds the exchange by cfg.Timeout.
+	resp, c, err := p.up.roundTrip(r.Context(), out)
+	if err != nil {
+		p.stats.result(resultUpstreamError)
+		p.log.Warn("metadata: Nova unreachable", "url", p.nova.Redacted(), "err", err)
+		http.Error(w, "Remote metadata server experienced an internal server error.", http.StatusServiceUnavailable)
+		return
+	}
+	p.stats.status(resp.StatusCode)
+	if resp.StatusCode == http.StatusForbidden {
+		// Nova's answer to a signature it cannot verify: most often a
+		// shared secret that differs from Nova's.
+		p.log.Warn("metadata: Nova refused the request (403): is the shared secret Nova's?", "scope", scope.String(), "instance", inst.ID)
+	}
+	removeHopByHop(resp.Header)
+	wh := w.Header()
+	for k, v := range resp.Header {
+		wh[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	buf := p.bufs.Get()
+	clean := copyBody(w, resp.Body, buf)
+	p.bufs.Put(buf)
+	p.up.done(c, resp, clean)
+}
+
+// Canonical keys of the headers the proxy sets (X-Neutron-Router-ID is
+// X-Neutron-Router-Id on the wire map; HTTP header names are
+// case-insensitive).
+var (
+	headerRouterID   = http.CanonicalHeaderKey(HeaderRouterID)
+	headerNetworkID  = http.CanonicalHeaderKey(HeaderNetworkID)
+	headerInstanceID = http.CanonicalHeaderKey(HeaderInstanceID)
+	headerTenantID   = http.CanonicalHeaderKey(HeaderTenantID)
+	headerSignature  = http.CanonicalHeaderKey(HeaderSignature)
+)
 
 // limiter is a token bucket per (scope, source), rate tokens a second
 // with a burst of rate (at least 1). Buckets idle for a minute are dropped.
@@ -255,8 +286,8 @@ func (s *stats) snapshot() Stats {
 	return out
 }
 
-// bufferPool lends the copy buffers of response bodies: without it the
-// reverse proxy allocates 32 KiB per request.
+// bufferPool lends the copy buffers of response bodies: without it a
+// copy allocates 32 KiB per request.
 type bufferPool struct{ p sync.Pool }
 
 func (b *bufferPool) Get() []byte {

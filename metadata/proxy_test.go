@@ -137,6 +137,11 @@ func do(p *proxy, s Scope, src string, hdr map[string]string) *httptest.Response
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
+	return serve(p, s, req)
+}
+
+// serve hands req to p as a listener of scope s would.
+func serve(p *proxy, s Scope, req *http.Request) *httptest.ResponseRecorder {
 	req = req.WithContext(context.WithValue(req.Context(), ctxKey{}, s))
 	w := httptest.NewRecorder()
 	p.ServeHTTP(w, req)

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -62,12 +63,11 @@ func NewRealizer(cfg Config, opts ...Option) (*Realizer, error) {
 	r := &Realizer{cfg: cfg, mgr: namespace.NewManager(o.prefix), log: o.log, lns: map[Scope]*nsListener{}}
 	r.p = newProxy(cfg, nova, o.log)
 	if h := o.upstream; h != nil {
-		tr := r.p.rp.Transport.(*http.Transport)
-		var d net.Dialer
+		d := net.Dialer{Timeout: cfg.Timeout}
 		// A socket belongs to the namespace of the thread that creates it;
 		// Do runs the dial on a thread in h, and the connection is then
 		// used from any goroutine.
-		tr.DialContext = func(ctx context.Context, network, addr string) (c net.Conn, err error) {
+		r.p.up.dial = func(ctx context.Context, network, addr string) (c net.Conn, err error) {
 			err = h.Do(func() error {
 				var err error
 				c, err = d.DialContext(ctx, network, addr)
@@ -181,6 +181,7 @@ func (r *Realizer) Close() error {
 		l.close()
 		delete(r.lns, s)
 	}
+	r.p.up.close()
 	return r.srv.Close()
 }
 
@@ -210,8 +211,11 @@ func (r *Realizer) wanted(d *Desired) (map[Scope]*nsListener, error) {
 			errs = append(errs, errdefs.Invalid(errdefs.Index("routers", i), "empty router ID"))
 			continue
 		}
+		// One dual-stack socket: the router's redirect sends both
+		// 169.254.169.254 and fe80::a9fe:a9fe here (Neutron binds haproxy
+		// to :: when IPv6 is on), and one descriptor per router stays one.
 		want[Scope{Router: true, ID: id}] = &nsListener{ns: r.mgr.FullName(naming.RouterNamespace(id)),
-			addrs: []string{netip.AddrPortFrom(netip.IPv4Unspecified(), r.cfg.RouterPort).String()}}
+			addrs: []string{netip.AddrPortFrom(netip.IPv6Unspecified(), r.cfg.RouterPort).String()}}
 	}
 	for i, n := range d.Networks {
 		if n.ID == "" {
@@ -247,11 +251,11 @@ func (r *Realizer) open(s Scope, l *nsListener) error {
 	lc := net.ListenConfig{Control: freebind}
 	err = h.Do(func() error {
 		for _, a := range l.addrs {
-			network := "tcp4"
-			if a[0] == '[' {
-				network = "tcp6"
+			ln, err := lc.Listen(context.Background(), listenNetwork(a), a)
+			if err != nil && errors.Is(err, unix.EAFNOSUPPORT) && strings.HasPrefix(a, "[::]:") {
+				// A kernel without IPv6: the router listener serves IPv4.
+				ln, err = lc.Listen(context.Background(), "tcp4", "0.0.0.0"+strings.TrimPrefix(a, "[::]"))
 			}
-			ln, err := lc.Listen(context.Background(), network, a)
 			if err != nil {
 				return fmt.Errorf("listen on %s in %s: %w", a, l.ns, err)
 			}
@@ -267,6 +271,19 @@ func (r *Realizer) open(s Scope, l *nsListener) error {
 		go func() { _ = r.srv.Serve(t) }()
 	}
 	return nil
+}
+
+// listenNetwork is the network of a listener address: "tcp" (dual-stack)
+// for the unspecified IPv6 address, "tcp6" (IPv6 only) for another IPv6
+// address, "tcp4" for IPv4.
+func listenNetwork(a string) string {
+	switch {
+	case strings.HasPrefix(a, "[::]:"):
+		return "tcp"
+	case strings.HasPrefix(a, "["):
+		return "tcp6"
+	}
+	return "tcp4"
 }
 
 // sameNamespace reports whether l's namespace is still the one its

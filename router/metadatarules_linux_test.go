@@ -1,6 +1,7 @@
 package router
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/google/nftables"
@@ -36,6 +37,13 @@ func TestMetadataChainsOnlyWithPortAndInternalInterface(t *testing.T) {
 		}
 	}
 	assert.Equal(t, "qr-", string(prefix))
+	// An internal interface on an IPv6 subnet adds the fe80::a9fe:a9fe
+	// redirect; an IPv6 gateway alone does not.
+	qr6 := &ifaceSpec{Name: "qr-2", Subnets: []netip.Prefix{netip.MustParsePrefix("2001:db8::/64")}}
+	gw6 := &ifaceSpec{Name: "qg-1", Gateway: true, Subnets: []netip.Prefix{netip.MustParsePrefix("2001:db8:f::/64")}}
+	assert.Equal(t, comments(chains), comments(run(9697, gw6, qr).metadataChains()))
+	assert.Equal(t, []string{"metadata 169.254.169.254:80 redirect :9697", "metadata [fe80::a9fe:a9fe]:80 redirect :9697"},
+		comments(run(9697, gw, qr, qr6).metadataChains())["metadata"])
 	// Another port is another rule: the chain is rewritten, not added to.
 	assert.NotEqual(t, comments(chains), comments(run(9000, gw, qr).metadataChains()))
 }
