@@ -210,6 +210,14 @@ func (d *daemon) watch() *arrivals {
 	return a
 }
 
+// reset forgets the arrivals so far: waitCount counts from here.
+func (a *arrivals) reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.nth = nil
+	clear(a.present)
+}
+
 // waitCount returns when the daemon had seen n distinct prefixes.
 func (a *arrivals) waitCount(n int, timeout time.Duration) (time.Time, bool) {
 	return a.wait(timeout, func() time.Time {

@@ -168,32 +168,40 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 			}
 		}
 	}
+	var errs []error
+	// The attributes first: the routes announced below carry them.
+	ar, err := r.srv.setPathAttributes(ctx, d.Speaker.PathAttributes(), dry)
+	rep.Merge(ar)
+	errs = appendErr(errs, err)
 	if dry && fresh {
 		// A (re)started server has no peers and no routes yet.
-		for _, p := range peers {
-			report.Recordf(rep, report.Create, "peer", "add peer %s %s AS %d", p.ID, p.PeerIP, p.RemoteAS)
-		}
 		for _, rt := range routes {
 			report.Recordf(rep, report.Create, "route", "advertise %s", rt)
 		}
-		return rep, nil
+		for _, p := range peers {
+			report.Recordf(rep, report.Create, "peer", "add peer %s %s AS %d", p.ID, p.PeerIP, p.RemoteAS)
+		}
+		return rep, joinErrsOrNil(errs)
 	}
 	sync := r.srv.SetPeers
 	syncRoutes := r.srv.Apply
 	if dry {
 		sync, syncRoutes = r.srv.PlanPeers, r.srv.Plan
 	}
-	var errs []error
+	// Routes before peers: a session that comes up (after a restart of this
+	// process, or a new peer) is sent the complete table in one dump, then
+	// End-of-RIB, so a graceful-restart peer drops exactly the stale routes
+	// that are gone, and nothing else.
 	t1 := time.Now()
-	pr, err := sync(ctx, peers)
-	rep.Merge(pr)
-	errs = appendErr(errs, err)
-	t2 := time.Now()
 	rr, err := syncRoutes(ctx, routes)
 	rep.Merge(rr)
 	errs = appendErr(errs, err)
+	t2 := time.Now()
+	pr, err := sync(ctx, peers)
+	rep.Merge(pr)
+	errs = appendErr(errs, err)
 	r.cfg.log.Debug("bgp speaker synced", "speaker", d.Speaker.ID, "dry_run", dry, "routes", len(routes),
-		"mutations", rep.Mutations(), "compute", tCompute, "peers", t2.Sub(t1), "paths", time.Since(t2))
+		"mutations", rep.Mutations(), "compute", tCompute, "paths", t2.Sub(t1), "peers", time.Since(t2))
 	if len(errs) > 0 {
 		return rep, fmt.Errorf("bgp speaker %s: %w", d.Speaker.ID, joinErrs(errs))
 	}

@@ -13,6 +13,7 @@ import (
 	api "github.com/osrg/gobgp/v3/api"
 	"github.com/osrg/gobgp/v3/pkg/config/oc"
 	"github.com/osrg/gobgp/v3/pkg/server"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/option"
@@ -38,6 +39,8 @@ type Server struct {
 	running    bool
 	global     Global
 	advertised map[netip.Prefix]netip.Addr
+	origin     *anypb.Any // ORIGIN IGP, on every path
+	attrs      encodedAttrs
 }
 
 // Global is the BGP instance configuration. Changing it needs Stop and Start,
@@ -168,7 +171,12 @@ func NewServer(opts ...ServerOption) (*Server, error) {
 		return nil, fmt.Errorf("bgp: %w", err)
 	}
 	book := newPeerBook()
+	origin, err := anypb.New(&api.OriginAttribute{Origin: 0})
+	if err != nil {
+		return nil, fmt.Errorf("bgp: %w", err)
+	}
 	s := &Server{
+		origin:     origin,
 		log:        cfg.log,
 		peers:      book,
 		cfg:        cfg,
@@ -178,7 +186,7 @@ func NewServer(opts ...ServerOption) (*Server, error) {
 	s.bgp = server.NewBgpServer(server.LoggerOption(&slogAdapter{log: cfg.log, peers: book}))
 	// Serve must run before any other call, or that call blocks forever.
 	go s.bgp.Serve()
-	err := s.bgp.WatchEvent(context.Background(), &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, s.onEvent)
+	err = s.bgp.WatchEvent(context.Background(), &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, s.onEvent)
 	if err != nil {
 		return nil, fmt.Errorf("bgp: watch peer events: %w", err)
 	}
