@@ -18,6 +18,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/lab"
 	"github.com/neutrino-net/neutrino/namespace"
+	"github.com/neutrino-net/neutrino/router"
 )
 
 // The interop tests run our speaker in a child process inside a lab
@@ -32,8 +33,11 @@ const (
 )
 
 type helperRequest struct {
-	Op      string   `json:"op"` // apply, plan, status, events, mem
+	Op      string   `json:"op"` // apply, plan, fips, status, events, mem
 	Desired *Desired `json:"desired,omitempty"`
+	// Upsert and Deleted are the floating IP delta of op fips.
+	Upsert  []router.FloatingIP `json:"upsert,omitempty"`
+	Deleted []string            `json:"deleted,omitempty"`
 }
 
 type helperReply struct {
@@ -86,6 +90,10 @@ func TestHelperSpeaker(t *testing.T) {
 			case "apply":
 				var r2 *Report
 				r2, err = r.Apply(ctx, *req.Desired)
+				rep.Report = *r2
+			case "fips":
+				var r2 *Report
+				r2, err = r.UpdateFloatingIPs(ctx, req.Upsert, req.Deleted)
 				rep.Report = *r2
 			case "plan":
 				var r2 *Report

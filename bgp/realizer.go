@@ -39,6 +39,9 @@ type Realizer struct {
 	srv *Server
 	cfg config
 	mu  sync.Mutex
+	// table is the state of the last successful Apply, for
+	// UpdateFloatingIPs; nil when there is none.
+	table *routeTable
 }
 
 // Option configures a Realizer. A bad value makes NewRealizer fail.
@@ -116,6 +119,24 @@ func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
 func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var t *routeTable
+	t0 := time.Now()
+	if d.Speaker.ID != "" {
+		t = newRouteTable(d.Speaker, d.Inputs)
+	}
+	rep, err := r.runLocked(ctx, d, t, time.Since(t0), dry)
+	if !dry {
+		r.table = nil
+		if err == nil {
+			r.table = t
+		}
+	}
+	return rep, err
+}
+
+// runLocked converges to d, whose candidate routes are t (built in
+// tCompute). The caller holds r.mu.
+func (r *Realizer) runLocked(ctx context.Context, d Desired, t *routeTable, tCompute time.Duration, dry bool) (*Report, error) {
 	rep := &Report{}
 	cur, running := r.srv.Running()
 	if d.Speaker.ID == "" {
@@ -147,9 +168,7 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 	if err := g.validate(); err != nil {
 		return rep, fmt.Errorf("bgp speaker %s: %w", d.Speaker.ID, err)
 	}
-	t0 := time.Now()
-	routes := Compute(d.Speaker, d.Inputs)
-	tCompute := time.Since(t0)
+	routes := t.routes()
 
 	fresh := !running || !cur.equal(g)
 	if fresh {
