@@ -43,6 +43,9 @@ type daemonNeighbor struct {
 	// Active makes the daemon connect; by default it waits (Neutron's
 	// speakers connect and their peers are passive).
 	Active bool
+	// GracefulRestart makes the daemon a graceful-restart helper (RFC
+	// 4724) for this neighbor, as an upstream router would be.
+	GracefulRestart bool
 }
 
 // startDaemon writes a gobgpd configuration (neighbors with IPv4 and IPv6
@@ -59,8 +62,14 @@ func startDaemon(t *testing.T, l *lab.Lab, h *namespace.Handle, as uint32, route
 			fmt.Fprintf(&b, "    auth-password = %q\n", n.Password)
 		}
 		fmt.Fprintf(&b, "  [neighbors.transport.config]\n    passive-mode = %v\n", !n.Active)
+		if n.GracefulRestart {
+			fmt.Fprintf(&b, "  [neighbors.graceful-restart.config]\n    enabled = true\n    helper-only = true\n")
+		}
 		for _, f := range []string{"ipv4-unicast", "ipv6-unicast"} {
 			fmt.Fprintf(&b, "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = %q\n", f)
+			if n.GracefulRestart {
+				fmt.Fprintf(&b, "    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n")
+			}
 		}
 	}
 	d := &daemon{t: t, l: l, h: h, conf: filepath.Join(dir, "gobgpd.toml"), sock: filepath.Join(dir, "api.sock")}

@@ -35,6 +35,7 @@ type peerConfig struct {
 	Keepalive uint64
 	Retry     uint64
 	Passive   bool
+	Restart   uint32 // graceful-restart time, seconds; 0: off
 }
 
 func (s *Server) desiredPeerConfig(p Peer) peerConfig {
@@ -44,6 +45,7 @@ func (s *Server) desiredPeerConfig(p Peer) peerConfig {
 		Keepalive: uint64(p.KeepaliveInterval),
 		Retry:     uint64(s.cfg.connectRetry.Seconds()),
 		Passive:   s.global.Passive,
+		Restart:   uint32(s.cfg.restartTime),
 	}
 	if p.AuthType == AuthMD5 {
 		c.Password = s.password(p)
@@ -63,15 +65,31 @@ func listedPeerConfig(p *api.Peer) peerConfig {
 		c.Hold, c.Keepalive, c.Retry = t.HoldTime, t.KeepaliveInterval, t.ConnectRetry
 	}
 	c.Passive = p.GetTransport().GetPassiveMode()
+	if gr := p.GetGracefulRestart(); gr.GetEnabled() {
+		c.Restart = gr.GetRestartTime()
+	}
 	return c
 }
 
-func apiPeer(addr netip.Addr, c peerConfig) *api.Peer {
+// apiPeer is the gobgp peer of c. restarting sets the graceful restart's
+// R and F bits: this process restarted and the dataplane kept forwarding.
+func apiPeer(addr netip.Addr, c peerConfig, restarting bool) *api.Peer {
 	afs := make([]*api.AfiSafi, 0, len(families))
 	for _, f := range families {
-		afs = append(afs, &api.AfiSafi{Config: &api.AfiSafiConfig{Family: f, Enabled: true}})
+		af := &api.AfiSafi{Config: &api.AfiSafiConfig{Family: f, Enabled: true}}
+		if c.Restart > 0 {
+			af.MpGracefulRestart = &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}}
+		}
+		afs = append(afs, af)
+	}
+	var gr *api.GracefulRestart
+	if c.Restart > 0 {
+		// gobgp sets the F bit only with LocalRestarting; with it, it waits
+		// for the peer's End-of-RIB (or the deferral time) before sending.
+		gr = &api.GracefulRestart{Enabled: true, RestartTime: c.Restart, LocalRestarting: restarting}
 	}
 	return &api.Peer{
+		GracefulRestart: gr,
 		Conf: &api.PeerConf{NeighborAddress: addr.String(), PeerAsn: c.AS, AuthPassword: c.Password},
 		Timers: &api.Timers{Config: &api.TimersConfig{
 			HoldTime: c.Hold, KeepaliveInterval: c.Keepalive, ConnectRetry: c.Retry,
@@ -186,6 +204,9 @@ func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (*Report
 			errs = appendErr(errs, s.deletePeer(ctx, addr))
 		}
 	}
+	if !dry {
+		s.restarting = false
+	}
 	if len(errs) > 0 {
 		return rep, fmt.Errorf("bgp peers: %w", joinErrs(errs))
 	}
@@ -215,7 +236,7 @@ func (s *Server) listPeerConfigs(ctx context.Context) (map[netip.Addr]peerConfig
 
 func (s *Server) addPeer(ctx context.Context, p Peer, c peerConfig) error {
 	s.peers.forget(p.PeerIP)
-	if err := s.bgp.AddPeer(ctx, &api.AddPeerRequest{Peer: apiPeer(p.PeerIP, c)}); err != nil {
+	if err := s.bgp.AddPeer(ctx, &api.AddPeerRequest{Peer: apiPeer(p.PeerIP, c, s.restarting)}); err != nil {
 		return fmt.Errorf("add peer %s %s: %w", p.ID, p.PeerIP, err)
 	}
 	s.peers.setID(p.PeerIP, p.ID)

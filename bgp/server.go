@@ -36,6 +36,9 @@ type Server struct {
 	dropped atomic.Uint64
 
 	mu         sync.Mutex
+	// restarting holds until the first SetPeers after NewServer: the
+	// peers it adds are told this process restarted (graceful restart).
+	restarting bool
 	running    bool
 	global     Global
 	advertised map[netip.Prefix]netip.Addr
@@ -100,6 +103,7 @@ type serverConfig struct {
 	connectRetry time.Duration
 	eventBuffer  int
 	passwords    map[string]string // peer ID → MD5 password; never logged
+	restartTime  uint16            // graceful restart (RFC 4724), seconds; 0: off
 }
 
 // ServerOption configures NewServer. A bad value makes NewServer fail.
@@ -147,6 +151,32 @@ func WithPeerPasswords(byPeerID map[string]string) ServerOption {
 	}
 }
 
+// MaxRestartTime is the longest graceful-restart time BGP can carry (12 bits
+// of seconds, RFC 4724).
+const MaxRestartTime = 4095 * time.Second
+
+// WithGracefulRestart turns graceful restart (RFC 4724) on for every
+// session: a peer that supports it (gobgpd, FRR, most routers) keeps this
+// speaker's routes for restartTime (1s-4095s, whole seconds) after the
+// session drops without a NOTIFICATION, as when the process is killed or
+// exits on SIGTERM, and forwards on them meanwhile. When the process comes
+// back, the peers configured by its first SetPeers are told it restarted
+// with its forwarding state kept (the R and F bits: the kernel's dataplane
+// outlives the agent), it announces its routes, then End-of-RIB, and the
+// peer drops the stale routes that were not announced again. Stop, or a
+// speaker removed from the document, still withdraws everything: gobgp
+// closes those sessions with a NOTIFICATION. Default: off, as Neutron's
+// os-ken driver.
+func WithGracefulRestart(restartTime time.Duration) ServerOption {
+	return func(c *serverConfig) error {
+		if restartTime < time.Second || restartTime > MaxRestartTime || restartTime%time.Second != 0 {
+			return errdefs.Invalid("graceful_restart_time", "%v: the restart time is whole seconds from 1s to %v (RFC 4724)", restartTime, MaxRestartTime)
+		}
+		c.restartTime = uint16(restartTime / time.Second)
+		return nil
+	}
+}
+
 // WithEventBuffer sets the capacity of the Events channel (default 256).
 func WithEventBuffer(n int) ServerOption {
 	return func(c *serverConfig) error {
@@ -177,6 +207,7 @@ func NewServer(opts ...ServerOption) (*Server, error) {
 	}
 	s := &Server{
 		origin:     origin,
+		restarting: cfg.restartTime > 0,
 		log:        cfg.log,
 		peers:      book,
 		cfg:        cfg,
