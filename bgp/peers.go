@@ -90,7 +90,7 @@ func apiPeer(addr netip.Addr, c peerConfig, restarting bool) *api.Peer {
 	}
 	return &api.Peer{
 		GracefulRestart: gr,
-		Conf: &api.PeerConf{NeighborAddress: addr.String(), PeerAsn: c.AS, AuthPassword: c.Password},
+		Conf:            &api.PeerConf{NeighborAddress: addr.String(), PeerAsn: c.AS, AuthPassword: c.Password},
 		Timers: &api.Timers{Config: &api.TimersConfig{
 			HoldTime: c.Hold, KeepaliveInterval: c.Keepalive, ConnectRetry: c.Retry,
 		}},

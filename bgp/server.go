@@ -35,7 +35,7 @@ type Server struct {
 	events  chan PeerEvent
 	dropped atomic.Uint64
 
-	mu         sync.Mutex
+	mu sync.Mutex
 	// restarting holds until the first SetPeers after NewServer: the
 	// peers it adds are told this process restarted (graceful restart).
 	restarting bool
