@@ -188,6 +188,17 @@ func WithEventBuffer(n int) ServerOption {
 	}
 }
 
+// CheckServerOptions reports the first bad option, as NewServer would,
+// without creating a server: a program that creates its server on first
+// need can refuse a bad flag at startup.
+func CheckServerOptions(opts ...ServerOption) error {
+	var cfg serverConfig
+	if err := option.Apply(&cfg, opts); err != nil {
+		return fmt.Errorf("bgp: %w", err)
+	}
+	return nil
+}
+
 // NewServer creates the process's BGP server and starts its event loop. It
 // does not speak BGP until Start. Create one per process: the gobgp
 // goroutines it starts run until the process exits.
