@@ -109,4 +109,3 @@ func (d *daemon) attrs() map[string]int {
 	}
 	return out
 }
-
