@@ -17,7 +17,16 @@ type routeTable struct {
 	speaker Speaker
 	gw      map[string]map[string]netip.Addr // admin-up router ID → bound network → gateway
 	fips    map[string]candidate             // floating IP ID → its candidate
-	cands   map[netip.Prefix]map[netip.Addr]int
+	cands   map[netip.Prefix]nextHops
+}
+
+// nextHops counts the candidates of one prefix by next hop. Nearly every
+// prefix has one, which needs no map: 10,000 of them are 10,000 fewer
+// allocations per Apply.
+type nextHops struct {
+	one  netip.Addr
+	n    int
+	more map[netip.Addr]int // the others, when there are several
 }
 
 type candidate struct {
@@ -27,7 +36,7 @@ type candidate struct {
 
 func newRouteTable(sp Speaker, in Inputs) *routeTable {
 	t := &routeTable{speaker: sp, gw: map[string]map[string]netip.Addr{}, fips: map[string]candidate{},
-		cands: map[netip.Prefix]map[netip.Addr]int{}}
+		cands: map[netip.Prefix]nextHops{}}
 	collect(sp, in, func(p netip.Prefix, nh netip.Addr, fipID string) {
 		if fipID != "" {
 			t.fips[fipID] = candidate{p, nh}
@@ -43,31 +52,60 @@ func newRouteTable(sp Speaker, in Inputs) *routeTable {
 }
 
 func (t *routeTable) add(c candidate) {
-	if t.cands[c.prefix] == nil {
-		t.cands[c.prefix] = map[netip.Addr]int{}
+	h := t.cands[c.prefix]
+	switch {
+	case h.n == 0 || h.one == c.nextHop:
+		h.one = c.nextHop
+		h.n++
+	default:
+		if h.more == nil {
+			h.more = map[netip.Addr]int{}
+		}
+		h.more[c.nextHop]++
 	}
-	t.cands[c.prefix][c.nextHop]++
+	t.cands[c.prefix] = h
 }
 
 func (t *routeTable) remove(c candidate) {
-	m := t.cands[c.prefix]
-	if m[c.nextHop]--; m[c.nextHop] <= 0 {
-		delete(m, c.nextHop)
+	h, ok := t.cands[c.prefix]
+	if !ok {
+		return
 	}
-	if len(m) == 0 {
+	if h.one == c.nextHop && h.n > 0 {
+		h.n--
+	} else if h.more[c.nextHop] > 0 {
+		if h.more[c.nextHop]--; h.more[c.nextHop] == 0 {
+			delete(h.more, c.nextHop)
+		}
+	}
+	if h.n == 0 {
+		// Promote another next hop, if any, to the inline slot.
+		for nh, n := range h.more {
+			h.one, h.n = nh, n
+			delete(h.more, nh)
+			break
+		}
+	}
+	if h.n == 0 {
 		delete(t.cands, c.prefix)
+		return
 	}
+	t.cands[c.prefix] = h
 }
 
 // best is the advertised next hop of p: the lowest, as Compute chooses.
 func (t *routeTable) best(p netip.Prefix) (netip.Addr, bool) {
-	var out netip.Addr
-	for nh := range t.cands[p] {
-		if !out.IsValid() || nh.Less(out) {
+	h, ok := t.cands[p]
+	if !ok {
+		return netip.Addr{}, false
+	}
+	out := h.one
+	for nh := range h.more {
+		if nh.Less(out) {
 			out = nh
 		}
 	}
-	return out, out.IsValid()
+	return out, true
 }
 
 // routes are the routes to advertise, sorted: Compute's.
