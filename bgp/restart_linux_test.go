@@ -127,3 +127,18 @@ func (d *daemon) ribStale() ([]Route, int) {
 	SortRoutes(out)
 	return out, stale
 }
+
+// TestInteropGracefulRestartPeerWithout: a restarted speaker with graceful
+// restart on (it tells its peers it restarted) announces at once to a peer
+// without graceful restart, which sends no End-of-RIB to wait for; PITFALLS
+// warns of stalls there.
+func TestInteropGracefulRestartPeerWithout(t *testing.T) {
+	l, spk, peer := peering(t)
+	d := startDaemon(t, l, peer, daemonAS, daemonIP, daemonNeighbor{Address: speakerIP, AS: ourAS})
+	sp := startSpeaker(t, l, spk, helperEnv+"_GR=120s")
+	speaker := Speaker{ID: "s4", LocalAS: ourAS, IPVersion: 4, Networks: []string{"ext"}, Peers: []string{"p1"}}
+	in := tenantWorld()
+	// Within waitRIB's minute: a stall would last gobgp's deferral time, 360 s.
+	sp.apply(Desired{Speaker: speaker, Peers: []Peer{{ID: "p1", PeerIP: daemonIP, RemoteAS: daemonAS}}, Inputs: in})
+	waitRIB(t, d, Compute(speaker, in))
+}
