@@ -107,18 +107,30 @@ func (f *frr) table() ([]Route, int) {
 
 // established reports whether FRR's session with the neighbor is up.
 func (f *frr) established(neighbor netip.Addr) bool {
+	up, _ := f.session(neighbor)
+	return up
+}
+
+// session reports whether FRR's session with the neighbor is up and how
+// often it went down.
+func (f *frr) session(neighbor netip.Addr) (bool, int) {
 	b, err := f.vtysh("show bgp summary json")
 	if err != nil {
-		return false
+		return false, 0
 	}
 	var out struct {
 		IPv4 struct {
 			Peers map[string]struct {
-				State string `json:"state"`
+				State   string `json:"state"`
+				Dropped int    `json:"connectionsDropped"`
 			} `json:"peers"`
 		} `json:"ipv4Unicast"`
 	}
-	return json.Unmarshal(b, &out) == nil && out.IPv4.Peers[neighbor.String()].State == "Established"
+	if json.Unmarshal(b, &out) != nil {
+		return false, 0
+	}
+	p := out.IPv4.Peers[neighbor.String()]
+	return p.State == "Established", p.Dropped
 }
 
 // TestInteropGracefulRestartFRR is TestInteropGracefulRestart with FRR's
@@ -176,6 +188,11 @@ func TestInteropGracefulRestartFRR(t *testing.T) {
 			sp = startSpeaker(t, l, spk, env...)
 			sp.apply(Desired{Speaker: speaker, Peers: peers, Inputs: in})
 			waitFRR(t, f, after, 0)
+			// The refreshed session stays up: the kill is its only drop.
+			time.Sleep(time.Second)
+			if up, dropped := f.session(speakerIP); !up || dropped != 1 {
+				t.Errorf("after the restart FRR's session: up %v, dropped %d times, want up, dropped once", up, dropped)
+			}
 		})
 	}
 }

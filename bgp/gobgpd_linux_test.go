@@ -46,6 +46,9 @@ type daemonNeighbor struct {
 	// GracefulRestart makes the daemon a graceful-restart helper (RFC
 	// 4724) for this neighbor, as an upstream router would be.
 	GracefulRestart bool
+	// IPv4Only enables IPv4 unicast alone, as many upstream routers do;
+	// by default the neighbor has both families.
+	IPv4Only bool
 }
 
 // startDaemon writes a gobgpd configuration (neighbors with IPv4 and IPv6
@@ -65,7 +68,11 @@ func startDaemon(t *testing.T, l *lab.Lab, h *namespace.Handle, as uint32, route
 		if n.GracefulRestart {
 			fmt.Fprintf(&b, "  [neighbors.graceful-restart.config]\n    enabled = true\n    helper-only = true\n")
 		}
-		for _, f := range []string{"ipv4-unicast", "ipv6-unicast"} {
+		fams := []string{"ipv4-unicast", "ipv6-unicast"}
+		if n.IPv4Only {
+			fams = fams[:1]
+		}
+		for _, f := range fams {
 			fmt.Fprintf(&b, "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = %q\n", f)
 			if n.GracefulRestart {
 				fmt.Fprintf(&b, "    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n")
@@ -172,6 +179,9 @@ type arrivals struct {
 	present map[netip.Prefix]time.Time
 	gone    map[netip.Prefix]time.Time
 	nth     []time.Time // arrival time of the n-th distinct prefix
+	// withdrawals counts every withdrawal of a prefix, even of one that
+	// came back since.
+	withdrawals map[netip.Prefix]int
 }
 
 // watch starts recording the daemon's best-path changes.
@@ -184,7 +194,7 @@ func (d *daemon) watch() *arrivals {
 	if err != nil {
 		d.t.Fatalf("gobgpd WatchEvent: %v", err)
 	}
-	a := &arrivals{present: map[netip.Prefix]time.Time{}, gone: map[netip.Prefix]time.Time{}}
+	a := &arrivals{present: map[netip.Prefix]time.Time{}, gone: map[netip.Prefix]time.Time{}, withdrawals: map[netip.Prefix]int{}}
 	go func() {
 		for {
 			r, err := stream.Recv()
@@ -203,6 +213,7 @@ func (d *daemon) watch() *arrivals {
 					continue
 				}
 				if p.IsWithdraw {
+					a.withdrawals[pfx]++
 					delete(a.present, pfx)
 					a.gone[pfx] = now
 				} else {

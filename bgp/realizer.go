@@ -202,10 +202,12 @@ func (r *Realizer) runLocked(ctx context.Context, d Desired, t *routeTable, tCom
 		}
 		return rep, joinErrsOrNil(errs)
 	}
-	sync := r.srv.SetPeers
+	sync := func(ctx context.Context, peers []Peer) (*Report, error) {
+		return r.srv.syncPeers(ctx, peers, d.Speaker.IPVersion, dry)
+	}
 	syncRoutes := r.srv.Apply
 	if dry {
-		sync, syncRoutes = r.srv.PlanPeers, r.srv.Plan
+		syncRoutes = r.srv.Plan
 	}
 	// Routes before peers: a session that comes up (after a restart of this
 	// process, or a new peer) is sent the complete table in one dump, then

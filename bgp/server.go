@@ -165,8 +165,10 @@ const MaxRestartTime = 4095 * time.Second
 // outlives the agent), it announces its routes, then End-of-RIB, and the
 // peer drops the stale routes that were not announced again. Stop, or a
 // speaker removed from the document, still withdraws everything: gobgp
-// closes those sessions with a NOTIFICATION. Default: off, as Neutron's
-// os-ken driver.
+// closes those sessions with a NOTIFICATION. With graceful restart a
+// Realizer's sessions carry only its speaker's IP version (see
+// sessionFamilies); a Server driven directly keeps both. Default: off, as
+// Neutron's os-ken driver.
 func WithGracefulRestart(restartTime time.Duration) ServerOption {
 	return func(c *serverConfig) error {
 		if restartTime < time.Second || restartTime > MaxRestartTime || restartTime%time.Second != 0 {
