@@ -48,7 +48,8 @@
 // Sessions behave like Neutron's os-ken driver: the speaker does not listen
 // (Global.ListenPort 0) and connects to its peers, which should be passive;
 // every session carries IPv4 and IPv6 unicast (MP-BGP), so either family of
-// routes can ride a session of either family; paths carry ORIGIN IGP and the
+// routes can ride a session of either family (with graceful restart, only
+// the speaker's family: see below); paths carry ORIGIN IGP and the
 // next hop, and the speaker's communities and local preference when it has
 // any (Speaker.Communities, Speaker.LocalPref: our extension; Neutron has
 // none, its operators set them on the upstream router). Because the speaker
@@ -71,7 +72,11 @@
 // instead of flushing them; the Realizer announces the routes before it
 // adds the peers, so the session's first table dump is complete, and the
 // End-of-RIB that follows makes the peer drop exactly the stale routes that
-// are gone. Stop and a speaker removed from the document still withdraw
+// are gone. gobgp sends that End-of-RIB for every family configured on the
+// session, negotiated or not, and a gobgpd that did not negotiate one resets
+// the session over it, dropping every route: so with graceful restart a
+// Realizer's sessions carry only its speaker's IP version, the family of
+// all its routes. Stop and a speaker removed from the document still withdraw
 // everything (gobgp sends a NOTIFICATION): only a process that goes away
 // leaves its routes behind. TestInteropGracefulRestart and
 // TestInteropGracefulRestartFRR kill and restart a speaker process against
