@@ -107,3 +107,40 @@ func BenchmarkRealizerNoop10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRealizerApply10k announces the routes of 10,000 FIPs through
+// the Realizer (compute, diff, report, gobgp's RIB; no session) and
+// withdraws them again.
+func BenchmarkRealizerApply10k(b *testing.B) {
+	s, err := NewServer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := NewRealizer(s, WithPassive())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	d := Desired{
+		Speaker:  Speaker{ID: "s", LocalAS: 64512, IPVersion: 4, Networks: []string{"ext"}, Peers: []string{"p"}},
+		Peers:    []Peer{{ID: "p", PeerIP: netip.MustParseAddr("198.18.0.2"), RemoteAS: 64513}},
+		RouterID: netip.MustParseAddr("198.18.0.1"),
+	}
+	empty, full := d, d
+	empty.Inputs, full.Inputs = fipWorld(0), fipWorld(10000)
+	if _, err := r.Apply(ctx, empty); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Stop(ctx)
+	b.ResetTimer()
+	for range b.N {
+		if rep, err := r.Apply(ctx, full); err != nil || rep.Created["route"] != 10000 {
+			b.Fatal(err, rep.Created)
+		}
+		b.StopTimer()
+		if _, err := r.Apply(ctx, empty); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}

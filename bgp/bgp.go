@@ -19,6 +19,19 @@ type Speaker struct {
 	// RouterID is our extension: the BGP identifier; defaults to the host's
 	// tunnel IP or the first peer-facing IPv4 address.
 	RouterID netip.Addr `json:"router_id,omitzero"`
+	// Communities and LocalPref are our extension, put on every advertised
+	// path: RFC 1997 communities ("64512:100" or a well-known name such as
+	// "no-export") and RFC 8092 large communities ("64512:1:2"); the
+	// LOCAL_PREF sent to iBGP peers (default 100; eBGP peers never get one).
+	// neutron-dynamic-routing has neither: operators set them on the
+	// upstream router, per neighbor; here they travel with the speaker.
+	Communities []string `json:"communities,omitempty"`
+	LocalPref   *uint32  `json:"local_pref,omitempty"`
+}
+
+// PathAttributes returns the attributes the speaker puts on its paths.
+func (s *Speaker) PathAttributes() PathAttributes {
+	return PathAttributes{Communities: s.Communities, LocalPref: s.LocalPref}
 }
 
 // AdvertiseFIPs reports advertise_floating_ip_host_routes (default true).

@@ -56,16 +56,29 @@ func isRouterInterface(owner string) bool {
 // is sorted. DVR host routes (Neutron's sets 3 and 4) are not computed: this
 // SDK has no distributed routers.
 func Compute(speaker Speaker, in Inputs) []Route {
-	if speaker.IPVersion != 4 && speaker.IPVersion != 6 {
-		return nil
-	}
-	x := newInputIndex(in)
 	out := map[netip.Prefix]netip.Addr{}
-	add := func(p netip.Prefix, nh netip.Addr) {
+	collect(speaker, in, func(p netip.Prefix, nh netip.Addr, _ string) {
 		if old, ok := out[p]; !ok || nh.Less(old) {
 			out[p] = nh
 		}
+	}, nil)
+	routes := make([]Route, 0, len(out))
+	for p, nh := range out {
+		routes = append(routes, Route{Prefix: p, NextHop: nh})
 	}
+	SortRoutes(routes)
+	return routes
+}
+
+// collect calls add for every route candidate of Compute, before the
+// lowest next hop is chosen per prefix; fipID is the floating IP a
+// candidate comes from ("" for a subnet). gateway, when not nil, is called
+// with every admin-up router's gateway on each bound network.
+func collect(speaker Speaker, in Inputs, add func(p netip.Prefix, nh netip.Addr, fipID string), gateway func(routerID, netID string, gw netip.Addr)) {
+	if speaker.IPVersion != 4 && speaker.IPVersion != 6 {
+		return
+	}
+	x := newInputIndex(in)
 	is4 := speaker.IPVersion == 4
 	for _, netID := range uniq(speaker.Networks) {
 		scopes := x.networkScopes(netID, is4)
@@ -78,31 +91,37 @@ func Compute(speaker Speaker, in Inputs) []Route {
 			if !ok {
 				continue
 			}
+			if gateway != nil {
+				gateway(r.ID, netID, gw)
+			}
 			if speaker.AdvertiseTenants() && len(scopes) > 0 {
 				for _, sn := range x.routerSubnets(r.ID) {
 					if sn.CIDR.Addr().Is4() != is4 || sn.NetworkID == netID {
 						continue
 					}
 					if sc := x.scopes.Of(sn.SubnetPoolID, sn.CIDR); sc != "" && scopes[sc] {
-						add(sn.CIDR.Masked(), gw)
+						add(sn.CIDR.Masked(), gw, "")
 					}
 				}
 			}
 			if speaker.AdvertiseFIPs() && is4 {
 				for _, f := range x.fipsByRouter[r.ID] {
-					if f.FloatingNetworkID == netID && f.Associated() && f.FloatingIPAddress.Unmap().Is4() {
-						add(netip.PrefixFrom(f.FloatingIPAddress.Unmap(), 32), gw)
+					if p, ok := fipPrefix(f, netID); ok {
+						add(p, gw, f.ID)
 					}
 				}
 			}
 		}
 	}
-	routes := make([]Route, 0, len(out))
-	for p, nh := range out {
-		routes = append(routes, Route{Prefix: p, NextHop: nh})
+}
+
+// fipPrefix is the host route of a floating IP on the bound network netID,
+// when it is advertised: associated, IPv4.
+func fipPrefix(f *router.FloatingIP, netID string) (netip.Prefix, bool) {
+	if f.FloatingNetworkID == netID && f.Associated() && f.FloatingIPAddress.Unmap().Is4() {
+		return netip.PrefixFrom(f.FloatingIPAddress.Unmap(), 32), true
 	}
-	SortRoutes(routes)
-	return routes
+	return netip.Prefix{}, false
 }
 
 // inputIndex holds the lookups Compute needs, built once per call so that

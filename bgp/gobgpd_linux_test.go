@@ -43,6 +43,12 @@ type daemonNeighbor struct {
 	// Active makes the daemon connect; by default it waits (Neutron's
 	// speakers connect and their peers are passive).
 	Active bool
+	// GracefulRestart makes the daemon a graceful-restart helper (RFC
+	// 4724) for this neighbor, as an upstream router would be.
+	GracefulRestart bool
+	// IPv4Only enables IPv4 unicast alone, as many upstream routers do;
+	// by default the neighbor has both families.
+	IPv4Only bool
 }
 
 // startDaemon writes a gobgpd configuration (neighbors with IPv4 and IPv6
@@ -59,8 +65,18 @@ func startDaemon(t *testing.T, l *lab.Lab, h *namespace.Handle, as uint32, route
 			fmt.Fprintf(&b, "    auth-password = %q\n", n.Password)
 		}
 		fmt.Fprintf(&b, "  [neighbors.transport.config]\n    passive-mode = %v\n", !n.Active)
-		for _, f := range []string{"ipv4-unicast", "ipv6-unicast"} {
+		if n.GracefulRestart {
+			fmt.Fprintf(&b, "  [neighbors.graceful-restart.config]\n    enabled = true\n    helper-only = true\n")
+		}
+		fams := []string{"ipv4-unicast", "ipv6-unicast"}
+		if n.IPv4Only {
+			fams = fams[:1]
+		}
+		for _, f := range fams {
 			fmt.Fprintf(&b, "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = %q\n", f)
+			if n.GracefulRestart {
+				fmt.Fprintf(&b, "    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n")
+			}
 		}
 	}
 	d := &daemon{t: t, l: l, h: h, conf: filepath.Join(dir, "gobgpd.toml"), sock: filepath.Join(dir, "api.sock")}
@@ -163,6 +179,9 @@ type arrivals struct {
 	present map[netip.Prefix]time.Time
 	gone    map[netip.Prefix]time.Time
 	nth     []time.Time // arrival time of the n-th distinct prefix
+	// withdrawals counts every withdrawal of a prefix, even of one that
+	// came back since.
+	withdrawals map[netip.Prefix]int
 }
 
 // watch starts recording the daemon's best-path changes.
@@ -175,7 +194,7 @@ func (d *daemon) watch() *arrivals {
 	if err != nil {
 		d.t.Fatalf("gobgpd WatchEvent: %v", err)
 	}
-	a := &arrivals{present: map[netip.Prefix]time.Time{}, gone: map[netip.Prefix]time.Time{}}
+	a := &arrivals{present: map[netip.Prefix]time.Time{}, gone: map[netip.Prefix]time.Time{}, withdrawals: map[netip.Prefix]int{}}
 	go func() {
 		for {
 			r, err := stream.Recv()
@@ -194,6 +213,7 @@ func (d *daemon) watch() *arrivals {
 					continue
 				}
 				if p.IsWithdraw {
+					a.withdrawals[pfx]++
 					delete(a.present, pfx)
 					a.gone[pfx] = now
 				} else {
@@ -208,6 +228,14 @@ func (d *daemon) watch() *arrivals {
 		}
 	}()
 	return a
+}
+
+// reset forgets the arrivals so far: waitCount counts from here.
+func (a *arrivals) reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.nth = nil
+	clear(a.present)
 }
 
 // waitCount returns when the daemon had seen n distinct prefixes.

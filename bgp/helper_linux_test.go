@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/lab"
 	"github.com/neutrino-net/neutrino/namespace"
+	"github.com/neutrino-net/neutrino/router"
 )
 
 // The interop tests run our speaker in a child process inside a lab
@@ -32,8 +34,11 @@ const (
 )
 
 type helperRequest struct {
-	Op      string   `json:"op"` // apply, plan, status, events, mem
+	Op      string   `json:"op"` // apply, plan, fips, status, events, mem
 	Desired *Desired `json:"desired,omitempty"`
+	// Upsert and Deleted are the floating IP delta of op fips.
+	Upsert  []router.FloatingIP `json:"upsert,omitempty"`
+	Deleted []string            `json:"deleted,omitempty"`
 }
 
 type helperReply struct {
@@ -65,6 +70,18 @@ func TestHelperSpeaker(t *testing.T) {
 		}
 		opts = append(opts, WithPeerPasswords(pw))
 	}
+	if v := os.Getenv(helperEnv + "_GR"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, WithGracefulRestart(d))
+	}
+	// Like the node agent: SIGTERM ends the process without stopping BGP,
+	// so no NOTIFICATION tells the peers to drop the routes.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	go func() { <-sigs; os.Exit(0) }()
 	srv, err := NewServer(opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +103,10 @@ func TestHelperSpeaker(t *testing.T) {
 			case "apply":
 				var r2 *Report
 				r2, err = r.Apply(ctx, *req.Desired)
+				rep.Report = *r2
+			case "fips":
+				var r2 *Report
+				r2, err = r.UpdateFloatingIPs(ctx, req.Upsert, req.Deleted)
 				rep.Report = *r2
 			case "plan":
 				var r2 *Report
@@ -148,6 +169,21 @@ type speakerProc struct {
 	stdin   io.WriteCloser
 	replies chan helperReply
 	stderr  *lab.SafeBuffer
+}
+
+// signal sends sig to the speaker process and waits for it to end.
+func (p *speakerProc) signal(sig syscall.Signal) {
+	p.t.Helper()
+	if err := syscall.Kill(-p.cmd.Process.Pid, sig); err != nil {
+		p.t.Fatalf("signal the speaker: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		p.t.Fatalf("the speaker did not end on %v", sig)
+	}
 }
 
 // startSpeaker starts a helper speaker inside h. The lab is not told about

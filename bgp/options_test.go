@@ -5,18 +5,28 @@ import (
 	"log/slog"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 )
 
 func TestBadOptionValuesFailConstruction(t *testing.T) {
 	for name, o := range map[string]ServerOption{
-		"event_buffer":  WithEventBuffer(0),
-		"connect_retry": WithConnectRetry(0),
+		"event_buffer":             WithEventBuffer(0),
+		"connect_retry":            WithConnectRetry(0),
+		"graceful_restart_time":    WithGracefulRestart(0),
+		"graceful_restart_time>":   WithGracefulRestart(MaxRestartTime + time.Second),
+		"graceful_restart_time.5s": WithGracefulRestart(1500 * time.Millisecond),
 	} {
 		if _, err := NewServer(o); !errors.Is(err, errdefs.ErrInvalid) {
 			t.Errorf("NewServer(%s): %v, want ErrInvalid (not a clamp)", name, err)
 		}
+		if err := CheckServerOptions(o); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("CheckServerOptions(%s): %v, want ErrInvalid", name, err)
+		}
+	}
+	if err := CheckServerOptions(WithGracefulRestart(MaxRestartTime), WithConnectRetry(time.Second)); err != nil {
+		t.Errorf("good server options: %v", err)
 	}
 	for name, o := range map[string]Option{
 		"listen_port":      WithListenPort(0),

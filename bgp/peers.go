@@ -35,16 +35,42 @@ type peerConfig struct {
 	Keepalive uint64
 	Retry     uint64
 	Passive   bool
+	Restart   uint32 // graceful-restart time, seconds; 0: off
+	Families  uint8  // bit 0: IPv4 unicast, bit 1: IPv6 unicast
 }
 
-func (s *Server) desiredPeerConfig(p Peer) peerConfig {
+const bothFamilies = 0b11
+
+// sessionFamilies are the families of the sessions of a speaker of IP
+// version ipVersion (0: any). Without graceful restart every session
+// carries both, as Neutron's os-ken driver does. With it, only the
+// speaker's: a restarted gobgp that finds no End-of-RIB to wait for sends
+// End-of-RIB for every configured family, negotiated or not, and a gobgpd
+// that did not negotiate one resets the session over it (a NOTIFICATION,
+// not graceful: it drops every route). A speaker's routes are all of its
+// version, so nothing it advertises is lost.
+func sessionFamilies(restart uint32, ipVersion int) uint8 {
+	switch {
+	case restart == 0:
+		return bothFamilies
+	case ipVersion == 4:
+		return 0b01
+	case ipVersion == 6:
+		return 0b10
+	}
+	return bothFamilies
+}
+
+func (s *Server) desiredPeerConfig(p Peer, ipVersion int) peerConfig {
 	c := peerConfig{
 		AS:        uint32(p.RemoteAS),
 		Hold:      uint64(p.HoldTime),
 		Keepalive: uint64(p.KeepaliveInterval),
 		Retry:     uint64(s.cfg.connectRetry.Seconds()),
 		Passive:   s.global.Passive,
+		Restart:   uint32(s.cfg.restartTime),
 	}
+	c.Families = sessionFamilies(c.Restart, ipVersion)
 	if p.AuthType == AuthMD5 {
 		c.Password = s.password(p)
 	}
@@ -63,16 +89,45 @@ func listedPeerConfig(p *api.Peer) peerConfig {
 		c.Hold, c.Keepalive, c.Retry = t.HoldTime, t.KeepaliveInterval, t.ConnectRetry
 	}
 	c.Passive = p.GetTransport().GetPassiveMode()
+	if gr := p.GetGracefulRestart(); gr.GetEnabled() {
+		c.Restart = gr.GetRestartTime()
+	}
+	for _, af := range p.GetAfiSafis() {
+		if !af.GetConfig().GetEnabled() {
+			continue
+		}
+		for i, f := range families {
+			if af.GetConfig().GetFamily().GetAfi() == f.Afi && af.GetConfig().GetFamily().GetSafi() == f.Safi {
+				c.Families |= 1 << i
+			}
+		}
+	}
 	return c
 }
 
-func apiPeer(addr netip.Addr, c peerConfig) *api.Peer {
+// apiPeer is the gobgp peer of c. restarting sets the graceful restart's
+// R and F bits: this process restarted and the dataplane kept forwarding.
+func apiPeer(addr netip.Addr, c peerConfig, restarting bool) *api.Peer {
 	afs := make([]*api.AfiSafi, 0, len(families))
-	for _, f := range families {
-		afs = append(afs, &api.AfiSafi{Config: &api.AfiSafiConfig{Family: f, Enabled: true}})
+	for i, f := range families {
+		if c.Families&(1<<i) == 0 {
+			continue
+		}
+		af := &api.AfiSafi{Config: &api.AfiSafiConfig{Family: f, Enabled: true}}
+		if c.Restart > 0 {
+			af.MpGracefulRestart = &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}}
+		}
+		afs = append(afs, af)
+	}
+	var gr *api.GracefulRestart
+	if c.Restart > 0 {
+		// gobgp sets the F bit only with LocalRestarting; with it, it waits
+		// for the peer's End-of-RIB (or the deferral time) before sending.
+		gr = &api.GracefulRestart{Enabled: true, RestartTime: c.Restart, LocalRestarting: restarting}
 	}
 	return &api.Peer{
-		Conf: &api.PeerConf{NeighborAddress: addr.String(), PeerAsn: c.AS, AuthPassword: c.Password},
+		GracefulRestart: gr,
+		Conf:            &api.PeerConf{NeighborAddress: addr.String(), PeerAsn: c.AS, AuthPassword: c.Password},
 		Timers: &api.Timers{Config: &api.TimersConfig{
 			HoldTime: c.Hold, KeepaliveInterval: c.Keepalive, ConnectRetry: c.Retry,
 		}},
@@ -123,15 +178,17 @@ func (s *Server) validatePeers(peers []Peer) error {
 // session anyway) and removes the others. It diffs against gobgp's own peer
 // list, so it converges whatever was configured before.
 func (s *Server) SetPeers(ctx context.Context, peers []Peer) (*Report, error) {
-	return s.syncPeers(ctx, peers, false)
+	return s.syncPeers(ctx, peers, 0, false)
 }
 
 // PlanPeers reports what SetPeers would change, changing nothing.
 func (s *Server) PlanPeers(ctx context.Context, peers []Peer) (*Report, error) {
-	return s.syncPeers(ctx, peers, true)
+	return s.syncPeers(ctx, peers, 0, true)
 }
 
-func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (*Report, error) {
+// syncPeers is SetPeers (or PlanPeers when dry) for a speaker of IP
+// version ipVersion (0: any; see sessionFamilies).
+func (s *Server) syncPeers(ctx context.Context, peers []Peer, ipVersion int, dry bool) (*Report, error) {
 	rep := &Report{}
 	if err := s.validatePeers(peers); err != nil {
 		return rep, err
@@ -150,7 +207,7 @@ func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (*Report
 	for _, p := range peers {
 		addr := p.PeerIP
 		desired[addr] = true
-		want := s.desiredPeerConfig(p)
+		want := s.desiredPeerConfig(p, ipVersion)
 		have, exists := current[addr]
 		switch {
 		case !exists:
@@ -186,6 +243,9 @@ func (s *Server) syncPeers(ctx context.Context, peers []Peer, dry bool) (*Report
 			errs = appendErr(errs, s.deletePeer(ctx, addr))
 		}
 	}
+	if !dry {
+		s.restarting = false
+	}
 	if len(errs) > 0 {
 		return rep, fmt.Errorf("bgp peers: %w", joinErrs(errs))
 	}
@@ -215,7 +275,7 @@ func (s *Server) listPeerConfigs(ctx context.Context) (map[netip.Addr]peerConfig
 
 func (s *Server) addPeer(ctx context.Context, p Peer, c peerConfig) error {
 	s.peers.forget(p.PeerIP)
-	if err := s.bgp.AddPeer(ctx, &api.AddPeerRequest{Peer: apiPeer(p.PeerIP, c)}); err != nil {
+	if err := s.bgp.AddPeer(ctx, &api.AddPeerRequest{Peer: apiPeer(p.PeerIP, c, s.restarting)}); err != nil {
 		return fmt.Errorf("add peer %s %s: %w", p.ID, p.PeerIP, err)
 	}
 	s.peers.setID(p.PeerIP, p.ID)

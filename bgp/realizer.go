@@ -39,6 +39,9 @@ type Realizer struct {
 	srv *Server
 	cfg config
 	mu  sync.Mutex
+	// table is the state of the last successful Apply, for
+	// UpdateFloatingIPs; nil when there is none.
+	table *routeTable
 }
 
 // Option configures a Realizer. A bad value makes NewRealizer fail.
@@ -116,6 +119,24 @@ func (r *Realizer) Plan(ctx context.Context, d Desired) (*Report, error) {
 func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var t *routeTable
+	t0 := time.Now()
+	if d.Speaker.ID != "" {
+		t = newRouteTable(d.Speaker, d.Inputs)
+	}
+	rep, err := r.runLocked(ctx, d, t, time.Since(t0), dry)
+	if !dry {
+		r.table = nil
+		if err == nil {
+			r.table = t
+		}
+	}
+	return rep, err
+}
+
+// runLocked converges to d, whose candidate routes are t (built in
+// tCompute). The caller holds r.mu.
+func (r *Realizer) runLocked(ctx context.Context, d Desired, t *routeTable, tCompute time.Duration, dry bool) (*Report, error) {
 	rep := &Report{}
 	cur, running := r.srv.Running()
 	if d.Speaker.ID == "" {
@@ -147,9 +168,7 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 	if err := g.validate(); err != nil {
 		return rep, fmt.Errorf("bgp speaker %s: %w", d.Speaker.ID, err)
 	}
-	t0 := time.Now()
-	routes := Compute(d.Speaker, d.Inputs)
-	tCompute := time.Since(t0)
+	routes := t.routes()
 
 	fresh := !running || !cur.equal(g)
 	if fresh {
@@ -168,32 +187,42 @@ func (r *Realizer) run(ctx context.Context, d Desired, dry bool) (*Report, error
 			}
 		}
 	}
+	var errs []error
+	// The attributes first: the routes announced below carry them.
+	ar, err := r.srv.setPathAttributes(ctx, d.Speaker.PathAttributes(), dry)
+	rep.Merge(ar)
+	errs = appendErr(errs, err)
 	if dry && fresh {
 		// A (re)started server has no peers and no routes yet.
-		for _, p := range peers {
-			report.Recordf(rep, report.Create, "peer", "add peer %s %s AS %d", p.ID, p.PeerIP, p.RemoteAS)
-		}
 		for _, rt := range routes {
 			report.Recordf(rep, report.Create, "route", "advertise %s", rt)
 		}
-		return rep, nil
+		for _, p := range peers {
+			report.Recordf(rep, report.Create, "peer", "add peer %s %s AS %d", p.ID, p.PeerIP, p.RemoteAS)
+		}
+		return rep, joinErrsOrNil(errs)
 	}
-	sync := r.srv.SetPeers
+	sync := func(ctx context.Context, peers []Peer) (*Report, error) {
+		return r.srv.syncPeers(ctx, peers, d.Speaker.IPVersion, dry)
+	}
 	syncRoutes := r.srv.Apply
 	if dry {
-		sync, syncRoutes = r.srv.PlanPeers, r.srv.Plan
+		syncRoutes = r.srv.Plan
 	}
-	var errs []error
+	// Routes before peers: a session that comes up (after a restart of this
+	// process, or a new peer) is sent the complete table in one dump, then
+	// End-of-RIB, so a graceful-restart peer drops exactly the stale routes
+	// that are gone, and nothing else.
 	t1 := time.Now()
-	pr, err := sync(ctx, peers)
-	rep.Merge(pr)
-	errs = appendErr(errs, err)
-	t2 := time.Now()
 	rr, err := syncRoutes(ctx, routes)
 	rep.Merge(rr)
 	errs = appendErr(errs, err)
+	t2 := time.Now()
+	pr, err := sync(ctx, peers)
+	rep.Merge(pr)
+	errs = appendErr(errs, err)
 	r.cfg.log.Debug("bgp speaker synced", "speaker", d.Speaker.ID, "dry_run", dry, "routes", len(routes),
-		"mutations", rep.Mutations(), "compute", tCompute, "peers", t2.Sub(t1), "paths", time.Since(t2))
+		"mutations", rep.Mutations(), "compute", tCompute, "paths", t2.Sub(t1), "peers", time.Since(t2))
 	if len(errs) > 0 {
 		return rep, fmt.Errorf("bgp speaker %s: %w", d.Speaker.ID, joinErrs(errs))
 	}

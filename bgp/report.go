@@ -18,3 +18,10 @@ func joinErrs(errs []error) error {
 	}
 	return errors.Join(errs...)
 }
+
+func joinErrsOrNil(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return joinErrs(errs)
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/neutrino-net/neutrino/router"
 )
@@ -55,33 +56,44 @@ func TestScale10k(t *testing.T) {
 	t.Logf("speaker memory: heap in use %.1f MB (%.1f MB before), RSS %.1f MB (%.1f MB before)",
 		mb(mem.HeapInuse), mb(mem0.HeapInuse), mb(mem.RSS), mb(mem0.RSS))
 
-	// One FIP change at 10k: add one, then remove it.
-	var adds, dels []time.Duration
-	var took []time.Duration
+	// One FIP change at 10k, add then remove: through the incremental
+	// UpdateFloatingIPs (the goal) and through a full Apply.
+	var adds, dels, took, fullAdds, fullDels []time.Duration
 	for i := range 5 {
 		f := router.FloatingIP{ID: "new", FloatingIPAddress: netip.AddrFrom4([4]byte{198, 19, 240, byte(i + 1)}),
 			FloatingNetworkID: "ext", RouterID: "r1", PortID: "vm-new"}
 		pfx := netip.PrefixFrom(f.FloatingIPAddress, 32)
-		in.FloatingIPs = append(in.FloatingIPs, f)
-		rep := sp.apply(Desired{Speaker: speaker, Peers: peers, Inputs: in})
+		rep := sp.call(helperRequest{Op: "fips", Upsert: []router.FloatingIP{f}})
 		at, ok := seen.waitPresent(pfx, 30*time.Second)
-		if !ok || rep.Report.Mutations() != 1 {
-			t.Fatalf("FIP %s: arrived %v, report %v", pfx, ok, rep.Report.Changes)
+		if !ok || rep.Error != "" || rep.Report.Mutations() != 1 {
+			t.Fatalf("FIP %s: arrived %v, %s, report %v", pfx, ok, rep.Error, rep.Report.Changes)
 		}
 		adds, took = append(adds, at.Sub(rep.Started)), append(took, rep.Took)
-		in.FloatingIPs = in.FloatingIPs[:len(in.FloatingIPs)-1]
-		rep = sp.apply(Desired{Speaker: speaker, Peers: peers, Inputs: in})
+		rep = sp.call(helperRequest{Op: "fips", Deleted: []string{f.ID}})
 		at, ok = seen.waitGone(pfx, 30*time.Second)
-		if !ok || rep.Report.Mutations() != 1 {
-			t.Fatalf("FIP %s: withdrawn %v, report %v", pfx, ok, rep.Report.Changes)
+		if !ok || rep.Error != "" || rep.Report.Mutations() != 1 {
+			t.Fatalf("FIP %s: withdrawn %v, %s, report %v", pfx, ok, rep.Error, rep.Report.Changes)
 		}
 		dels, took = append(dels, at.Sub(rep.Started)), append(took, rep.Took)
+
+		in.FloatingIPs = append(in.FloatingIPs, f)
+		rep = sp.apply(Desired{Speaker: speaker, Peers: peers, Inputs: in})
+		if at, ok = seen.waitPresent(pfx, 30*time.Second); !ok || rep.Report.Mutations() != 1 {
+			t.Fatalf("FIP %s (full Apply): arrived %v, report %v", pfx, ok, rep.Report.Changes)
+		}
+		fullAdds = append(fullAdds, at.Sub(rep.Started))
+		in.FloatingIPs = in.FloatingIPs[:len(in.FloatingIPs)-1]
+		rep = sp.apply(Desired{Speaker: speaker, Peers: peers, Inputs: in})
+		if at, ok = seen.waitGone(pfx, 30*time.Second); !ok || rep.Report.Mutations() != 1 {
+			t.Fatalf("FIP %s (full Apply): withdrawn %v, report %v", pfx, ok, rep.Report.Changes)
+		}
+		fullDels = append(fullDels, at.Sub(rep.Started))
 	}
 	if os.Getenv(helperEnv+"_LOG") != "" {
 		t.Logf("speaker log:\n%s", sp.stderr.String())
 	}
-	t.Logf("one FIP at 10k, from Apply start to the daemon (median of 5): add %v, remove %v; Apply itself %v",
-		median(adds), median(dels), median(took))
+	t.Logf("one FIP at 10k, from the call to the daemon (median of 5): UpdateFloatingIPs add %v, remove %v (the call itself %v); full Apply add %v, remove %v",
+		median(adds), median(dels), median(took), median(fullAdds), median(fullDels))
 
 	noop := sp.apply(Desired{Speaker: speaker, Peers: peers, Inputs: in})
 	t.Logf("no-op Apply at 10k: %v, %d mutations", noop.Took.Round(time.Microsecond), noop.Report.Mutations())
@@ -120,6 +132,7 @@ func TestScale10kBaseline(t *testing.T) {
 	}
 	routes := Compute(Speaker{LocalAS: ourAS, IPVersion: 4, Networks: []string{"ext"}}, fipWorld(n))
 	ctx := context.Background()
+	enc := pathEncoder(t)
 	start := time.Now()
 	stream, err := stock.api.AddPathStream(ctx)
 	if err != nil {
@@ -128,7 +141,7 @@ func TestScale10kBaseline(t *testing.T) {
 	for chunk := range slices.Chunk(routes, 1000) {
 		req := &api.AddPathStreamRequest{TableType: api.TableType_GLOBAL}
 		for _, r := range chunk {
-			p, err := apiPath(r, false)
+			p, err := enc.apiPath(r, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,7 +165,7 @@ func TestScale10kBaseline(t *testing.T) {
 	var adds []time.Duration
 	for i := range 5 {
 		r := Route{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 19, 240, byte(i + 1)}), 32), NextHop: routes[0].NextHop}
-		p, _ := apiPath(r, false)
+		p, _ := enc.apiPath(r, false, nil)
 		start := time.Now()
 		if _, err := stock.api.AddPath(ctx, &api.AddPathRequest{TableType: api.TableType_GLOBAL, Path: p}); err != nil {
 			t.Fatal(err)
@@ -164,6 +177,15 @@ func TestScale10kBaseline(t *testing.T) {
 		adds = append(adds, at.Sub(start))
 	}
 	t.Logf("baseline, one route added through the stock gobgpd's API at 10k (median of 5): %v", median(adds))
+}
+
+// pathEncoder encodes paths as a Server does, for feeding a stock gobgpd.
+func pathEncoder(t *testing.T) *Server {
+	origin, err := anypb.New(&api.OriginAttribute{Origin: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Server{origin: origin}
 }
 
 func median(ds []time.Duration) time.Duration {

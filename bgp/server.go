@@ -13,6 +13,7 @@ import (
 	api "github.com/osrg/gobgp/v3/api"
 	"github.com/osrg/gobgp/v3/pkg/config/oc"
 	"github.com/osrg/gobgp/v3/pkg/server"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/neutrino-net/neutrino/internal/errdefs"
 	"github.com/neutrino-net/neutrino/internal/option"
@@ -34,10 +35,15 @@ type Server struct {
 	events  chan PeerEvent
 	dropped atomic.Uint64
 
-	mu         sync.Mutex
+	mu sync.Mutex
+	// restarting holds until the first SetPeers after NewServer: the
+	// peers it adds are told this process restarted (graceful restart).
+	restarting bool
 	running    bool
 	global     Global
 	advertised map[netip.Prefix]netip.Addr
+	origin     *anypb.Any // ORIGIN IGP, on every path
+	attrs      encodedAttrs
 }
 
 // Global is the BGP instance configuration. Changing it needs Stop and Start,
@@ -97,6 +103,7 @@ type serverConfig struct {
 	connectRetry time.Duration
 	eventBuffer  int
 	passwords    map[string]string // peer ID → MD5 password; never logged
+	restartTime  uint16            // graceful restart (RFC 4724), seconds; 0: off
 }
 
 // ServerOption configures NewServer. A bad value makes NewServer fail.
@@ -144,6 +151,34 @@ func WithPeerPasswords(byPeerID map[string]string) ServerOption {
 	}
 }
 
+// MaxRestartTime is the longest graceful-restart time BGP can carry (12 bits
+// of seconds, RFC 4724).
+const MaxRestartTime = 4095 * time.Second
+
+// WithGracefulRestart turns graceful restart (RFC 4724) on for every
+// session: a peer that supports it (gobgpd, FRR, most routers) keeps this
+// speaker's routes for restartTime (1s-4095s, whole seconds) after the
+// session drops without a NOTIFICATION, as when the process is killed or
+// exits on SIGTERM, and forwards on them meanwhile. When the process comes
+// back, the peers configured by its first SetPeers are told it restarted
+// with its forwarding state kept (the R and F bits: the kernel's dataplane
+// outlives the agent), it announces its routes, then End-of-RIB, and the
+// peer drops the stale routes that were not announced again. Stop, or a
+// speaker removed from the document, still withdraws everything: gobgp
+// closes those sessions with a NOTIFICATION. With graceful restart a
+// Realizer's sessions carry only its speaker's IP version (see
+// sessionFamilies); a Server driven directly keeps both. Default: off, as
+// Neutron's os-ken driver.
+func WithGracefulRestart(restartTime time.Duration) ServerOption {
+	return func(c *serverConfig) error {
+		if restartTime < time.Second || restartTime > MaxRestartTime || restartTime%time.Second != 0 {
+			return errdefs.Invalid("graceful_restart_time", "%v: the restart time is whole seconds from 1s to %v (RFC 4724)", restartTime, MaxRestartTime)
+		}
+		c.restartTime = uint16(restartTime / time.Second)
+		return nil
+	}
+}
+
 // WithEventBuffer sets the capacity of the Events channel (default 256).
 func WithEventBuffer(n int) ServerOption {
 	return func(c *serverConfig) error {
@@ -153,6 +188,17 @@ func WithEventBuffer(n int) ServerOption {
 		c.eventBuffer = n
 		return nil
 	}
+}
+
+// CheckServerOptions reports the first bad option, as NewServer would,
+// without creating a server: a program that creates its server on first
+// need can refuse a bad flag at startup.
+func CheckServerOptions(opts ...ServerOption) error {
+	var cfg serverConfig
+	if err := option.Apply(&cfg, opts); err != nil {
+		return fmt.Errorf("bgp: %w", err)
+	}
+	return nil
 }
 
 // NewServer creates the process's BGP server and starts its event loop. It
@@ -168,7 +214,13 @@ func NewServer(opts ...ServerOption) (*Server, error) {
 		return nil, fmt.Errorf("bgp: %w", err)
 	}
 	book := newPeerBook()
+	origin, err := anypb.New(&api.OriginAttribute{Origin: 0})
+	if err != nil {
+		return nil, fmt.Errorf("bgp: %w", err)
+	}
 	s := &Server{
+		origin:     origin,
+		restarting: cfg.restartTime > 0,
 		log:        cfg.log,
 		peers:      book,
 		cfg:        cfg,
@@ -178,7 +230,7 @@ func NewServer(opts ...ServerOption) (*Server, error) {
 	s.bgp = server.NewBgpServer(server.LoggerOption(&slogAdapter{log: cfg.log, peers: book}))
 	// Serve must run before any other call, or that call blocks forever.
 	go s.bgp.Serve()
-	err := s.bgp.WatchEvent(context.Background(), &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, s.onEvent)
+	err = s.bgp.WatchEvent(context.Background(), &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, s.onEvent)
 	if err != nil {
 		return nil, fmt.Errorf("bgp: watch peer events: %w", err)
 	}

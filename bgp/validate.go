@@ -13,7 +13,8 @@ import (
 // and peers as non-empty IDs without duplicates, and router_id, our
 // extension, an IPv4 address (a BGP identifier is 32 bits, RFC 6286). That
 // the networks and peers exist, and that no two peers share an address, are
-// the document's to check (neutrino.Topology.Validate).
+// the document's to check (neutrino.Topology.Validate). Communities, our
+// extension, must each parse (see PathAttributes) and not repeat.
 func (s *Speaker) Validate() error {
 	var errs []error
 	if s.ID == "" {
@@ -25,7 +26,8 @@ func (s *Speaker) Validate() error {
 	if s.IPVersion != 4 && s.IPVersion != 6 {
 		errs = append(errs, errdefs.Invalid("ip_version", "%d is not 4 or 6", s.IPVersion))
 	}
-	errs = append(errs, subnet.ValidateIDs("networks", s.Networks), subnet.ValidateIDs("peers", s.Peers))
+	errs = append(errs, subnet.ValidateIDs("networks", s.Networks), subnet.ValidateIDs("peers", s.Peers),
+		validateCommunities("communities", s.Communities))
 	if s.RouterID.IsValid() {
 		if err := subnet.ValidateAddr("router_id", s.RouterID); err != nil {
 			errs = append(errs, err)

@@ -10,7 +10,9 @@ import (
 )
 
 func TestSpeakerValidate(t *testing.T) {
-	good := Speaker{ID: "sp", LocalAS: 64512, IPVersion: 4, Networks: []string{"ext"}, Peers: []string{"p1"}, RouterID: netip.MustParseAddr("198.18.0.1")}
+	lp := uint32(0)
+	good := Speaker{ID: "sp", LocalAS: 64512, IPVersion: 4, Networks: []string{"ext"}, Peers: []string{"p1"}, RouterID: netip.MustParseAddr("198.18.0.1"),
+		Communities: []string{"64512:100", "no-export", "4200000000:1:2"}, LocalPref: &lp}
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -26,6 +28,10 @@ func TestSpeakerValidate(t *testing.T) {
 		{"empty network", func(s *Speaker) { s.Networks = []string{""} }, errdefs.ErrInvalid, "networks[0]: empty ID"},
 		{"peer twice", func(s *Speaker) { s.Peers = []string{"p1", "p1"} }, errdefs.ErrConflict, "peers[1]: p1 repeats peers[0]"},
 		{"v6 router id", func(s *Speaker) { s.RouterID = netip.MustParseAddr("2001:db8::1") }, errdefs.ErrInvalid, "router_id: 2001:db8::1: a BGP identifier is an IPv4"},
+		{"community out of range", func(s *Speaker) { s.Communities = []string{"no-export", "64512:70000"} }, errdefs.ErrInvalid, `communities[1]: "64512:70000": a community is two numbers 0-65535`},
+		{"large community out of range", func(s *Speaker) { s.Communities = []string{"1:2:4294967296"} }, errdefs.ErrInvalid, `communities[0]: "1:2:4294967296": a large community is three numbers`},
+		{"not a community", func(s *Speaker) { s.Communities = []string{"no-such"} }, errdefs.ErrInvalid, `communities[0]: "no-such" is not a community`},
+		{"community twice", func(s *Speaker) { s.Communities = []string{"1:2", "1:2"} }, errdefs.ErrInvalid, `communities[1]: "1:2" is listed twice`},
 	} {
 		s := good
 		tc.mutate(&s)

@@ -25,6 +25,8 @@ want=(
   keepalived:keepalived
   # the QoS rate test measures with iperf3
   iperf3:iperf3
+  # BGP graceful-restart interop with FRR's bgpd (run without zebra)
+  frr:/usr/lib/frr/bgpd
 )
 if [[ "${1:-}" == "--bench" ]]; then
   want+=(kea-admin:perfdhcp)

@@ -56,6 +56,7 @@ type options struct {
 	defaults       bool
 	tenantType     string
 	bgpPasswords   string
+	bgpRestart     time.Duration
 	novaURL        string
 	mdSecretFile   string
 	novaCA         string
@@ -97,6 +98,7 @@ func main() {
 	fs.BoolVar(&o.defaults, "apply-defaults", true, "fill Neutron's defaults (gateway, pools, MTU, ...) before validating")
 	fs.StringVar(&o.tenantType, "tenant-network-type", network.DefaultTenantNetworkType, "network type of networks without provider attributes, with --apply-defaults (Neutron's tenant_network_types); their VNI must still be given")
 	fs.StringVar(&o.bgpPasswords, "bgp-peer-passwords", "", "file of MD5 passwords for BGP peers with auth_type md5, which Neutron's API never shows: a JSON object {\"peer-id\": \"password\"} (keep it mode 0600; never logged)")
+	fs.DurationVar(&o.bgpRestart, "bgp-graceful-restart", 0, "BGP graceful restart (RFC 4724) with this restart time (e.g. 120s, at most 4095s): peers that support it keep the routes while the agent restarts, SIGTERM or SIGKILL; 0 turns it off")
 	fs.DurationVar(&o.filePoll, "file-poll-interval", 500*time.Millisecond, "how often run checks the topology file for changes")
 	fs.DurationVar(&o.kernelDebounce, "kernel-debounce", 200*time.Millisecond, "quiet time after a kernel change before run resyncs")
 	o.etcd.register(fs)
@@ -197,6 +199,13 @@ func openNode(o options, log *slog.Logger) (*namespace.Handle, *agent.Node, erro
 			return nil, nil, err
 		}
 		bgpOpts = append(bgpOpts, bgp.WithPeerPasswords(pw))
+	}
+	if o.bgpRestart != 0 {
+		bgpOpts = append(bgpOpts, bgp.WithGracefulRestart(o.bgpRestart))
+	}
+	if err := bgp.CheckServerOptions(bgpOpts...); err != nil {
+		host.Close()
+		return nil, nil, err
 	}
 	var md *metadata.Config
 	if o.mdSecretFile != "" {
